@@ -1,0 +1,163 @@
+using Lantern.Explainers.Imaging;
+
+namespace Lantern.Explainers.Occlusion;
+
+/// <summary>
+/// Produces the model input for each occluded copy of one image without re-preprocessing the whole image: only the tensor
+/// elements whose resampling footprint meets the window are recomputed. Not thread-safe: one per thread. Allocates only in
+/// its constructor.
+/// </summary>
+public sealed class OcclusionPerturber
+{
+    private const float DefaultBlurSigma = 10f;
+
+    private readonly float[] _original;
+    private readonly float[] _scratch;   // equals _original between calls
+    private readonly float[] _baseTensor;
+    private readonly ImagePreprocessor _preprocessor;
+    private readonly OcclusionPlan _plan;
+    private readonly int _width;
+
+    // Either a full replacement image (Blur) or one colour (Zero, Mean, Constant).
+    private readonly float[]? _fillImage;
+    private readonly float _fillR, _fillG, _fillB;
+
+    public OcclusionPerturber(RgbImage image, ImagePreprocessor preprocessor, OcclusionPlan plan, OcclusionFill fill)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(preprocessor);
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(fill);
+        if (plan.ImageWidth != image.Width || plan.ImageHeight != image.Height)
+            throw new ArgumentException(
+                $"the occlusion plan is for a {plan.ImageWidth}x{plan.ImageHeight} image but the image is {image.Width}x{image.Height}");
+
+        _original = image.Pixels;
+        _scratch = (float[])image.Pixels.Clone();
+        _preprocessor = preprocessor;
+        _plan = plan;
+        _width = image.Width;
+        _baseTensor = new float[preprocessor.TensorLength];
+        preprocessor.Write(_original, _baseTensor); // also checks that the preprocessor expects this image size
+
+        switch (fill.Kind)
+        {
+            case FillKind.Zero:
+                break;
+            case FillKind.Mean:
+                var means = image.ChannelMeans();
+                (_fillR, _fillG, _fillB) = (means[0], means[1], means[2]);
+                break;
+            case FillKind.Constant:
+                (_fillR, _fillG, _fillB) = (fill.R, fill.G, fill.B);
+                break;
+            case FillKind.Blur:
+                _fillImage = GaussianBlur(image, fill.BlurSigma > 0 ? fill.BlurSigma : DefaultBlurSigma);
+                break;
+            default:
+                throw new ArgumentException($"unknown fill kind {fill.Kind}", nameof(fill));
+        }
+    }
+
+    /// <summary>The preprocessed, unperturbed image.</summary>
+    public ReadOnlySpan<float> BaseTensor => _baseTensor;
+
+    /// <summary>
+    /// tensor := preprocess(image with window <paramref name="windowIndex"/> replaced by the fill); bit-identical to a full
+    /// <see cref="ImagePreprocessor.Write"/> of the occluded image.
+    /// </summary>
+    public void Write(long windowIndex, Span<float> tensor)
+    {
+        var window = _plan.WindowAt(windowIndex);
+        _baseTensor.CopyTo(tensor);
+        Paint(window);
+        try
+        {
+            _preprocessor.WriteRegion(_scratch, tensor, window);
+        }
+        finally
+        {
+            Restore(window);
+        }
+    }
+
+    private void Paint(PixelRect window)
+    {
+        for (var y = window.Y; y < window.Bottom; y++)
+        {
+            int from = (y * _width + window.X) * 3, length = window.Width * 3;
+            var row = _scratch.AsSpan(from, length);
+            if (_fillImage is not null)
+            {
+                _fillImage.AsSpan(from, length).CopyTo(row);
+                continue;
+            }
+            for (var i = 0; i < length; i += 3)
+            {
+                row[i] = _fillR;
+                row[i + 1] = _fillG;
+                row[i + 2] = _fillB;
+            }
+        }
+    }
+
+    private void Restore(PixelRect window)
+    {
+        for (var y = window.Y; y < window.Bottom; y++)
+        {
+            int from = (y * _width + window.X) * 3, length = window.Width * 3;
+            _original.AsSpan(from, length).CopyTo(_scratch.AsSpan(from, length));
+        }
+    }
+
+    /// <summary>
+    /// Separable Gaussian blur, kernel radius ceil(3 sigma), accumulated in double. At the border the kernel is cut off and
+    /// renormalised, so a constant image stays constant.
+    /// </summary>
+    private static float[] GaussianBlur(RgbImage image, float sigma)
+    {
+        int w = image.Width, h = image.Height;
+        int radius = (int)Math.Ceiling(3 * sigma);
+        var kernel = new double[2 * radius + 1];
+        for (var k = -radius; k <= radius; k++)
+            kernel[k + radius] = Math.Exp(-0.5 * k * k / ((double)sigma * sigma));
+
+        var src = image.Pixels;
+        var horizontal = new double[src.Length];
+        for (var y = 0; y < h; y++)
+        for (var x = 0; x < w; x++)
+        {
+            double r = 0, g = 0, b = 0, total = 0;
+            for (int sx = Math.Max(0, x - radius), end = Math.Min(w - 1, x + radius); sx <= end; sx++)
+            {
+                double k = kernel[sx - x + radius];
+                int i = (y * w + sx) * 3;
+                r += k * src[i];
+                g += k * src[i + 1];
+                b += k * src[i + 2];
+                total += k;
+            }
+            int o = (y * w + x) * 3;
+            (horizontal[o], horizontal[o + 1], horizontal[o + 2]) = (r / total, g / total, b / total);
+        }
+
+        var blurred = new float[src.Length];
+        for (var y = 0; y < h; y++)
+        for (var x = 0; x < w; x++)
+        {
+            double r = 0, g = 0, b = 0, total = 0;
+            for (int sy = Math.Max(0, y - radius), end = Math.Min(h - 1, y + radius); sy <= end; sy++)
+            {
+                double k = kernel[sy - y + radius];
+                int i = (sy * w + x) * 3;
+                r += k * horizontal[i];
+                g += k * horizontal[i + 1];
+                b += k * horizontal[i + 2];
+                total += k;
+            }
+            int o = (y * w + x) * 3;
+            (blurred[o], blurred[o + 1], blurred[o + 2]) = ((float)(r / total), (float)(g / total), (float)(b / total));
+        }
+        return blurred;
+    }
+}
