@@ -1,0 +1,9 @@
+namespace Lantern.Contracts.Messages;
+
+public sealed partial class OfferWork : IDispatchMessage;
+public sealed partial class WithdrawJob : IDispatchMessage;
+public sealed partial class RequestWork : IDispatchMessage;
+public sealed partial class WorkLeased : IDispatchMessage;
+public sealed partial class WorkCompleted : IDispatchMessage;
+public sealed partial class WorkFailed : IDispatchMessage;
+public sealed partial class WorkAvailable : IDispatchMessage;

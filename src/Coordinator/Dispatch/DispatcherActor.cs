@@ -1,0 +1,156 @@
+using Akka.Actor;
+using Akka.Event;
+using Lantern.Contracts.Messages;
+using Lantern.Coordinator.Hosting;
+
+namespace Lantern.Coordinator.Dispatch;
+
+/// <summary>
+/// Work pulling. Jobs offer work items; workers say how many items they can hold; the dispatcher leases items to
+/// workers with free capacity, round-robin over jobs so one large job does not starve the others. A lease ends when its
+/// result comes back, its worker terminates, or it times out; then the item is offered again. Results are forwarded
+/// to the job's entity, which ignores duplicates, so a late result after a re-issue is harmless.
+/// </summary>
+public sealed class DispatcherActor : ReceiveActor, IWithTimers
+{
+    private readonly IActorRef _jobRegion;
+    private readonly CoordinatorOptions _options;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly WorkQueue _queue = new();
+    private readonly Dictionary<long, Lease> _leases = [];
+    private readonly Dictionary<IActorRef, int> _capacity = [];
+    private long _nextLeaseId = 1;
+
+    public DispatcherActor(IActorRef jobRegion, CoordinatorOptions options)
+    {
+        _jobRegion = jobRegion;
+        _options = options;
+
+        Receive<OfferWork>(Handle);
+        Receive<WithdrawJob>(w =>
+        {
+            _queue.Withdraw(w.JobId);
+            foreach (var lease in _leases.Values.Where(l => l.JobId == w.JobId).ToList()) _leases.Remove(lease.Id);
+        });
+        Receive<RequestWork>(Handle);
+        Receive<WorkCompleted>(Handle);
+        Receive<WorkFailed>(Handle);
+        Receive<Terminated>(t => WorkerGone(t.ActorRef));
+        Receive<ExpireLeases>(_ => ExpireLeasesNow());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props PropsFor(IActorRef jobRegion, CoordinatorOptions options) =>
+        Props.Create(() => new DispatcherActor(jobRegion, options));
+
+    protected override void PreStart() =>
+        Timers.StartPeriodicTimer("expire", ExpireLeases.Instance, TimeSpan.FromSeconds(1));
+
+    private void Handle(OfferWork offer)
+    {
+        var added = 0;
+        foreach (var item in offer.Items)
+        {
+            if (IsLeased(offer.Work.JobId, item)) continue;
+            if (_queue.Enqueue(offer.Work, item)) added++;
+        }
+        if (added > 0) Dispatch();
+    }
+
+    private void Handle(RequestWork request)
+    {
+        if (!_capacity.ContainsKey(Sender)) Context.Watch(Sender);
+        _capacity[Sender] = request.Capacity;
+        Dispatch();
+    }
+
+    private void Handle(WorkCompleted completed)
+    {
+        _leases.Remove(completed.LeaseId);
+        _jobRegion.Tell(new ScoreWorkItem
+        {
+            JobId = completed.JobId, Item = completed.Item, Scores = { completed.Scores }, Worker = completed.Worker,
+        });
+        Dispatch();
+    }
+
+    private void Handle(WorkFailed failed)
+    {
+        _leases.Remove(failed.LeaseId);
+        _log.Warning("Work item of job {JobId} failed on {Worker}: {Reason}", failed.JobId, Sender.Path, failed.Reason);
+        _jobRegion.Tell(new ScoreWorkItem { JobId = failed.JobId, Item = failed.Item, Error = failed.Reason });
+        Dispatch();
+    }
+
+    private void WorkerGone(IActorRef worker)
+    {
+        _capacity.Remove(worker);
+        var orphaned = _leases.Values.Where(l => l.Worker.Equals(worker)).ToList();
+        foreach (var lease in orphaned) Reissue(lease);
+        if (orphaned.Count > 0)
+            _log.Warning("Worker {Worker} left with {Count} leases; re-issued them", worker.Path, orphaned.Count);
+        Dispatch();
+    }
+
+    private void ExpireLeasesNow()
+    {
+        var now = DateTime.UtcNow;
+        var expired = _leases.Values.Where(l => l.Deadline < now).ToList();
+        foreach (var lease in expired)
+        {
+            _log.Warning("Lease {LeaseId} of job {JobId} on {Worker} timed out; re-issuing", lease.Id, lease.JobId, lease.Worker.Path);
+            Reissue(lease);
+        }
+        if (expired.Count > 0) Dispatch();
+    }
+
+    private void Reissue(Lease lease)
+    {
+        _leases.Remove(lease.Id);
+        _queue.Requeue(lease.Work, lease.Item);
+    }
+
+    /// <summary>Hands queued items to workers while both exist, one item at a time, to the worker with the most free room.</summary>
+    private void Dispatch()
+    {
+        while (_queue.Count > 0)
+        {
+            var worker = MostFreeWorker();
+            if (worker is null) return;
+            var (work, item) = _queue.Dequeue();
+            var lease = new Lease(_nextLeaseId++, worker, work, item, DateTime.UtcNow + _options.LeaseTimeout);
+            _leases[lease.Id] = lease;
+            worker.Tell(new WorkLeased { LeaseId = lease.Id, Work = work, Item = item });
+        }
+    }
+
+    private IActorRef? MostFreeWorker()
+    {
+        IActorRef? best = null;
+        var bestFree = 0;
+        foreach (var (worker, capacity) in _capacity)
+        {
+            var free = capacity - _leases.Values.Count(l => l.Worker.Equals(worker));
+            if (free > bestFree)
+            {
+                best = worker;
+                bestFree = free;
+            }
+        }
+        return best;
+    }
+
+    private bool IsLeased(string jobId, WorkItem item) =>
+        _leases.Values.Any(l => l.JobId == jobId && l.Item.Equals(item));
+
+    private sealed record Lease(long Id, IActorRef Worker, WorkSpec Work, WorkItem Item, DateTime Deadline)
+    {
+        public string JobId => Work.JobId;
+    }
+
+    private sealed class ExpireLeases
+    {
+        public static readonly ExpireLeases Instance = new();
+    }
+}

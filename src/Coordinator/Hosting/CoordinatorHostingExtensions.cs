@@ -1,0 +1,41 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Lantern.Contracts.Cluster;
+using Lantern.Coordinator.Dispatch;
+using Lantern.Coordinator.Jobs;
+using Lantern.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Lantern.Coordinator.Hosting;
+
+public static class CoordinatorHostingExtensions
+{
+    /// <summary>
+    /// The coordinator role: the sharded, persistent job entities and the dispatcher singleton. Jobs that were running
+    /// when the cluster stopped are remembered and resume on start.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddCoordinatorRole(this AkkaConfigurationBuilder builder, CoordinatorOptions options) =>
+        builder
+            .WithShardRegion<JobRegionKey>("job",
+                (_, registry, resolver) => jobId => JobEntity.PropsFor(jobId,
+                    // Resolved per entity, not here: the dispatcher is registered after the region.
+                    registry.Get<DispatcherKey>(), resolver.GetService<IArtifactStore>(), options),
+                new JobMessageExtractor(),
+                new ShardOptions
+                {
+                    Role = ClusterRoles.Coordinator,
+                    RememberEntities = true,
+                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                    StateStoreMode = StateStoreMode.Persistence,
+                })
+            .WithSingleton<DispatcherKey>("dispatcher",
+                (_, registry, _) => DispatcherActor.PropsFor(registry.Get<JobRegionKey>(), options),
+                new ClusterSingletonOptions { Role = ClusterRoles.Coordinator },
+                createProxyToo: true);
+
+    /// <summary>Nodes without the coordinator role reach jobs through a proxy.</summary>
+    public static AkkaConfigurationBuilder AddJobRegionProxy(this AkkaConfigurationBuilder builder) =>
+        builder.WithShardRegionProxy<JobRegionKey>("job", ClusterRoles.Coordinator, new JobMessageExtractor());
+}

@@ -1,0 +1,17 @@
+namespace Lantern.Coordinator.Hosting;
+
+public sealed record CoordinatorOptions
+{
+    /// <summary>Perturbations per work item: small enough to spread a job over workers, large enough to batch well.</summary>
+    public int WorkItemSize { get; init; } = 32;
+
+    /// <summary>How many of a job's work items sit at the dispatcher at once; bounds coordinator memory for huge jobs.</summary>
+    public int OfferWindow { get; init; } = 64;
+
+    public TimeSpan ReofferInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A lease not answered in this time is re-issued to another worker.</summary>
+    public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    public TimeSpan FinishedJobIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+}

@@ -1,0 +1,212 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Lantern.Contracts.Messages;
+using Lantern.Coordinator.Hosting;
+using Lantern.Storage;
+
+namespace Lantern.Coordinator.Jobs;
+
+/// <summary>
+/// One explanation job: a persistent, sharded entity. It plans the job's work items, offers a bounded window of them to
+/// the dispatcher, records every score block as an event (so a finished item is never recomputed after a restart) and,
+/// when all are in, assembles the maps into the artifact store. A thin shell around <see cref="JobState"/>.
+/// </summary>
+public sealed class JobEntity : ReceivePersistentActor, IWithTimers
+{
+    private const string ReofferTimer = "reoffer";
+    private readonly JobState _state;
+    private readonly IActorRef _dispatcher;
+    private readonly IArtifactStore _artifacts;
+    private readonly CoordinatorOptions _options;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<long> _offered = [];
+    private bool _assembling;
+
+    public JobEntity(string jobId, IActorRef dispatcher, IArtifactStore artifacts, CoordinatorOptions options)
+    {
+        _state = new JobState(jobId);
+        _dispatcher = dispatcher;
+        _artifacts = artifacts;
+        _options = options;
+        PersistenceId = PersistenceIdFor(jobId);
+
+        Recover<IJobEvent>(e => _state.Apply(e));
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+
+        Command<StartJob>(Handle);
+        Command<ScoreWorkItem>(Handle);
+        Command<CancelJob>(Handle);
+        Command<GetJobStatus>(_ => ReplyStatus());
+        Command<GetJobResult>(_ => ReplyResult());
+        Command<AssemblyFinished>(Handle);
+        Command<Status.Failure>(f => PersistAndApply([new JobFailed
+        {
+            Reason = $"assembling the maps failed: {f.Cause.Message}", FinishedUnixMs = Now(),
+        }]));
+        Command<Reoffer>(_ =>
+        {
+            _offered.Clear(); // the dispatcher de-duplicates; this recovers items it lost (a restart, a move)
+            OfferWork();
+        });
+        Command<ReceiveTimeout>(_ => Context.Parent.Tell(new Passivate(PoisonPill.Instance)));
+    }
+
+    public override string PersistenceId { get; }
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static string PersistenceIdFor(string jobId) => $"job-{jobId}";
+
+    public static Props PropsFor(string jobId, IActorRef dispatcher, IArtifactStore artifacts, CoordinatorOptions options) =>
+        Props.Create(() => new JobEntity(jobId, dispatcher, artifacts, options));
+
+    private void OnRecovered()
+    {
+        if (_state.Phase == JobPhase.New) return;
+        _log.Info("Job {JobId} recovered in phase {Phase}, {Done}/{Total} work items scored",
+            _state.JobId, _state.Phase, _state.WorkItemsDone, _state.WorkItemCount);
+        AfterStateChanged();
+    }
+
+    private void Handle(StartJob command)
+    {
+        var events = _state.Decide(command, _options.WorkItemSize);
+        if (events.Count == 0)
+        {
+            ReplyStatus();
+            return;
+        }
+        PersistAndApply(events, ReplyStatus);
+    }
+
+    private void Handle(ScoreWorkItem command)
+    {
+        if (_state.Phase == JobPhase.New)
+        {
+            UnknownJob();
+            return;
+        }
+        var events = _state.Decide(command, Now());
+        if (events.Count > 0) PersistAndApply(events);
+    }
+
+    private void Handle(CancelJob command)
+    {
+        if (_state.Phase == JobPhase.New)
+        {
+            UnknownJob();
+            return;
+        }
+        var events = _state.Decide(command, Now());
+        if (events.Count == 0) ReplyStatus();
+        else PersistAndApply(events, ReplyStatus);
+    }
+
+    private void Handle(AssemblyFinished finished) =>
+        PersistAndApply([new JobCompleted { Outcome = finished.Outcome, FinishedUnixMs = finished.FinishedUnixMs }]);
+
+    private void PersistAndApply(IReadOnlyList<IJobEvent> events, Action? then = null)
+    {
+        var remaining = events.Count;
+        PersistAll(events, e =>
+        {
+            _state.Apply(e);
+            if (e is ItemScored scored) _offered.Remove(scored.First);
+            if (e is BaselineScored) _offered.Remove(BaselineKey);
+            if (--remaining > 0) return;
+            then?.Invoke();
+            AfterStateChanged();
+        });
+    }
+
+    /// <summary>Whatever the new state calls for: more work offered, the maps assembled, or winding down.</summary>
+    private void AfterStateChanged()
+    {
+        if (_state.IsFinished)
+        {
+            Timers.CancelAll();
+            _dispatcher.Tell(new WithdrawJob { JobId = _state.JobId });
+            // A finished job leaves memory (and the remembered-entity set) after a while; its events stay.
+            Context.SetReceiveTimeout(_options.FinishedJobIdleTimeout);
+            return;
+        }
+        if (_state.AllItemsScored)
+        {
+            StartAssembly();
+            return;
+        }
+        OfferWork();
+        if (!Timers.IsTimerActive(ReofferTimer))
+            Timers.StartPeriodicTimer(ReofferTimer, Reoffer.Instance, _options.ReofferInterval);
+    }
+
+    private void OfferWork()
+    {
+        if (_state.IsFinished || _state.AllItemsScored) return;
+        var room = _options.OfferWindow - _offered.Count;
+        if (room <= 0) return;
+        var items = _state.PendingItems()
+            .Where(item => !_offered.Contains(item.Baseline ? BaselineKey : item.First))
+            .Take(room)
+            .ToList();
+        if (items.Count == 0) return;
+        foreach (var item in items) _offered.Add(item.Baseline ? BaselineKey : item.First);
+        var work = new WorkSpec { JobId = _state.JobId, Spec = _state.Spec, Targets = { _state.Targets } };
+        _dispatcher.Tell(new OfferWork { Work = work, Items = { items } });
+    }
+
+    private void StartAssembly()
+    {
+        if (_assembling) return;
+        _assembling = true;
+        Timers.Cancel(ReofferTimer);
+        _log.Info("Job {JobId}: all {Count} work items scored, assembling maps", _state.JobId, _state.WorkItemCount);
+        var state = _state;
+        var artifacts = _artifacts;
+        Task.Run(async () =>
+        {
+            var finishedUnixMs = Now();
+            var outcome = await JobAssembly.AssembleAsync(state, artifacts, finishedUnixMs);
+            return new AssemblyFinished(outcome, finishedUnixMs);
+        }).PipeTo(Self);
+    }
+
+    private void ReplyStatus()
+    {
+        if (_state.Phase == JobPhase.New)
+        {
+            UnknownJob();
+            return;
+        }
+        Sender.Tell(new JobStatusResult { Progress = _state.ToProgress() });
+    }
+
+    private void ReplyResult()
+    {
+        if (_state.Phase == JobPhase.New)
+        {
+            UnknownJob();
+            return;
+        }
+        Sender.Tell(new JobResultReply { Progress = _state.ToProgress(), Outcome = _state.Outcome });
+    }
+
+    /// <summary>A command for a job id that was never submitted: say so and leave, so no empty entity is remembered.</summary>
+    private void UnknownJob()
+    {
+        Sender.Tell(new JobRejected { JobId = _state.JobId, Reason = $"no job with id '{_state.JobId}'" });
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    private const long BaselineKey = -1;
+
+    private sealed record AssemblyFinished(Contracts.Messages.JobOutcome Outcome, long FinishedUnixMs);
+
+    private sealed class Reoffer
+    {
+        public static readonly Reoffer Instance = new();
+    }
+}

@@ -1,0 +1,182 @@
+using Lantern.Contracts.Api;
+using ApiJobState = Lantern.Contracts.Api.JobState;
+using Lantern.Contracts.Messages;
+using Lantern.Explainers.Occlusion;
+using Lantern.Explainers.Scoring;
+
+namespace Lantern.Coordinator.Jobs;
+
+public enum JobPhase { New, Queued, Running, Done, Failed, Cancelled }
+
+/// <summary>
+/// Everything the job entity knows, rebuilt from its events. <see cref="Decide"/> turns a command into events without
+/// touching the state; <see cref="Apply"/> is the only mutator. Apply mutates in place rather than returning a copy
+/// because a job's score matrix (perturbations × targets) can be megabytes and arrives one small block at a time.
+/// </summary>
+public sealed class JobState(string jobId)
+{
+    public string JobId { get; } = jobId;
+    public JobPhase Phase { get; private set; } = JobPhase.New;
+    public JobSpec? Spec { get; private set; }
+    public long SubmittedUnixMs { get; private set; }
+    public long FirstItemUnixMs { get; private set; }
+    public long FinishedUnixMs { get; private set; }
+    public int WorkItemSize { get; private set; }
+    public OcclusionPlan? Plan { get; private set; }
+    public int[] Targets { get; private set; } = [];
+    /// <summary>The model's raw output for the unperturbed image, every class.</summary>
+    public float[] Baseline { get; private set; } = [];
+    /// <summary>Score of each target for each perturbation, row-major perturbations × targets.</summary>
+    public float[] TargetScores { get; private set; } = [];
+    public int WorkItemCount { get; private set; }
+    public int WorkItemsDone { get; private set; }
+    public long Evaluations { get; private set; }
+    public SortedSet<string> Workers { get; } = new(StringComparer.Ordinal);
+    public JobOutcome? Outcome { get; private set; }
+    public string? Error { get; private set; }
+
+    private bool[] _done = [];
+
+    public bool IsFinished => Phase is JobPhase.Done or JobPhase.Failed or JobPhase.Cancelled;
+    public bool AllItemsScored => Phase == JobPhase.Running && WorkItemsDone == WorkItemCount;
+
+    public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize)
+    {
+        if (Phase != JobPhase.New) return []; // a retried submit of the same job id is a no-op
+        return [new JobAccepted { Spec = command.Spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = workItemSize }];
+    }
+
+    public IReadOnlyList<IJobEvent> Decide(ScoreWorkItem command, long nowUnixMs)
+    {
+        if (IsFinished) return [];
+        var item = command.Item;
+        if (!string.IsNullOrEmpty(command.Error))
+            return [new JobFailed { Reason = command.Error, FinishedUnixMs = nowUnixMs }];
+
+        if (item.Baseline)
+        {
+            if (Phase != JobPhase.Queued) return [];
+            if (command.Scores.Count != Spec!.ClassCount)
+                return [Failed($"the model returned {command.Scores.Count} scores, expected {Spec.ClassCount}", nowUnixMs)];
+            var targets = ResolveTargets(Spec, command.Scores);
+            return [new BaselineScored { Scores = { command.Scores }, Targets = { targets }, FirstItemUnixMs = nowUnixMs }];
+        }
+
+        if (Phase != JobPhase.Running || !IsWorkItem(item) || _done[item.First / WorkItemSize]) return [];
+        if (command.Scores.Count != item.Count * Targets.Length)
+            return [Failed($"a worker returned {command.Scores.Count} scores for {item.Count} perturbations × {Targets.Length} targets", nowUnixMs)];
+        return [new ItemScored { First = item.First, Count = item.Count, Scores = { command.Scores }, Worker = command.Worker }];
+    }
+
+    public IReadOnlyList<IJobEvent> Decide(CancelJob _, long nowUnixMs) =>
+        IsFinished || Phase == JobPhase.New ? [] : [new JobCancelled { FinishedUnixMs = nowUnixMs }];
+
+    public JobState Apply(IJobEvent @event)
+    {
+        switch (@event)
+        {
+            case JobAccepted accepted:
+                Spec = accepted.Spec;
+                SubmittedUnixMs = accepted.SubmittedUnixMs;
+                WorkItemSize = accepted.WorkItemSize;
+                Plan = PlanOf(accepted.Spec);
+                WorkItemCount = (int)((Plan.WindowCount + WorkItemSize - 1) / WorkItemSize);
+                _done = new bool[WorkItemCount];
+                Phase = JobPhase.Queued;
+                break;
+            case BaselineScored baseline:
+                Baseline = [.. baseline.Scores];
+                Targets = [.. baseline.Targets];
+                TargetScores = new float[Plan!.WindowCount * Targets.Length];
+                FirstItemUnixMs = baseline.FirstItemUnixMs;
+                Evaluations += 1;
+                Phase = JobPhase.Running;
+                break;
+            case ItemScored scored:
+                var index = (int)(scored.First / WorkItemSize);
+                if (_done[index]) break;
+                _done[index] = true;
+                WorkItemsDone++;
+                Evaluations += scored.Count;
+                scored.Scores.CopyTo(TargetScores, (int)(scored.First * Targets.Length));
+                if (scored.Worker.Length > 0) Workers.Add(scored.Worker);
+                break;
+            case JobCompleted completed:
+                Outcome = completed.Outcome;
+                FinishedUnixMs = completed.FinishedUnixMs;
+                Phase = JobPhase.Done;
+                break;
+            case JobFailed failed:
+                Error = failed.Reason;
+                FinishedUnixMs = failed.FinishedUnixMs;
+                Phase = JobPhase.Failed;
+                break;
+            case JobCancelled cancelled:
+                FinishedUnixMs = cancelled.FinishedUnixMs;
+                Phase = JobPhase.Cancelled;
+                break;
+        }
+        return this;
+    }
+
+    /// <summary>The work items not yet scored, in index order: the baseline while queued, perturbation ranges while running.</summary>
+    public IEnumerable<WorkItem> PendingItems()
+    {
+        if (Phase == JobPhase.Queued)
+        {
+            yield return new WorkItem { Baseline = true };
+            yield break;
+        }
+        if (Phase != JobPhase.Running) yield break;
+        for (var k = 0; k < WorkItemCount; k++)
+        {
+            if (_done[k]) continue;
+            var first = (long)k * WorkItemSize;
+            yield return new WorkItem { First = first, Count = (int)Math.Min(WorkItemSize, Plan!.WindowCount - first) };
+        }
+    }
+
+    /// <summary>The targets' scores for the unperturbed image, in the score kind the job asked for.</summary>
+    public float[] BaselineTargetScores()
+    {
+        var scores = Spec!.AppliesSoftmax() ? Scores.Softmax(Baseline) : Baseline;
+        return [.. Targets.Select(t => scores[t])];
+    }
+
+    public JobProgress ToProgress() => new()
+    {
+        JobId = JobId,
+        State = Phase switch
+        {
+            JobPhase.Queued => ApiJobState.Queued,
+            JobPhase.Running => ApiJobState.Running,
+            JobPhase.Done => ApiJobState.Done,
+            JobPhase.Failed => ApiJobState.Failed,
+            JobPhase.Cancelled => ApiJobState.Cancelled,
+            _ => ApiJobState.Unspecified,
+        },
+        ItemsDone = WorkItemsDone + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1),
+        ItemsTotal = WorkItemCount + 1,
+        Evaluations = Evaluations,
+        Error = Error ?? "",
+        Name = Spec?.Name ?? "",
+        SubmittedUnixMs = SubmittedUnixMs,
+        FinishedUnixMs = FinishedUnixMs,
+    };
+
+    public static OcclusionPlan PlanOf(JobSpec spec) =>
+        OcclusionPlan.Create(spec.ImageWidth, spec.ImageHeight,
+            [.. spec.Occlusion.Windows.Select(w => new WindowShape(w.Height, w.Width, w.StrideY, w.StrideX))]);
+
+    private bool IsWorkItem(WorkItem item) =>
+        item.First >= 0 && item.First % WorkItemSize == 0 && item.First / WorkItemSize < WorkItemCount
+        && item.Count == Math.Min(WorkItemSize, Plan!.WindowCount - item.First);
+
+    private static int[] ResolveTargets(JobSpec spec, IReadOnlyList<float> baseline)
+    {
+        if (spec.Targets.Classes.Count > 0) return [.. spec.Targets.Classes];
+        return Scores.TopK([.. baseline], Math.Max(1, spec.Targets.TopK));
+    }
+
+    private static JobFailed Failed(string reason, long nowUnixMs) => new() { Reason = reason, FinishedUnixMs = nowUnixMs };
+}

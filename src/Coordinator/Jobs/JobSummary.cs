@@ -1,0 +1,84 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lantern.Contracts.Messages;
+using Lantern.Explainers.Scoring;
+
+namespace Lantern.Coordinator.Jobs;
+
+/// <summary>The job's summary.json: model output, targets, parameters, timings, evaluations and the nodes that worked.</summary>
+public static class JobSummary
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static string Build(JobState state, long finishedUnixMs)
+    {
+        var spec = state.Spec!;
+        var probabilities = spec.Preprocessing.Output == "logits" ? Scores.Softmax(state.Baseline) : state.Baseline;
+        var baselineTargets = state.BaselineTargetScores();
+        var computeSeconds = (finishedUnixMs - state.FirstItemUnixMs) / 1000.0;
+        var occlusion = spec.Occlusion;
+
+        var summary = new JsonObject
+        {
+            ["job_id"] = state.JobId,
+            ["name"] = spec.Name,
+            ["method"] = spec.Occlusion.Windows.Count > 1 ? "multi-scale occlusion" : "occlusion",
+            ["model"] = new JsonObject
+            {
+                ["sha256"] = spec.ModelSha256,
+                ["class_count"] = spec.ClassCount,
+                ["preprocessing"] = JsonNode.Parse(Google.Protobuf.JsonFormatter.Default.Format(spec.Preprocessing)),
+            },
+            ["image"] = new JsonObject
+            {
+                ["sha256"] = spec.ImageSha256, ["width"] = spec.ImageWidth, ["height"] = spec.ImageHeight,
+            },
+            ["parameters"] = new JsonObject
+            {
+                ["windows"] = new JsonArray([.. occlusion.Windows.Select(w => (JsonNode)new JsonObject
+                {
+                    ["height"] = w.Height, ["width"] = w.Width, ["stride_y"] = w.StrideY, ["stride_x"] = w.StrideX,
+                })]),
+                ["fill"] = new JsonObject
+                {
+                    ["kind"] = occlusion.Fill.Kind.ToString().ToLowerInvariant(),
+                    ["r"] = occlusion.Fill.R, ["g"] = occlusion.Fill.G, ["b"] = occlusion.Fill.B,
+                    ["blur_sigma"] = occlusion.Fill.BlurSigma,
+                },
+                ["targets"] = spec.Targets.Classes.Count > 0
+                    ? new JsonObject { ["classes"] = new JsonArray([.. spec.Targets.Classes.Select(c => (JsonNode)c)]) }
+                    : new JsonObject { ["top_k"] = Math.Max(1, spec.Targets.TopK) },
+                ["score"] = spec.AppliesSoftmax() ? "probability" : "model output",
+                ["attribution"] = "mean over covering windows of score(original) - score(occluded)"
+                                  + (occlusion.Windows.Count > 1 ? "; per scale divided by its max |value|, then averaged" : ""),
+                ["work_item_size"] = state.WorkItemSize,
+            },
+            ["top_classes"] = new JsonArray([.. Scores.TopK(probabilities, Math.Min(5, probabilities.Length)).Select(c => (JsonNode)new JsonObject
+            {
+                ["class"] = c, ["label"] = LabelOf(spec, c), ["probability"] = probabilities[c], ["output"] = state.Baseline[c],
+            })]),
+            ["targets"] = new JsonArray([.. state.Targets.Select((c, i) => (JsonNode)new JsonObject
+            {
+                ["class"] = c, ["label"] = LabelOf(spec, c), ["score"] = baselineTargets[i],
+            })]),
+            ["evaluations"] = state.Evaluations,
+            ["work_items"] = state.WorkItemCount + 1,
+            ["workers"] = new JsonArray([.. state.Workers.Select(w => (JsonNode)w)]),
+            ["timings"] = new JsonObject
+            {
+                ["submitted_utc"] = Utc(state.SubmittedUnixMs),
+                ["started_utc"] = Utc(state.FirstItemUnixMs),
+                ["finished_utc"] = Utc(finishedUnixMs),
+                ["total_seconds"] = (finishedUnixMs - state.SubmittedUnixMs) / 1000.0,
+                ["compute_seconds"] = computeSeconds,
+                ["evaluations_per_second"] = computeSeconds > 0 ? Math.Round(state.Evaluations / computeSeconds, 1) : 0,
+            },
+        };
+        return summary.ToJsonString(Indented);
+    }
+
+    private static string LabelOf(JobSpec spec, int classIndex) =>
+        classIndex < spec.Labels.Count ? spec.Labels[classIndex] : "";
+
+    private static string Utc(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).ToString("O");
+}
