@@ -1,0 +1,144 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace Lantern.Cluster.Tests.Synthetic;
+
+/// <summary>
+/// ONNX classifiers whose right answer is known by construction, so explanations of them can be checked exactly.
+/// Each is a linear map of the raw input tensor: input "image" [N,3,H,W], output "scores" [N,K] float32.
+/// </summary>
+public static class SyntheticModels
+{
+    public const string InputName = "image";
+    public const string OutputName = "scores";
+
+    /// <summary>
+    /// scores = Flatten(image) · W + b with W [3*H*W, K]; <paramref name="weightsPerClass"/>[k] holds class k's weights
+    /// in CHW order. Opset 13, IR 7. The batch dim is the symbol "N" unless <paramref name="fixedBatch"/> makes it 1;
+    /// <paramref name="float16Input"/> makes the input float16, cast to float32 inside the graph.
+    /// </summary>
+    public static byte[] Linear(int height, int width, float[][] weightsPerClass, float[]? bias = null,
+        bool float16Input = false, bool fixedBatch = false)
+    {
+        ArgumentNullException.ThrowIfNull(weightsPerClass);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        var classes = weightsPerClass.Length;
+        if (classes == 0) throw new ArgumentException("at least one class is needed", nameof(weightsPerClass));
+        var features = 3 * height * width;
+        foreach (var w in weightsPerClass)
+        {
+            if (w.Length != features)
+                throw new ArgumentException($"each class needs {features} weights (3x{height}x{width}), got {w.Length}", nameof(weightsPerClass));
+        }
+        bias ??= new float[classes];
+        if (bias.Length != classes) throw new ArgumentException($"bias needs {classes} values, got {bias.Length}", nameof(bias));
+
+        // Gemm wants B as [features, classes], row-major.
+        var matrix = new float[features * classes];
+        for (var k = 0; k < classes; k++)
+            for (var f = 0; f < features; f++)
+                matrix[f * classes + k] = weightsPerClass[k][f];
+
+        var graph = new GraphProto { Name = "synthetic_linear" };
+        var batch = fixedBatch ? Dim(1) : Dim("N");
+        graph.Input.Add(Value(InputName, float16Input ? TensorProto.Types.DataType.Float16 : TensorProto.Types.DataType.Float,
+            batch, Dim(3), Dim(height), Dim(width)));
+        graph.Output.Add(Value(OutputName, TensorProto.Types.DataType.Float, fixedBatch ? Dim(1) : Dim("N"), Dim(classes)));
+        graph.Initializer.Add(FloatTensor("W", matrix, features, classes));
+        graph.Initializer.Add(FloatTensor("b", bias, classes));
+
+        var x = InputName;
+        if (float16Input)
+        {
+            graph.Node.Add(Node("Cast", [x], ["image_f32"], Int("to", (long)TensorProto.Types.DataType.Float)));
+            x = "image_f32";
+        }
+        graph.Node.Add(Node("Flatten", [x], ["flat"], Int("axis", 1)));
+        graph.Node.Add(Node("Gemm", ["flat", "W", "b"], [OutputName]));
+
+        var model = new ModelProto
+        {
+            IrVersion = 7,
+            ProducerName = "Lantern.Cluster.Tests.SyntheticModels",
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model.ToByteArray();
+    }
+
+    /// <summary><see cref="Linear(int,int,float[][],float[],bool,bool)"/> with weights given as [k][c, y, x].</summary>
+    public static byte[] Linear(int height, int width, Func<int, int, int, int, float> weight, int classes,
+        float[]? bias = null, bool float16Input = false, bool fixedBatch = false)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        var perClass = new float[classes][];
+        for (var k = 0; k < classes; k++)
+        {
+            perClass[k] = new float[3 * height * width];
+            for (var c = 0; c < 3; c++)
+                for (var y = 0; y < height; y++)
+                    for (var x = 0; x < width; x++)
+                        perClass[k][(c * height + y) * width + x] = weight(k, c, y, x);
+        }
+        return Linear(height, width, perClass, bias, float16Input, fixedBatch);
+    }
+
+    /// <summary>
+    /// Class 0 = mean over the 3 channels of the input-tensor pixels inside <paramref name="square"/>,
+    /// class 1 = the same mean over the rest of the image (0 when the square covers everything).
+    /// </summary>
+    public static byte[] SquareBrightness(int height, int width, (int X, int Y, int Width, int Height) square,
+        bool float16Input = false, bool fixedBatch = false)
+    {
+        if (square.Width < 1 || square.Height < 1 || square.X < 0 || square.Y < 0
+            || square.X + square.Width > width || square.Y + square.Height > height)
+        {
+            throw new ArgumentException($"square {square} does not lie inside the {width}x{height} input", nameof(square));
+        }
+        var inside = square.Width * square.Height;
+        var outside = height * width - inside;
+        bool In(int y, int x) => x >= square.X && x < square.X + square.Width && y >= square.Y && y < square.Y + square.Height;
+        return Linear(height, width, (k, _, y, x) => (k, In(y, x)) switch
+        {
+            (0, true) => 1f / (3 * inside),
+            (1, false) => 1f / (3 * outside),
+            _ => 0f,
+        }, classes: 2, float16Input: float16Input, fixedBatch: fixedBatch);
+    }
+
+    private static TensorShapeProto.Types.Dimension Dim(long value) => new() { DimValue = value };
+
+    private static TensorShapeProto.Types.Dimension Dim(string symbol) => new() { DimParam = symbol };
+
+    private static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params TensorShapeProto.Types.Dimension[] dims)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.AddRange(dims);
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
+        };
+    }
+
+    private static TensorProto FloatTensor(string name, float[] values, params long[] dims)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        tensor.Dims.AddRange(dims);
+        tensor.FloatData.AddRange(values);
+        return tensor;
+    }
+
+    private static NodeProto Node(string op, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = op, Name = $"{op}_{outputs[0]}" };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        node.Attribute.AddRange(attributes);
+        return node;
+    }
+
+    private static AttributeProto Int(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+}
