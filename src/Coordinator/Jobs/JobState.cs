@@ -1,5 +1,6 @@
 using Lantern.Contracts.Api;
 using ApiJobState = Lantern.Contracts.Api.JobState;
+using Lantern.Contracts.Mapping;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Occlusion;
 using Lantern.Explainers.Scoring;
@@ -165,8 +166,7 @@ public sealed class JobState(string jobId)
     };
 
     public static OcclusionPlan PlanOf(JobSpec spec) =>
-        OcclusionPlan.Create(spec.ImageWidth, spec.ImageHeight,
-            [.. spec.Occlusion.Windows.Select(w => new WindowShape(w.Height, w.Width, w.StrideY, w.StrideX))]);
+        OcclusionPlan.Create(spec.ImageWidth, spec.ImageHeight, spec.Occlusion.Windows.ToExplainers());
 
     private bool IsWorkItem(WorkItem item) =>
         item.First >= 0 && item.First % WorkItemSize == 0 && item.First / WorkItemSize < WorkItemCount

@@ -1,0 +1,90 @@
+using Akka.Actor;
+using Akka.Event;
+using Lantern.Contracts.Messages;
+using Lantern.Worker.Hosting;
+using Lantern.Worker.Inference;
+
+namespace Lantern.Worker.Actors;
+
+/// <summary>
+/// Pulls work: tells the dispatcher how many items it can hold, runs leased items one at a time off the mailbox and
+/// sends each score block back. The capacity report is repeated on a timer, so a dispatcher that restarted or moved
+/// learns about this worker again.
+/// </summary>
+public sealed class WorkerActor : ReceiveActor, IWithTimers
+{
+    private readonly IActorRef _dispatcher;
+    private readonly WorkEvaluator _evaluator;
+    private readonly WorkerOptions _options;
+    private readonly string _name;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Queue<WorkLeased> _queue = new();
+    private bool _running;
+
+    public WorkerActor(IActorRef dispatcher, WorkEvaluator evaluator, WorkerOptions options, string name)
+    {
+        _dispatcher = dispatcher;
+        _evaluator = evaluator;
+        _options = options;
+        _name = name;
+
+        Receive<WorkLeased>(lease =>
+        {
+            _queue.Enqueue(lease);
+            RunNext();
+        });
+        Receive<Evaluated>(done =>
+        {
+            _running = false;
+            _dispatcher.Tell(new WorkCompleted
+            {
+                LeaseId = done.Lease.LeaseId, JobId = done.Lease.Work.JobId, Item = done.Lease.Item,
+                Scores = { done.Scores }, Worker = _name,
+            });
+            RunNext();
+        });
+        Receive<EvaluationFailed>(failed =>
+        {
+            _running = false;
+            _log.Warning("Work item of job {JobId} failed: {Reason}", failed.Lease.Work.JobId, failed.Reason);
+            _dispatcher.Tell(new WorkFailed
+            {
+                LeaseId = failed.Lease.LeaseId, JobId = failed.Lease.Work.JobId, Item = failed.Lease.Item, Reason = failed.Reason,
+            });
+            RunNext();
+        });
+        Receive<ReportCapacity>(_ => _dispatcher.Tell(new RequestWork { Capacity = _options.Capacity }));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props PropsFor(IActorRef dispatcher, WorkEvaluator evaluator, WorkerOptions options, string name) =>
+        Props.Create(() => new WorkerActor(dispatcher, evaluator, options, name));
+
+    protected override void PreStart()
+    {
+        _dispatcher.Tell(new RequestWork { Capacity = _options.Capacity });
+        Timers.StartPeriodicTimer("capacity", ReportCapacity.Instance, TimeSpan.FromSeconds(3));
+    }
+
+    private void RunNext()
+    {
+        if (_running || _queue.Count == 0) return;
+        _running = true;
+        var lease = _queue.Dequeue();
+        var evaluator = _evaluator;
+        // Inference runs on the thread pool so the mailbox keeps taking leases meanwhile.
+        Task.Run(() => evaluator.EvaluateAsync(lease.Work, lease.Item)).PipeTo(Self,
+            success: scores => new Evaluated(lease, scores),
+            failure: e => new EvaluationFailed(lease, (e as AggregateException)?.InnerException?.Message ?? e.Message));
+    }
+
+    private sealed record Evaluated(WorkLeased Lease, float[] Scores);
+
+    private sealed record EvaluationFailed(WorkLeased Lease, string Reason);
+
+    private sealed class ReportCapacity
+    {
+        public static readonly ReportCapacity Instance = new();
+    }
+}

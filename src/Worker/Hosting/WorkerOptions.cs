@@ -1,0 +1,20 @@
+using Lantern.Worker.Inference;
+
+namespace Lantern.Worker.Hosting;
+
+public sealed record WorkerOptions
+{
+    /// <summary>Work items a worker holds at once: one running, the others queued locally so it never waits on the dispatcher.</summary>
+    public int Capacity { get; init; } = 2;
+
+    /// <summary>Largest batch per model run; models with a fixed batch dimension run one image at a time.</summary>
+    public int MaxBatch { get; init; } = 32;
+
+    public ExecutionProviderPreference ExecutionProvider { get; init; } = ExecutionProviderPreference.Auto;
+
+    /// <summary>ONNX Runtime intra-op threads; 0 lets it use every core.</summary>
+    public int IntraOpThreads { get; init; }
+
+    public int SessionCacheSize { get; init; } = 4;
+    public int JobCacheSize { get; init; } = 8;
+}

@@ -1,0 +1,78 @@
+using Lantern.Models;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Lantern.Worker.Inference;
+
+/// <summary>
+/// One ONNX Runtime session for one model, with reusable input/output buffers. Runs a batch of preprocessed images
+/// and returns every output score. Not thread-safe: a worker runs one batch at a time per session.
+/// </summary>
+public sealed class ModelSession : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private float[] _input = [];
+    private Float16[] _inputHalf = [];
+
+    public ModelSession(byte[] modelBytes, OnnxModelInfo info, SessionOptions options, int maxBatch)
+    {
+        Info = info;
+        _session = new InferenceSession(modelBytes, options);
+        _inputNames = [info.InputName];
+        _outputNames = [info.OutputName];
+        MaxBatch = info.BatchIsFixed ? 1 : Math.Max(1, maxBatch);
+        TensorLength = 3 * info.InputHeight * info.InputWidth;
+    }
+
+    public OnnxModelInfo Info { get; }
+    public int MaxBatch { get; }
+    public int TensorLength { get; }
+    public int ClassCount => Info.ClassCount;
+
+    /// <summary>A buffer for up to <see cref="MaxBatch"/> input tensors, laid end to end; fill it, then <see cref="Run"/>.</summary>
+    public Span<float> InputBuffer(int batch)
+    {
+        if (_input.Length < MaxBatch * TensorLength) _input = new float[MaxBatch * TensorLength];
+        return _input.AsSpan(0, batch * TensorLength);
+    }
+
+    /// <summary>Runs the first <paramref name="batch"/> tensors of the input buffer; writes batch × classes scores.</summary>
+    public void Run(int batch, Span<float> scores)
+    {
+        var shape = Info.ChannelsFirst
+            ? new long[] { batch, 3, Info.InputHeight, Info.InputWidth }
+            : new long[] { batch, Info.InputHeight, Info.InputWidth, 3 };
+        using var input = CreateInput(batch, shape);
+        using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
+        var output = outputs[0];
+        var count = batch * ClassCount;
+        if (Info.OutputType == TensorElementKind.Float16)
+        {
+            var half = output.GetTensorDataAsSpan<Float16>();
+            for (var i = 0; i < count; i++) scores[i] = (float)BitConverter.UInt16BitsToHalf(half[i].value);
+        }
+        else
+        {
+            output.GetTensorDataAsSpan<float>()[..count].CopyTo(scores);
+        }
+    }
+
+    private OrtValue CreateInput(int batch, long[] shape)
+    {
+        var length = batch * TensorLength;
+        if (Info.InputType != TensorElementKind.Float16)
+            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _input.AsMemory(0, length), shape);
+
+        if (_inputHalf.Length < _input.Length) _inputHalf = new Float16[_input.Length];
+        for (var i = 0; i < length; i++) _inputHalf[i] = new Float16(BitConverter.HalfToUInt16Bits((Half)_input[i]));
+        return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _inputHalf.AsMemory(0, length), shape);
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+}

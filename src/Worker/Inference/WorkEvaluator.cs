@@ -1,0 +1,118 @@
+using Lantern.Contracts.Messages;
+using Lantern.Explainers.Scoring;
+using Lantern.Imaging;
+using Lantern.Models;
+using Lantern.Storage;
+using Microsoft.Extensions.Logging;
+using Lantern.Worker.Hosting;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Lantern.Worker.Inference;
+
+/// <summary>
+/// Computes the score block of a work item: rebuilds each perturbed input from its index, runs the model in batches,
+/// keeps the targets' scores. Models and images are fetched once by content hash and cached. Thread-confined: the
+/// worker actor runs one item at a time.
+/// </summary>
+public sealed class WorkEvaluator : IDisposable
+{
+    private readonly IArtifactStore _artifacts;
+    private readonly WorkerOptions _options;
+    private readonly ILogger<WorkEvaluator> _logger;
+    private readonly SessionOptions _sessionOptions;
+    private readonly LruCache<string, ModelSession> _sessions;
+    private readonly LruCache<string, PreparedJob> _jobs;
+    private float[] _scores = [];
+
+    public WorkEvaluator(IArtifactStore artifacts, WorkerOptions options, ILogger<WorkEvaluator> logger)
+    {
+        _artifacts = artifacts;
+        _options = options;
+        _logger = logger;
+        (_sessionOptions, ProviderDescription) = ExecutionProviders.Create(options.ExecutionProvider, options.IntraOpThreads);
+        _logger.LogInformation("Worker inference runs on {Provider}", ProviderDescription);
+        _sessions = new LruCache<string, ModelSession>(options.SessionCacheSize);
+        _jobs = new LruCache<string, PreparedJob>(options.JobCacheSize);
+    }
+
+    public string ProviderDescription { get; }
+
+    /// <summary>Model evaluations this evaluator has run, the baseline included; for tests and metrics.</summary>
+    public long Evaluations => Interlocked.Read(ref _evaluations);
+    private long _evaluations;
+
+    public async Task<float[]> EvaluateAsync(WorkSpec work, WorkItem item, CancellationToken cancellationToken = default)
+    {
+        var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
+        var job = await PreparedJobAsync(work, cancellationToken);
+        return item.Baseline ? EvaluateBaseline(session, job) : EvaluatePerturbations(session, job, item);
+    }
+
+    private float[] EvaluateBaseline(ModelSession session, PreparedJob job)
+    {
+        job.Perturber.BaseTensor.CopyTo(session.InputBuffer(1));
+        var scores = new float[session.ClassCount];
+        session.Run(1, scores);
+        Interlocked.Increment(ref _evaluations);
+        return scores; // raw, every class: the job entity resolves top-k targets from it
+    }
+
+    private float[] EvaluatePerturbations(ModelSession session, PreparedJob job, WorkItem item)
+    {
+        var targets = job.Targets;
+        var block = new float[item.Count * targets.Length];
+        var classes = session.ClassCount;
+        if (_scores.Length < session.MaxBatch * classes) _scores = new float[session.MaxBatch * classes];
+
+        for (var done = 0; done < item.Count;)
+        {
+            var batch = Math.Min(session.MaxBatch, item.Count - done);
+            var input = session.InputBuffer(batch);
+            for (var b = 0; b < batch; b++)
+                job.Perturber.Write(item.First + done + b, input.Slice(b * session.TensorLength, session.TensorLength));
+            session.Run(batch, _scores);
+            for (var b = 0; b < batch; b++)
+            {
+                var row = _scores.AsSpan(b * classes, classes);
+                var scores = job.AppliesSoftmax ? Scores.Softmax(row) : row;
+                for (var t = 0; t < targets.Length; t++)
+                    block[(done + b) * targets.Length + t] = scores[targets[t]];
+            }
+            done += batch;
+            Interlocked.Add(ref _evaluations, batch);
+        }
+        return block;
+    }
+
+    private async Task<ModelSession> SessionAsync(string modelSha256, CancellationToken cancellationToken)
+    {
+        if (_sessions.TryGet(modelSha256, out var cached)) return cached;
+        var bytes = await _artifacts.GetAsync(modelSha256, cancellationToken)
+                    ?? throw new InvalidOperationException($"model {modelSha256} is not in the artifact store");
+        var info = OnnxModelInspector.Inspect(bytes);
+        var session = new ModelSession(bytes, info, _sessionOptions, _options.MaxBatch);
+        _logger.LogInformation("Loaded model {Model} ({Input} {Type}, batch up to {Batch}) on {Provider}",
+            modelSha256[..12], info.InputName, info.InputType, session.MaxBatch, ProviderDescription);
+        _sessions.Add(modelSha256, session);
+        return session;
+    }
+
+    private async Task<PreparedJob> PreparedJobAsync(WorkSpec work, CancellationToken cancellationToken)
+    {
+        // Keyed by job and targets: the baseline item arrives before the targets are resolved.
+        var key = $"{work.JobId}/{string.Join(',', work.Targets)}";
+        if (_jobs.TryGet(key, out var cached)) return cached;
+        var bytes = await _artifacts.GetAsync(work.Spec.ImageSha256, cancellationToken)
+                    ?? throw new InvalidOperationException($"image {work.Spec.ImageSha256} is not in the artifact store");
+        var job = PreparedJob.Create(work, ImageDecoder.Decode(bytes));
+        _jobs.Add(key, job);
+        return job;
+    }
+
+    public void Dispose()
+    {
+        _sessions.Clear();
+        _jobs.Clear();
+        _sessionOptions.Dispose();
+    }
+}
