@@ -189,7 +189,11 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             UnknownJob();
             return;
         }
-        Sender.Tell(new JobResultReply { Progress = _state.ToProgress(), Outcome = _state.Outcome });
+        Sender.Tell(new JobResultReply
+        {
+            Progress = _state.ToProgress(), Outcome = _state.Outcome, Spec = _state.Spec,
+            Baseline = { _state.Baseline }, Targets = { _state.Targets },
+        });
     }
 
     /// <summary>A command for a job id that was never submitted: say so and leave, so no empty entity is remembered.</summary>

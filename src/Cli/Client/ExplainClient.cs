@@ -1,0 +1,77 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Lantern.Contracts.Api;
+
+namespace Lantern.Cli.Client;
+
+/// <summary>
+/// Runs an explanation against any Lantern gateway, local or remote, through the public gRPC API only:
+/// upload model and image, submit, watch, fetch the result.
+/// </summary>
+public sealed class ExplainClient(GrpcChannel channel) : IDisposable
+{
+    private const int ChunkSize = 1 << 20;
+    private readonly Contracts.Api.Lantern.LanternClient _client = new(channel);
+
+    public static ExplainClient Connect(Uri gateway) => new(GrpcChannel.ForAddress(gateway, new GrpcChannelOptions
+    {
+        MaxReceiveMessageSize = null, // a result carries every map and overlay
+    }));
+
+    public Contracts.Api.Lantern.LanternClient Api => _client;
+
+    public async Task<ArtifactRef> UploadModelAsync(byte[] bytes, string fileName, CancellationToken cancellationToken = default)
+    {
+        using var call = _client.UploadModel(cancellationToken: cancellationToken);
+        return await UploadAsync(call, bytes, fileName, cancellationToken);
+    }
+
+    public async Task<ArtifactRef> UploadImageAsync(byte[] bytes, string fileName, CancellationToken cancellationToken = default)
+    {
+        using var call = _client.UploadImage(cancellationToken: cancellationToken);
+        return await UploadAsync(call, bytes, fileName, cancellationToken);
+    }
+
+    /// <summary>Streams progress until the job ends; returns the last progress seen.</summary>
+    public async Task<JobProgress> WatchAsync(string jobId, Action<JobProgress> onProgress, CancellationToken cancellationToken = default)
+    {
+        using var call = _client.WatchJob(new WatchJobRequest { JobId = jobId }, cancellationToken: cancellationToken);
+        JobProgress? last = null;
+        await foreach (var progress in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            onProgress(progress);
+            last = progress;
+        }
+        return last ?? throw new InvalidOperationException($"the gateway closed the progress stream of job {jobId} without a word");
+    }
+
+    public async Task<JobResult> RunAsync(SubmitJobRequest submit, byte[] model, string modelName, byte[] image, string imageName,
+        Action<JobProgress> onProgress, CancellationToken cancellationToken = default)
+    {
+        submit.ModelSha256 = (await UploadModelAsync(model, modelName, cancellationToken)).Sha256;
+        submit.ImageSha256 = (await UploadImageAsync(image, imageName, cancellationToken)).Sha256;
+        var jobId = (await _client.SubmitJobAsync(submit, cancellationToken: cancellationToken)).JobId;
+        var final = await WatchAsync(jobId, onProgress, cancellationToken);
+        if (final.State != JobState.Done)
+            throw new InvalidOperationException($"job {jobId} ended {final.State}: {final.Error}");
+        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true },
+            cancellationToken: cancellationToken);
+    }
+
+    private static async Task<ArtifactRef> UploadAsync(AsyncClientStreamingCall<UploadChunk, ArtifactRef> call, byte[] bytes,
+        string fileName, CancellationToken cancellationToken)
+    {
+        for (var offset = 0; offset < bytes.Length || offset == 0; offset += ChunkSize)
+        {
+            var chunk = new UploadChunk { Data = ByteString.CopyFrom(bytes, offset, Math.Min(ChunkSize, bytes.Length - offset)) };
+            if (offset == 0) chunk.FileName = fileName;
+            await call.RequestStream.WriteAsync(chunk, cancellationToken);
+            if (bytes.Length == 0) break;
+        }
+        await call.RequestStream.CompleteAsync();
+        return await call;
+    }
+
+    public void Dispose() => channel.Dispose();
+}

@@ -1,0 +1,151 @@
+using System.CommandLine;
+using System.Globalization;
+using Lantern.Cli.Client;
+using Lantern.Contracts.Api;
+using Lantern.Models;
+
+namespace Lantern.Cli.Commands;
+
+/// <summary>The options of <c>lantern explain</c> and how they become an API request.</summary>
+public sealed class ExplainOptions
+{
+    public Argument<string> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP)" };
+    public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model; a JSON descriptor beside it (name.json) supplies preprocessing and labels" };
+    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion (LIME, KernelSHAP, RISE, Grad-CAM and gradient methods are planned)" };
+    public Option<string?> Window { get; } = new("--window") { Description = "Occlusion window in image pixels: 16 or HxW (default 16)" };
+    public Option<string?> Stride { get; } = new("--stride") { Description = "Window stride: 8 or HxW (default: half the window)" };
+    public Option<string?> Windows { get; } = new("--windows") { Description = "Multi-scale occlusion: window sizes, e.g. 16,32,48,64" };
+    public Option<string> Fill { get; } = new("--fill") { DefaultValueFactory = _ => "zero", Description = "zero, mean, blur, or a constant R,G,B (0-255)" };
+    public Option<float> BlurSigma { get; } = new("--blur-sigma") { DefaultValueFactory = _ => 10f, Description = "Gaussian sigma in source pixels for --fill blur" };
+    public Option<int> TopK { get; } = new("--top-k") { DefaultValueFactory = _ => 1, Description = "Explain the model's k highest-scoring classes" };
+    public Option<string?> Classes { get; } = new("--classes") { Description = "Explain these class indices instead, e.g. 207,208" };
+    public Option<string> Score { get; } = new("--score") { DefaultValueFactory = _ => "output", Description = "output (as the model returns it) or probability (softmax of logits)" };
+    public Option<string?> Labels { get; } = new("--labels") { Description = "Labels file, line k+1 = class k (default: from the descriptor)" };
+    public Option<string?> InputSize { get; } = new("--input-size") { Description = "Model input HxW, when the ONNX file leaves it open" };
+    public Option<string?> Resize { get; } = new("--resize") { Description = "shorter_side_crop or stretch" };
+    public Option<string?> ChannelOrder { get; } = new("--channel-order") { Description = "rgb or bgr" };
+    public Option<float?> Scale { get; } = new("--scale") { Description = "Multiplier of 0-255 pixel values before the mean" };
+    public Option<string?> Mean { get; } = new("--mean") { Description = "Per-channel mean, model channel order: a,b,c" };
+    public Option<string?> Std { get; } = new("--std") { Description = "Per-channel std, model channel order: a,b,c" };
+    public Option<string?> ModelOutput { get; } = new("--model-output") { Description = "logits or probabilities" };
+    public Option<string> Out { get; } = new("--out") { DefaultValueFactory = _ => "lantern-out", Description = "Directory for summary.json, map-*.npy, overlay-*.png" };
+    public Option<string?> Name { get; } = new("--name") { Description = "Job name shown in listings" };
+
+    public void AddTo(Command command)
+    {
+        command.Arguments.Add(Image);
+        foreach (var option in new Option[]
+                 {
+                     Model, Method, Window, Stride, Windows, Fill, BlurSigma, TopK, Classes, Score, Labels, InputSize, Resize,
+                     ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
+                 })
+            command.Options.Add(option);
+    }
+
+    /// <summary>Reads the parsed command line and the model's descriptor into a request; throws ArgumentException on bad values.</summary>
+    public ExplainRequest ToRequest(ParseResult parsed)
+    {
+        var modelPath = parsed.GetValue(Model)!;
+        var imagePath = parsed.GetValue(Image)!;
+        foreach (var path in new[] { modelPath, imagePath })
+            if (!File.Exists(path)) throw new ArgumentException($"no such file: {path}");
+        if (parsed.GetValue(Method) != "occlusion")
+            throw new ArgumentException($"method '{parsed.GetValue(Method)}' is not available yet; use --method occlusion");
+
+        var descriptor = ModelDescriptorFile.LoadBeside(modelPath) ?? ModelDescriptor.Default;
+        var submit = new SubmitJobRequest
+        {
+            Preprocessing = ToPreprocessing(descriptor, parsed),
+            Targets = ToTargets(parsed),
+            Score = parsed.GetValue(Score) switch
+            {
+                "output" => ScoreKind.Output,
+                "probability" => ScoreKind.Probability,
+                var other => throw new ArgumentException($"--score '{other}' is not one of: output, probability"),
+            },
+            Name = parsed.GetValue(Name) ?? Path.GetFileName(imagePath),
+            Occlusion = ToOcclusion(parsed),
+        };
+        var labels = parsed.GetValue(Labels) is { } labelsPath
+            ? File.ReadAllLines(labelsPath)
+            : ModelDescriptorFile.LoadLabels(modelPath, descriptor);
+        if (labels is not null) submit.Labels.Add(labels);
+        return new ExplainRequest(imagePath, modelPath, submit, parsed.GetValue(Out)!);
+    }
+
+    private Preprocessing ToPreprocessing(ModelDescriptor descriptor, ParseResult parsed)
+    {
+        var p = new Preprocessing
+        {
+            Resize = parsed.GetValue(Resize) ?? descriptor.Resize,
+            ResizeShorterSide = descriptor.ResizeShorterSide,
+            ChannelOrder = parsed.GetValue(ChannelOrder) ?? descriptor.ChannelOrder,
+            Layout = descriptor.Layout ?? "",
+            Scale = parsed.GetValue(Scale) ?? descriptor.Scale,
+            Mean = { parsed.GetValue(Mean) is { } mean ? Floats(mean, "--mean") : descriptor.Mean },
+            Std = { parsed.GetValue(Std) is { } std ? Floats(std, "--std") : descriptor.Std },
+            Output = parsed.GetValue(ModelOutput) ?? descriptor.Output,
+        };
+        var size = parsed.GetValue(InputSize) is { } text ? Pair(text, "--input-size") : descriptor.InputSize is [var h, var w] ? (h, w) : (0, 0);
+        (p.Height, p.Width) = size;
+        return p;
+    }
+
+    private Targets ToTargets(ParseResult parsed)
+    {
+        if (parsed.GetValue(Classes) is { } classes)
+            return new Targets { Classes = { classes.Split(',').Select(c => Int(c, "--classes")) } };
+        return new Targets { TopK = parsed.GetValue(TopK) };
+    }
+
+    private OcclusionOptions ToOcclusion(ParseResult parsed)
+    {
+        var occlusion = new OcclusionOptions { Fill = ToFill(parsed.GetValue(Fill)!, parsed.GetValue(BlurSigma)) };
+        var stride = parsed.GetValue(Stride) is { } s ? Pair(s, "--stride") : ((int, int)?)null;
+        var windows = parsed.GetValue(Windows) is { } list
+            ? list.Split(',').Select(w => Pair(w, "--windows"))
+            : [parsed.GetValue(Window) is { } window ? Pair(window, "--window") : (16, 16)];
+        foreach (var (h, w) in windows)
+        {
+            var (sy, sx) = stride ?? (Math.Max(1, h / 2), Math.Max(1, w / 2));
+            occlusion.Windows.Add(new Window { Height = h, Width = w, StrideY = sy, StrideX = sx });
+        }
+        return occlusion;
+    }
+
+    private static Fill ToFill(string fill, float blurSigma) => fill switch
+    {
+        "zero" => new Fill { Kind = Contracts.Api.Fill.Types.Kind.Zero },
+        "mean" => new Fill { Kind = Contracts.Api.Fill.Types.Kind.Mean },
+        "blur" => new Fill { Kind = Contracts.Api.Fill.Types.Kind.Blur, BlurSigma = blurSigma },
+        _ when fill.Split(',') is [var r, var g, var b] => new Fill
+        {
+            Kind = Contracts.Api.Fill.Types.Kind.Constant, R = Float(r, "--fill"), G = Float(g, "--fill"), B = Float(b, "--fill"),
+        },
+        _ => throw new ArgumentException($"--fill '{fill}' is not one of: zero, mean, blur, R,G,B"),
+    };
+
+    /// <summary>"16" → (16, 16); "16x24" → (16, 24), height first.</summary>
+    private static (int, int) Pair(string text, string option)
+    {
+        var parts = text.ToLowerInvariant().Split('x');
+        return parts switch
+        {
+            [var both] => (Int(both, option), Int(both, option)),
+            [var h, var w] => (Int(h, option), Int(w, option)),
+            _ => throw new ArgumentException($"{option} takes N or HxW, got '{text}'"),
+        };
+    }
+
+    private static float[] Floats(string text, string option) => [.. text.Split(',').Select(v => Float(v, option))];
+
+    private static int Int(string text, string option) =>
+        int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"{option}: '{text}' is not a whole number");
+
+    private static float Float(string text, string option) =>
+        float.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"{option}: '{text}' is not a number");
+}

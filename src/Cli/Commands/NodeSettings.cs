@@ -1,0 +1,56 @@
+using System.CommandLine;
+using Lantern.Host;
+using Lantern.Worker.Hosting;
+using Lantern.Worker.Inference;
+
+namespace Lantern.Cli.Commands;
+
+/// <summary>Options shared by every command that starts a node; each also reads a LANTERN_* environment variable.</summary>
+public sealed class NodeSettings
+{
+    public Option<string> Database { get; } = new("--db")
+    {
+        DefaultValueFactory = _ => Env("LANTERN_DB") ?? DefaultDatabase(),
+        Description = "SQLite file for jobs and artifacts (env LANTERN_DB)",
+    };
+
+    public Option<string> Provider { get; } = new("--provider")
+    {
+        DefaultValueFactory = _ => Env("LANTERN_PROVIDER") ?? "auto",
+        Description = "Inference provider: auto (CUDA if it initialises, else CPU), cpu, cuda (env LANTERN_PROVIDER)",
+    };
+
+    public Option<int> MaxBatch { get; } = new("--max-batch")
+    {
+        DefaultValueFactory = _ => int.TryParse(Env("LANTERN_MAX_BATCH"), out var b) ? b : new WorkerOptions().MaxBatch,
+        Description = "Largest inference batch (env LANTERN_MAX_BATCH)",
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Database);
+        command.Options.Add(Provider);
+        command.Options.Add(MaxBatch);
+    }
+
+    public WorkerOptions Worker(ParseResult parsed) => new()
+    {
+        ExecutionProvider = parsed.GetValue(Provider) switch
+        {
+            "cpu" => ExecutionProviderPreference.Cpu,
+            "cuda" => ExecutionProviderPreference.Cuda,
+            "auto" => ExecutionProviderPreference.Auto,
+            var other => throw new ArgumentException($"--provider '{other}' is not one of: auto, cpu, cuda"),
+        },
+        MaxBatch = parsed.GetValue(MaxBatch),
+    };
+
+    public static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+
+    private static string DefaultDatabase()
+    {
+        var directory = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "lantern");
+        Directory.CreateDirectory(directory);
+        return Path.Combine(directory, "lantern.db");
+    }
+}

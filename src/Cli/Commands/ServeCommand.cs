@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Lantern.Contracts.Cluster;
+using Lantern.Host;
+using Microsoft.Extensions.Hosting;
+
+namespace Lantern.Cli.Commands;
+
+/// <summary><c>lantern serve</c>: a long-running node (gRPC gateway and cluster member) for compose or Kubernetes.</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var node = new NodeSettings();
+        var roles = new Option<string>("--roles")
+        {
+            DefaultValueFactory = _ => NodeSettings.Env("LANTERN_ROLES") ?? string.Join(',', ClusterRoles.All),
+            Description = "Comma-separated roles: gateway, coordinator, worker (env LANTERN_ROLES)",
+        };
+        var host = new Option<string>("--host") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_HOST") ?? "127.0.0.1", Description = "gRPC listen address (env LANTERN_HOST)" };
+        var port = new Option<int>("--port") { DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_PORT"), out var p) ? p : 5000, Description = "gRPC port (env LANTERN_PORT)" };
+        var command = new Command("serve", "Run a Lantern node until stopped");
+        node.AddTo(command);
+        command.Options.Add(roles);
+        command.Options.Add(host);
+        command.Options.Add(port);
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var selected = parsed.GetValue(roles)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var unknown = selected.Except(ClusterRoles.All).ToList();
+            if (unknown.Count > 0)
+            {
+                Console.Error.WriteLine($"error: unknown role(s) {string.Join(", ", unknown)}; use gateway, coordinator, worker");
+                return 2;
+            }
+            var app = LanternNode.Build(new NodeOptions
+            {
+                Roles = selected, DatabasePath = parsed.GetValue(node.Database)!, GrpcHost = parsed.GetValue(host)!,
+                GrpcPort = parsed.GetValue(port), Worker = node.Worker(parsed),
+            });
+            await app.StartAsync(cancellationToken);
+            Console.WriteLine($"Lantern node ({string.Join(", ", selected)}) serving gRPC on {LanternNode.GrpcAddress(app)}; Ctrl+C stops it");
+            await app.WaitForShutdownAsync(cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+}

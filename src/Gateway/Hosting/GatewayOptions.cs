@@ -1,0 +1,15 @@
+namespace Lantern.Gateway.Hosting;
+
+public sealed record GatewayOptions
+{
+    public long MaxModelBytes { get; init; } = 1L << 30;
+    public long MaxImageBytes { get; init; } = 100L << 20;
+
+    /// <summary>Quota: the most model evaluations one job may ask for.</summary>
+    public long MaxEvaluationsPerJob { get; init; } = 5_000_000;
+
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a progress stream looks at its job.</summary>
+    public TimeSpan WatchInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+}

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using Lantern.Explainers.Imaging;
+using Lantern.Gateway.Hosting;
+using Lantern.Imaging;
+using Lantern.Models;
+using Lantern.Storage;
+
+namespace Lantern.Gateway.Mapping;
+
+/// <summary>
+/// Validates uploads and remembers what they are (model shapes, image sizes) by content hash, so a submit does not
+/// parse a model or decode an image again.
+/// </summary>
+public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options)
+{
+    private readonly ConcurrentDictionary<string, OnnxModelInfo> _models = new();
+    private readonly ConcurrentDictionary<string, (int Width, int Height)> _images = new();
+
+    public async Task<(ArtifactPut Put, OnnxModelInfo Info)> PutModelAsync(byte[] bytes, CancellationToken cancellationToken)
+    {
+        if (bytes.Length == 0) GrpcErrors.InvalidArgument("the model upload was empty; send the .onnx file's bytes");
+        var info = InspectModel(bytes);
+        var put = await store.PutAsync(bytes, "model", cancellationToken);
+        _models[put.Sha256] = info;
+        return (put, info);
+    }
+
+    public async Task<(ArtifactPut Put, RgbImage Image)> PutImageAsync(byte[] bytes, CancellationToken cancellationToken)
+    {
+        if (bytes.Length == 0) GrpcErrors.InvalidArgument("the image upload was empty; send a JPEG or PNG file's bytes");
+        var image = DecodeImage(bytes);
+        var put = await store.PutAsync(bytes, "image", cancellationToken);
+        _images[put.Sha256] = (image.Width, image.Height);
+        return (put, image);
+    }
+
+    public async Task<OnnxModelInfo> ModelAsync(string sha256, CancellationToken cancellationToken)
+    {
+        if (_models.TryGetValue(sha256, out var info)) return info;
+        var bytes = await FetchAsync(sha256, "model", "UploadModel", cancellationToken);
+        return _models[sha256] = InspectModel(bytes);
+    }
+
+    public async Task<(int Width, int Height)> ImageSizeAsync(string sha256, CancellationToken cancellationToken)
+    {
+        if (_images.TryGetValue(sha256, out var size)) return size;
+        var image = DecodeImage(await FetchAsync(sha256, "image", "UploadImage", cancellationToken));
+        return _images[sha256] = (image.Width, image.Height);
+    }
+
+    public async Task<RgbImage> ImageAsync(string sha256, CancellationToken cancellationToken) =>
+        DecodeImage(await FetchAsync(sha256, "image", "UploadImage", cancellationToken));
+
+    public long MaxBytes(string kind) => kind == "model" ? options.MaxModelBytes : options.MaxImageBytes;
+
+    private async Task<byte[]> FetchAsync(string sha256, string kind, string upload, CancellationToken cancellationToken)
+    {
+        if (!ContentHash.IsWellFormed(sha256))
+            GrpcErrors.InvalidArgument($"'{sha256}' is not a {kind} reference: use the sha256 (64 lowercase hex digits) that {upload} returned");
+        return await store.GetAsync(sha256, cancellationToken)
+               ?? throw NotFound($"no {kind} with sha256 {sha256}; upload it first with {upload}");
+    }
+
+    private static OnnxModelInfo InspectModel(byte[] bytes)
+    {
+        try
+        {
+            return OnnxModelInspector.Inspect(bytes);
+        }
+        catch (InvalidModelException e)
+        {
+            GrpcErrors.InvalidArgument(e.Message);
+            return null;
+        }
+    }
+
+    private static RgbImage DecodeImage(byte[] bytes)
+    {
+        try
+        {
+            return ImageDecoder.Decode(bytes);
+        }
+        catch (InvalidImageException e)
+        {
+            GrpcErrors.InvalidArgument(e.Message);
+            return null;
+        }
+    }
+
+    private static Grpc.Core.RpcException NotFound(string message) =>
+        new(new Grpc.Core.Status(Grpc.Core.StatusCode.NotFound, message));
+}

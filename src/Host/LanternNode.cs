@@ -1,0 +1,98 @@
+using System.Net;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Akka.Remote.Hosting;
+using Lantern.Contracts.Cluster;
+using Lantern.Contracts.Serialization;
+using Lantern.Coordinator.Hosting;
+using Lantern.Gateway.Hosting;
+using Lantern.Storage;
+using Lantern.Worker.Hosting;
+using LinqToDB;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lantern.Host;
+
+/// <summary>
+/// Builds one Lantern node: an ASP.NET Core host with the gRPC gateway and an Akka.NET cluster member carrying the
+/// requested roles. The local one-process mode is this same node with every role and no seeds.
+/// </summary>
+public static class LanternNode
+{
+    public static WebApplication Build(NodeOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Parse(options.GrpcHost), options.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2));
+
+        var connectionString = $"Data Source={Path.GetFullPath(options.DatabasePath)};Pooling=True";
+        builder.Services.AddSingleton<IArtifactStore>(new SqliteArtifactStore(connectionString));
+        builder.Services.AddGateway(options.Gateway);
+        if (options.Has(ClusterRoles.Worker)) builder.Services.AddWorkerServices(options.Worker);
+        builder.Services.AddAkka(options.SystemName, akka => ConfigureCluster(akka, options, connectionString));
+
+        var app = builder.Build();
+        app.MapGateway();
+        return app;
+    }
+
+    /// <summary>The gRPC address the node listens on, once started (resolves port 0).</summary>
+    public static Uri GrpcAddress(WebApplication app)
+    {
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Uri(address.Replace("[::]", "127.0.0.1").Replace("0.0.0.0", "127.0.0.1"));
+    }
+
+    private static void ConfigureCluster(AkkaConfigurationBuilder akka, NodeOptions options, string connectionString)
+    {
+        akka.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = ToAkka(options.LogLevel);
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            })
+            .WithRemoting(options.ClusterHost, options.ClusterPort)
+            .WithClustering(new ClusterOptions { Roles = [.. options.Roles], SeedNodes = [.. options.SeedNodes] })
+            .WithCustomSerializer("lantern-protobuf", ProtobufMessageSerializer.BoundTypes,
+                system => new ProtobufMessageSerializer(system))
+            .WithSqlPersistence(connectionString, ProviderName.SQLiteMS);
+
+        if (options.Has(ClusterRoles.Coordinator))
+        {
+            akka.AddCoordinatorRole(options.Coordinator);
+        }
+        else
+        {
+            akka.AddJobRegionProxy()
+                .WithSingletonProxy<DispatcherKey>("dispatcher", new ClusterSingletonOptions { Role = ClusterRoles.Coordinator });
+        }
+
+        if (options.Has(ClusterRoles.Worker)) akka.AddWorkerRole(options.Worker);
+
+        if (options.SeedNodes.Count == 0)
+        {
+            akka.AddStartup((system, _) =>
+            {
+                var cluster = Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            });
+        }
+    }
+
+    private static Akka.Event.LogLevel ToAkka(LogLevel level) => level switch
+    {
+        LogLevel.Trace or LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
+        LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
+        LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
+        _ => Akka.Event.LogLevel.ErrorLevel,
+    };
+}

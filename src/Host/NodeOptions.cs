@@ -1,0 +1,37 @@
+using Lantern.Contracts.Cluster;
+using Lantern.Coordinator.Hosting;
+using Lantern.Gateway.Hosting;
+using Lantern.Worker.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Lantern.Host;
+
+/// <summary>Everything that makes one Lantern node: which roles it carries, where it listens, where it persists.</summary>
+public sealed record NodeOptions
+{
+    public IReadOnlyList<string> Roles { get; init; } = ClusterRoles.All;
+
+    /// <summary>SQLite file holding the job journal, snapshots and artifacts.</summary>
+    public string DatabasePath { get; init; } = "lantern.db";
+
+    /// <summary>gRPC listen address; port 0 picks a free port (see <see cref="LanternNode.GrpcAddress"/>).</summary>
+    public string GrpcHost { get; init; } = "127.0.0.1";
+    public int GrpcPort { get; init; } = 5000;
+
+    public string SystemName { get; init; } = "lantern";
+    public string ClusterHost { get; init; } = "127.0.0.1";
+
+    /// <summary>Akka.Remote port; 0 picks a free one (fine for a node that seeds itself).</summary>
+    public int ClusterPort { get; init; }
+
+    /// <summary>Seed node addresses (akka.tcp://lantern@host:port); none means this node forms a cluster by itself.</summary>
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    public CoordinatorOptions Coordinator { get; init; } = new();
+    public WorkerOptions Worker { get; init; } = new();
+    public GatewayOptions Gateway { get; init; } = new();
+
+    public bool Has(string role) => Roles.Contains(role);
+}
