@@ -10,6 +10,7 @@ using Lantern.Coordinator.Hosting;
 using Lantern.Gateway.Hosting;
 using Lantern.Storage;
 using Lantern.Worker.Hosting;
+using Lantern.Worker.Inference;
 using LinqToDB;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -31,6 +32,8 @@ public static class LanternNode
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(options.LogLevel);
+        // Which execution provider runs inference is worth one line even on a quiet node.
+        builder.Logging.AddFilter(typeof(WorkEvaluator).FullName, LogLevel.Information);
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Parse(options.GrpcHost), options.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2));
 
@@ -60,6 +63,9 @@ public static class LanternNode
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
+            // Akka.NET 1.5.7x logs a false "failed to find an associated singleton" on every proxy start
+            // (akkadotnet/akka.net#8568); a singleton that is really missing shows as work that never starts.
+            .AddHocon("akka.cluster.singleton-proxy.log-singleton-identification-failure = off", HoconAddMode.Prepend)
             .WithRemoting(options.ClusterHost, options.ClusterPort)
             .WithClustering(new ClusterOptions { Roles = [.. options.Roles], SeedNodes = [.. options.SeedNodes] })
             .WithCustomSerializer("lantern-protobuf", ProtobufMessageSerializer.BoundTypes,

@@ -14,6 +14,10 @@ public static class ExecutionProviders
     {
         var options = NewOptions(intraOpThreads);
         if (preference == ExecutionProviderPreference.Cpu) return (options, "CPU (as configured)");
+        // ONNX Runtime prints a failed CUDA load as an error of its own; on Auto that failure is expected and we say
+        // which provider runs in one clear line instead.
+        var env = OrtEnv.Instance();
+        if (preference == ExecutionProviderPreference.Auto) env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         try
         {
             options.AppendExecutionProvider_CUDA(0);
@@ -23,6 +27,10 @@ public static class ExecutionProviders
         {
             options.Dispose();
             return (NewOptions(intraOpThreads), $"CPU (CUDA unavailable: {FirstLine(e.Message)})");
+        }
+        finally
+        {
+            env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING;
         }
     }
 

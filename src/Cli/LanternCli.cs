@@ -1,0 +1,18 @@
+using System.CommandLine;
+using Lantern.Cli.Commands;
+
+namespace Lantern.Cli;
+
+/// <summary>The <c>lantern</c> command line; Program.cs only calls <see cref="RunAsync"/> so tests can run it in-process.</summary>
+public static class LanternCli
+{
+    public static Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Lantern: explanations (occlusion sensitivity, ...) of ONNX image models on a cluster")
+        {
+            ExplainCommand.Create(),
+            ServeCommand.Create(),
+        };
+        return root.Parse(args).InvokeAsync();
+    }
+}
