@@ -1,0 +1,86 @@
+using System.Globalization;
+using Lantern.Worker.Hosting;
+using Lantern.Worker.Inference;
+
+namespace Lantern.Bench;
+
+/// <summary>The command line of the benchmark; every figure it prints is measured, these only choose what to measure.</summary>
+public sealed record BenchOptions
+{
+    public const string Usage = """
+        usage: Lantern.Bench [--models a.onnx,b.onnx] [--shared DIR] [--image PATH] [--window 16 --stride 8]
+                             [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE]
+          --models    model files, as paths or names under SHARED/models
+                      (default: mobilenetv2-12-fp32-dequant.onnx,squeezenet1.0-fp32.onnx)
+          --shared    the shared data folder (default: the first shared/ with a models/ folder above the
+                      current directory or the program)
+          --image     image to explain (default: SHARED/images/tench.png, 224x224)
+          --window    occlusion window in pixels (default 16); --stride its step (default 8)
+          --provider  inference provider for every path (default cpu)
+          --seconds   measured time per raw batch size (default 3)
+          --quick     MobileNetV2 only, raw at batch 1 and 32 only
+          --json      also write the rows as a JSON array to FILE
+        """;
+
+    public static readonly string[] DefaultModels = ["mobilenetv2-12-fp32-dequant.onnx", "squeezenet1.0-fp32.onnx"];
+    public static readonly int[] FullBatchSweep = [1, 2, 4, 8, 16, 32, 64];
+    public static readonly int[] QuickBatchSweep = [1, 32];
+
+    public IReadOnlyList<string> Models { get; init; } = DefaultModels;
+    public string? Shared { get; init; }
+    public string? Image { get; init; }
+    public int Window { get; init; } = 16;
+    public int Stride { get; init; } = 8;
+    public ExecutionProviderPreference Provider { get; init; } = ExecutionProviderPreference.Cpu;
+    public double SecondsPerBatchSize { get; init; } = 3;
+    public bool Quick { get; init; }
+    public string? Json { get; init; }
+
+    public IReadOnlyList<int> BatchSweep => Quick ? QuickBatchSweep : FullBatchSweep;
+
+    /// <summary>The worker's defaults but for the provider, so every path builds the same kind of session.</summary>
+    public WorkerOptions Worker => new() { ExecutionProvider = Provider };
+
+    /// <exception cref="ArgumentException">An unknown option or a bad value; the message says which.</exception>
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            options = args[i] switch
+            {
+                "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
+                "--shared" => options with { Shared = Value() },
+                "--image" => options with { Image = Value() },
+                "--window" => options with { Window = Positive(Value(), "--window") },
+                "--stride" => options with { Stride = Positive(Value(), "--stride") },
+                "--provider" => options with { Provider = ParseProvider(Value()) },
+                "--seconds" => options with { SecondsPerBatchSize = Seconds(Value()) },
+                "--quick" => options with { Quick = true },
+                "--json" => options with { Json = Value() },
+                var other => throw new ArgumentException($"unknown option '{other}'"),
+            };
+        }
+        // --quick measures one model unless the caller named the models.
+        return options.Quick && !args.Contains("--models") ? options with { Models = [DefaultModels[0]] } : options;
+    }
+
+    private static int Positive(string text, string option) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0
+            ? v
+            : throw new ArgumentException($"{option} takes a positive whole number, got '{text}'");
+
+    private static double Seconds(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0
+            ? v
+            : throw new ArgumentException($"--seconds takes a positive number, got '{text}'");
+
+    private static ExecutionProviderPreference ParseProvider(string text) => text switch
+    {
+        "cpu" => ExecutionProviderPreference.Cpu,
+        "auto" => ExecutionProviderPreference.Auto,
+        "cuda" => ExecutionProviderPreference.Cuda,
+        _ => throw new ArgumentException($"--provider '{text}' is not one of: cpu, auto, cuda"),
+    };
+}

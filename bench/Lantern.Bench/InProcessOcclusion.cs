@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using Lantern.Contracts.Messages;
+using Lantern.Coordinator.Hosting;
+using Lantern.Explainers.Scoring;
+using Lantern.Worker.Hosting;
+using Lantern.Worker.Inference;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lantern.Bench;
+
+/// <summary>
+/// The worker's compute without the cluster: the same WorkEvaluator the worker actor drives, over an in-memory store,
+/// fed the job's baseline then its work items in the coordinator's item size, one after another.
+/// </summary>
+public static class InProcessOcclusion
+{
+    public static async Task<Measurement> MeasureAsync(BenchJob job, WorkerOptions worker)
+    {
+        using var evaluator = new WorkEvaluator(job.Store, worker, NullLogger<WorkEvaluator>.Instance);
+        await RunJobAsync(evaluator, job, "warm-up", maxItems: 2); // loads the session; JIT of the perturbation path
+
+        var before = evaluator.Evaluations;
+        var clock = Stopwatch.StartNew();
+        await RunJobAsync(evaluator, job, "timed", maxItems: int.MaxValue);
+        clock.Stop();
+        return new Measurement(job.ModelName, "in-process", evaluator.Evaluations - before, clock.Elapsed.TotalSeconds,
+            Measurement.PeakRssNow(), Detail: $"WorkEvaluator, items of {ItemSize}, batch up to {worker.MaxBatch}");
+    }
+
+    private static int ItemSize => new CoordinatorOptions().WorkItemSize;
+
+    /// <summary>What the cluster does for one job, minus messaging and persistence: baseline, top-k targets, then the items.</summary>
+    private static async Task RunJobAsync(WorkEvaluator evaluator, BenchJob job, string jobId, int maxItems)
+    {
+        var baseline = await evaluator.EvaluateAsync(new WorkSpec { JobId = jobId, Spec = job.Spec }, new WorkItem { Baseline = true });
+        var targets = job.Spec.Targets.Classes.Count > 0 ? [.. job.Spec.Targets.Classes] : Scores.TopK(baseline, job.Spec.Targets.TopK);
+        var work = new WorkSpec { JobId = jobId, Spec = job.Spec, Targets = { targets } };
+
+        var items = 0;
+        for (long first = 0; first < job.Perturbations && items < maxItems; first += ItemSize, items++)
+        {
+            var count = (int)Math.Min(ItemSize, job.Perturbations - first);
+            await evaluator.EvaluateAsync(work, new WorkItem { First = first, Count = count });
+        }
+    }
+}

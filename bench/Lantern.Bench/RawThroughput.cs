@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using Lantern.Contracts.Messages;
+using Lantern.Imaging;
+using Lantern.Worker.Hosting;
+using Lantern.Worker.Inference;
+
+namespace Lantern.Bench;
+
+/// <summary>
+/// The ceiling: plain batched inference of the job's unperturbed input, through the worker's own ModelSession with the
+/// worker's SessionOptions, at each batch size. No perturbation, no copying in, no scores kept.
+/// </summary>
+public static class RawThroughput
+{
+    public static (IReadOnlyList<Measurement> PerBatch, string Provider) Measure(
+        BenchJob job, WorkerOptions worker, IReadOnlyList<int> batchSizes, double secondsEach)
+    {
+        var (sessionOptions, provider) = ExecutionProviders.Create(worker.ExecutionProvider, worker.IntraOpThreads);
+        using var _ = sessionOptions;
+        using var session = new ModelSession(job.ModelBytes, job.Info, sessionOptions, batchSizes.Max());
+
+        var input = session.InputBuffer(session.MaxBatch);
+        var image = BaseTensor(job);
+        for (var b = 0; b < session.MaxBatch; b++) image.CopyTo(input.Slice(b * session.TensorLength, session.TensorLength));
+        var scores = new float[session.MaxBatch * session.ClassCount];
+
+        // A model with a fixed batch dimension runs one image at a time; larger sizes do not exist for it.
+        var results = batchSizes.Where(b => b <= session.MaxBatch)
+            .Select(batch => MeasureBatch(job, session, batch, scores, secondsEach))
+            .ToList();
+        return (results, provider);
+    }
+
+    private static Measurement MeasureBatch(BenchJob job, ModelSession session, int batch, float[] scores, double seconds)
+    {
+        // Warm-up: first runs at a new shape pay for allocation planning and page faults.
+        var warmup = Stopwatch.StartNew();
+        for (var i = 0; i < 3 || warmup.Elapsed.TotalSeconds < seconds / 10; i++) session.Run(batch, scores);
+
+        long runs = 0;
+        var clock = Stopwatch.StartNew();
+        while (runs < 3 || clock.Elapsed.TotalSeconds < seconds)
+        {
+            session.Run(batch, scores);
+            runs++;
+        }
+        clock.Stop();
+        return new Measurement(job.ModelName, $"raw b={batch}", runs * batch, clock.Elapsed.TotalSeconds,
+            Measurement.PeakRssNow(), Batch: batch);
+    }
+
+    /// <summary>The preprocessed unperturbed image, built as the worker builds it.</summary>
+    private static float[] BaseTensor(BenchJob job)
+    {
+        var work = new WorkSpec { JobId = "raw", Spec = job.Spec };
+        return PreparedJob.Create(work, ImageDecoder.Decode(job.ImageBytes)).Perturber.BaseTensor.ToArray();
+    }
+}
