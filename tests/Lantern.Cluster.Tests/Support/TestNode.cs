@@ -16,10 +16,12 @@ namespace Lantern.Cluster.Tests.Support;
 public sealed class TestNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly WorkEvaluator _evaluator;
 
     private TestNode(WebApplication app, string databasePath)
     {
         _app = app;
+        _evaluator = app.Services.GetRequiredService<WorkEvaluator>();
         DatabasePath = databasePath;
         Address = LanternNode.GrpcAddress(app);
         Client = ExplainClient.Connect(Address);
@@ -30,8 +32,8 @@ public sealed class TestNode : IAsyncDisposable
     public ExplainClient Client { get; }
     public Contracts.Api.Lantern.LanternClient Api => Client.Api;
 
-    /// <summary>Model evaluations this node's worker has run.</summary>
-    public long Evaluations => _app.Services.GetRequiredService<WorkEvaluator>().Evaluations;
+    /// <summary>Model evaluations this node's worker has run (readable after the node stopped).</summary>
+    public long Evaluations => _evaluator.Evaluations;
 
     public static async Task<TestNode> StartAsync(string? databasePath = null, CoordinatorOptions? coordinator = null,
         WorkerOptions? worker = null)

@@ -1,0 +1,59 @@
+using Lantern.Cluster.Tests.Support;
+using Lantern.Cluster.Tests.Synthetic;
+using Lantern.Contracts.Api;
+
+namespace Lantern.Cluster.Tests.EndToEnd;
+
+/// <summary>
+/// Every shared model through the whole cluster on golden_retriever.jpg (1080×1080): the model's top-1 is golden
+/// retriever (207) and the strongest occlusion lies on the dog. Coarse windows keep it quick.
+/// </summary>
+public sealed class RealModelTests : IAsyncLifetime
+{
+    // The dog in golden_retriever.jpg: head, chest and paws, in image pixels (x0, y0, x1, y1).
+    private static readonly (int X0, int Y0, int X1, int Y1) Dog = (190, 120, 730, 1000);
+    private TestNode _node = null!;
+
+    public async Task InitializeAsync() => _node = await TestNode.StartAsync();
+
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    public static TheoryData<string> Models() => new()
+    {
+        "squeezenet1.0-fp32.onnx", "squeezenet1.0-fp16.onnx",
+        "mobilenetv2-12-fp32-dequant.onnx", "mobilenetv2-12-int8.onnx",
+        "shufflenet-v2-12-fp32-dequant.onnx", "shufflenet-v2-12-qdq.onnx",
+    };
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public async Task Each_shared_model_calls_the_dog_a_golden_retriever_and_occlusion_finds_it_on_the_dog(string model)
+    {
+        var submit = new SubmitJobRequest
+        {
+            Preprocessing = PreprocessingOf(model),
+            Targets = new Targets { TopK = 1 },
+            Occlusion = TestJobs.Occlusion((216, 108)), // 9×9 windows over the 1080×1080 image
+        };
+        var result = await TestJobs.RunAsync(_node, submit,
+            await File.ReadAllBytesAsync(SharedData.Model(model)), await File.ReadAllBytesAsync(SharedData.Image("golden_retriever.jpg")));
+
+        Assert.Equal(207, result.TopClasses[0].ClassIndex);
+        Assert.Equal([207], result.Targets);
+        var map = Assert.Single(result.Maps);
+        var values = TestJobs.Floats(map);
+        var peak = Array.IndexOf(values, values.Max());
+        var (x, y) = (peak % map.Width, peak / map.Width);
+        Assert.True(x >= Dog.X0 && x < Dog.X1 && y >= Dog.Y0 && y < Dog.Y1,
+            $"{model}: the strongest attribution is at ({x},{y}), off the dog");
+        Assert.True(values.Max() > 0, $"{model}: occluding the dog should lower the golden retriever score");
+    }
+
+    /// <summary>Each model's preprocessing as PROVENANCE.md documents it.</summary>
+    private static Preprocessing PreprocessingOf(string model) => model.StartsWith("squeezenet")
+        ? new Preprocessing
+        {
+            ChannelOrder = "bgr", Scale = 1, Mean = { 104, 117, 123 }, Std = { 1, 1, 1 }, Output = "probabilities",
+        }
+        : new Preprocessing { Output = "logits" }; // RGB/255 with ImageNet mean/std: the defaults
+}
