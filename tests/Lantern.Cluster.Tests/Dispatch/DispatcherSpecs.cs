@@ -1,0 +1,256 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Lantern.Contracts.Messages;
+using Lantern.Coordinator.Dispatch;
+using Lantern.Coordinator.Hosting;
+
+namespace Lantern.Cluster.Tests.Dispatch;
+
+/// <summary>The work-pulling dispatcher, with probes standing in for workers and for the job region.</summary>
+public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    /// <summary>How long to wait for a message that should come; a lease timeout re-issues within a 1 s timer tick.</summary>
+    private static readonly TimeSpan Soon = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long to listen for a message that must not come: the dispatcher answers synchronously, so this is ample.</summary>
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
+
+    private readonly TestProbe _region;
+
+    public DispatcherSpecs() => _region = CreateTestProbe("job-region");
+
+    private IActorRef Dispatcher(TimeSpan? leaseTimeout = null) =>
+        Sys.ActorOf(DispatcherActor.PropsFor(_region.Ref,
+            new CoordinatorOptions { LeaseTimeout = leaseTimeout ?? TimeSpan.FromMinutes(10) }));
+
+    private static WorkSpec Work(string jobId) => new() { JobId = jobId, Spec = new JobSpec { Name = jobId }, Targets = { 1 } };
+
+    private static WorkItem Item(long first) => new() { First = first, Count = 4 };
+
+    private static OfferWork Offer(string jobId, params long[] firsts) =>
+        new() { Work = Work(jobId), Items = { firsts.Select(Item) } };
+
+    private TestProbe Worker(IActorRef dispatcher, int capacity, string name)
+    {
+        var worker = CreateTestProbe(name);
+        dispatcher.Tell(new RequestWork { Capacity = capacity }, worker.Ref);
+        return worker;
+    }
+
+    private static WorkCompleted Completed(WorkLeased lease, string worker) => new()
+    {
+        LeaseId = lease.LeaseId, JobId = lease.Work.JobId, Item = lease.Item, Scores = { 1f, 2f, 3f, 4f }, Worker = worker,
+    };
+
+    [Fact]
+    public void An_offered_item_goes_to_a_worker_that_asked_for_work()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+
+        dispatcher.Tell(Offer("job-a", 0));
+
+        var lease = worker.ExpectMsg<WorkLeased>(Soon);
+        Assert.Equal("job-a", lease.Work.JobId);
+        Assert.Equal(Item(0), lease.Item);
+        Assert.Equal([1], lease.Work.Targets);
+    }
+
+    [Fact]
+    public void Work_offered_before_any_worker_asked_is_leased_when_one_asks()
+    {
+        var dispatcher = Dispatcher();
+        dispatcher.Tell(Offer("job-a", 0));
+
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+
+        Assert.Equal(Item(0), worker.ExpectMsg<WorkLeased>(Soon).Item);
+    }
+
+    [Fact]
+    public void A_worker_never_holds_more_leases_than_its_capacity()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 2, "worker");
+
+        dispatcher.Tell(Offer("job-a", 0, 4, 8, 12, 16));
+
+        var first = worker.ExpectMsg<WorkLeased>(Soon);
+        worker.ExpectMsg<WorkLeased>(Soon);
+        worker.ExpectNoMsg(Quiet);
+
+        dispatcher.Tell(Completed(first, "worker"), worker.Ref);
+
+        Assert.Equal(Item(8), worker.ExpectMsg<WorkLeased>(Soon).Item);
+        worker.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void Items_of_concurrent_jobs_are_served_round_robin()
+    {
+        var dispatcher = Dispatcher();
+        dispatcher.Tell(Offer("job-a", 0, 4, 8));
+        dispatcher.Tell(Offer("job-b", 0, 4, 8));
+
+        var worker = Worker(dispatcher, capacity: 6, "worker");
+
+        var leased = Enumerable.Range(0, 6).Select(_ => worker.ExpectMsg<WorkLeased>(Soon))
+            .Select(l => (l.Work.JobId, l.Item.First)).ToList();
+        Assert.Equal(
+            [("job-a", 0L), ("job-b", 0L), ("job-a", 4L), ("job-b", 4L), ("job-a", 8L), ("job-b", 8L)],
+            leased);
+    }
+
+    [Fact]
+    public void The_same_item_offered_twice_is_queued_once()
+    {
+        var dispatcher = Dispatcher();
+        dispatcher.Tell(Offer("job-a", 0));
+        dispatcher.Tell(Offer("job-a", 0));
+
+        var worker = Worker(dispatcher, capacity: 5, "worker");
+
+        Assert.Equal(Item(0), worker.ExpectMsg<WorkLeased>(Soon).Item);
+        worker.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void An_item_offered_again_while_it_is_leased_is_not_leased_twice()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 5, "worker");
+        dispatcher.Tell(Offer("job-a", 0));
+        worker.ExpectMsg<WorkLeased>(Soon);
+
+        dispatcher.Tell(Offer("job-a", 0));
+
+        worker.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void When_a_worker_terminates_its_leases_are_reissued_to_another_worker()
+    {
+        var dispatcher = Dispatcher();
+        var doomed = Worker(dispatcher, capacity: 2, "doomed");
+        dispatcher.Tell(Offer("job-a", 0, 4));
+        var lost = new[] { doomed.ExpectMsg<WorkLeased>(Soon), doomed.ExpectMsg<WorkLeased>(Soon) };
+        var survivor = Worker(dispatcher, capacity: 2, "survivor");
+
+        Sys.Stop(doomed.Ref);
+
+        var reissued = new[] { survivor.ExpectMsg<WorkLeased>(Soon), survivor.ExpectMsg<WorkLeased>(Soon) };
+        Assert.Equal(lost.Select(l => l.Item).OrderBy(i => i.First), reissued.Select(l => l.Item).OrderBy(i => i.First));
+        Assert.Empty(reissued.Select(l => l.LeaseId).Intersect(lost.Select(l => l.LeaseId)));
+    }
+
+    [Fact]
+    public void A_lease_that_times_out_is_reissued_under_a_new_lease()
+    {
+        var dispatcher = Dispatcher(leaseTimeout: TimeSpan.FromMilliseconds(200));
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 0));
+        var first = worker.ExpectMsg<WorkLeased>(Soon);
+
+        var again = worker.ExpectMsg<WorkLeased>(Soon);
+
+        Assert.Equal(first.Item, again.Item);
+        Assert.NotEqual(first.LeaseId, again.LeaseId);
+    }
+
+    [Fact]
+    public void A_lease_that_times_out_goes_to_another_worker_when_one_has_room()
+    {
+        // CoordinatorOptions.LeaseTimeout: "A lease not answered in this time is re-issued to another worker."
+        var dispatcher = Dispatcher(leaseTimeout: TimeSpan.FromMilliseconds(200));
+        var stuck = Worker(dispatcher, capacity: 1, "stuck");
+        dispatcher.Tell(Offer("job-a", 0));
+        var first = stuck.ExpectMsg<WorkLeased>(Soon);
+        var idle = Worker(dispatcher, capacity: 1, "idle");
+
+        var reissued = idle.ExpectMsg<WorkLeased>(Soon);
+
+        Assert.Equal(first.Item, reissued.Item);
+        stuck.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void A_completed_item_is_forwarded_to_the_job_region_as_ScoreWorkItem()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 4));
+        var lease = worker.ExpectMsg<WorkLeased>(Soon);
+
+        dispatcher.Tell(Completed(lease, "worker-1"), worker.Ref);
+
+        var score = _region.ExpectMsg<ScoreWorkItem>(Soon);
+        Assert.Equal("job-a", score.JobId);
+        Assert.Equal(Item(4), score.Item);
+        Assert.Equal([1f, 2f, 3f, 4f], score.Scores);
+        Assert.Equal("worker-1", score.Worker);
+        Assert.Equal("", score.Error);
+    }
+
+    [Fact]
+    public void A_failed_item_is_forwarded_to_the_job_region_with_its_reason()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 4));
+        var lease = worker.ExpectMsg<WorkLeased>(Soon);
+
+        dispatcher.Tell(new WorkFailed { LeaseId = lease.LeaseId, JobId = "job-a", Item = lease.Item, Reason = "bad model" }, worker.Ref);
+
+        var score = _region.ExpectMsg<ScoreWorkItem>(Soon);
+        Assert.Equal(("job-a", Item(4), "bad model"), (score.JobId, score.Item, score.Error));
+    }
+
+    [Fact]
+    public void A_late_duplicate_completion_of_a_reissued_item_is_still_forwarded_for_the_job_to_deduplicate()
+    {
+        var dispatcher = Dispatcher();
+        var slow = Worker(dispatcher, capacity: 1, "slow");
+        dispatcher.Tell(Offer("job-a", 0));
+        var original = slow.ExpectMsg<WorkLeased>(Soon);
+        var other = Worker(dispatcher, capacity: 1, "other");
+        Sys.Stop(slow.Ref);
+        var reissued = other.ExpectMsg<WorkLeased>(Soon);
+
+        dispatcher.Tell(Completed(reissued, "other"), other.Ref);
+        dispatcher.Tell(Completed(original, "slow"), ActorRefs.NoSender);
+
+        Assert.Equal("other", _region.ExpectMsg<ScoreWorkItem>(Soon).Worker);
+        var late = _region.ExpectMsg<ScoreWorkItem>(Soon);
+        Assert.Equal(("job-a", Item(0), "slow"), (late.JobId, late.Item, late.Worker));
+    }
+
+    [Fact]
+    public void Withdrawing_a_job_drops_its_queued_items()
+    {
+        var dispatcher = Dispatcher();
+        dispatcher.Tell(Offer("job-a", 0, 4, 8));
+        dispatcher.Tell(Offer("job-b", 0));
+
+        dispatcher.Tell(new WithdrawJob { JobId = "job-a" });
+        var worker = Worker(dispatcher, capacity: 5, "worker");
+
+        var lease = worker.ExpectMsg<WorkLeased>(Soon);
+        Assert.Equal(("job-b", 0L), (lease.Work.JobId, lease.Item.First));
+        worker.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void A_worker_that_asks_again_with_more_capacity_gets_more_work()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 0, 4, 8));
+        worker.ExpectMsg<WorkLeased>(Soon);
+        worker.ExpectNoMsg(Quiet);
+
+        dispatcher.Tell(new RequestWork { Capacity = 3 }, worker.Ref);
+
+        Assert.Equal([Item(4), Item(8)], new[] { worker.ExpectMsg<WorkLeased>(Soon).Item, worker.ExpectMsg<WorkLeased>(Soon).Item });
+        worker.ExpectNoMsg(Quiet);
+    }
+}
