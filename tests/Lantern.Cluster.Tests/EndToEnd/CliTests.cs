@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Lantern.Cli;
+using Lantern.Cluster.Tests.Support;
+using Lantern.Cluster.Tests.Synthetic;
+using Lantern.Imaging;
+
+namespace Lantern.Cluster.Tests.EndToEnd;
+
+/// <summary>
+/// <c>lantern explain</c> as a user runs it: a model file with its descriptor beside it, an image file, an output
+/// directory; the command starts its own one-node cluster and writes summary.json, maps and overlays.
+/// </summary>
+public sealed class CliTests
+{
+    private const int Size = 48;
+    private readonly string _directory = Directory.CreateTempSubdirectory("lantern-cli-").FullName;
+
+    private (string Model, string Image) WriteInputs()
+    {
+        var model = Path.Combine(_directory, "square.onnx");
+        File.WriteAllBytes(model, SyntheticModels.SquareBrightness(Size, Size, (8, 8, 12, 12)));
+        File.WriteAllText(Path.ChangeExtension(model, ".json"), """
+            { "resize": "stretch", "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1], "output": "logits", "labels": "labels.txt" }
+            """);
+        File.WriteAllLines(Path.Combine(_directory, "labels.txt"), ["bright square", "the rest"]);
+        var image = Path.Combine(_directory, "noise.png");
+        File.WriteAllBytes(image, TestImages.Noise(Size, Size));
+        return (model, image);
+    }
+
+    [Fact]
+    public async Task Explain_writes_summary_maps_per_scale_and_overlays_for_a_multi_scale_job()
+    {
+        var (model, image) = WriteInputs();
+        var output = Path.Combine(_directory, "out");
+
+        var exitCode = await LanternCli.RunAsync(
+            ["explain", image, "--model", model, "--method", "occlusion", "--windows", "8,16", "--classes", "0",
+             "--out", output, "--db", TestNode.TempDatabase(), "--provider", "cpu"]);
+
+        Assert.Equal(0, exitCode);
+        foreach (var file in new[] { "summary.json", "map-0.npy", "map-0-w8.npy", "map-0-w16.npy", "overlay-0.png" })
+            Assert.True(File.Exists(Path.Combine(output, file)), $"{file} was not written");
+        var (data, shape) = Npy.Decode(File.ReadAllBytes(Path.Combine(output, "map-0.npy")));
+        Assert.Equal([Size, Size], shape);
+        Assert.True(data[10 * Size + 10] > 0, "the square the model looks at lights up");
+        Assert.Equal(0f, data[40 * Size + 40]);
+
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        var root = summary.RootElement;
+        Assert.Equal("multi-scale occlusion", root.GetProperty("method").GetString());
+        Assert.Equal("bright square", root.GetProperty("targets")[0].GetProperty("label").GetString());
+        Assert.Equal(1 + 11 * 11 + 5 * 5, root.GetProperty("evaluations").GetInt64());
+        Assert.Equal(2, root.GetProperty("parameters").GetProperty("windows").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Explain_with_a_window_larger_than_the_image_fails_with_a_message_and_no_output()
+    {
+        var (model, image) = WriteInputs();
+        var output = Path.Combine(_directory, "bad");
+
+        var exitCode = await LanternCli.RunAsync(
+            ["explain", image, "--model", model, "--window", "64", "--out", output, "--db", TestNode.TempDatabase(), "--provider", "cpu"]);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.False(Directory.Exists(output));
+    }
+}
