@@ -62,8 +62,27 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     {
         if (!_capacity.ContainsKey(Sender)) Context.Watch(Sender);
         _capacity[Sender] = request.Capacity;
+        ForgetLeasesNotHeldBy(Sender, request.HeldLeaseIds);
         Dispatch();
     }
+
+    /// <summary>
+    /// Leases the worker does not report (its WorkLeased was lost, or it restarted) are freed; a grace period covers
+    /// leases whose WorkLeased is still on its way.
+    /// </summary>
+    private void ForgetLeasesNotHeldBy(IActorRef worker, ICollection<long> held)
+    {
+        var settled = DateTime.UtcNow - _options.LeaseReportGrace;
+        var lost = _leases.Values
+            .Where(l => l.Worker.Equals(worker) && l.IssuedAt < settled && !held.Contains(l.Id))
+            .ToList();
+        foreach (var lease in lost)
+        {
+            _leases.Remove(lease.Id);
+            if (!lease.Expired) _queue.Requeue(lease.Work, lease.Item);
+        }
+    }
+
 
     private void Handle(WorkCompleted completed)
     {
@@ -87,7 +106,11 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     {
         _capacity.Remove(worker);
         var orphaned = _leases.Values.Where(l => l.Worker.Equals(worker)).ToList();
-        foreach (var lease in orphaned) Reissue(lease);
+        foreach (var lease in orphaned)
+        {
+            _leases.Remove(lease.Id);
+            if (!lease.Expired) _queue.Requeue(lease.Work, lease.Item); // expired ones were re-queued already
+        }
         if (orphaned.Count > 0)
             _log.Warning("Worker {Worker} left with {Count} leases; re-issued them", worker.Path, orphaned.Count);
         Dispatch();
@@ -96,19 +119,16 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private void ExpireLeasesNow()
     {
         var now = DateTime.UtcNow;
-        var expired = _leases.Values.Where(l => l.Deadline < now).ToList();
+        var expired = _leases.Values.Where(l => !l.Expired && l.Deadline < now).ToList();
         foreach (var lease in expired)
         {
             _log.Warning("Lease {LeaseId} of job {JobId} on {Worker} timed out; re-issuing", lease.Id, lease.JobId, lease.Worker.Path);
-            Reissue(lease);
+            // The slow worker is presumably still busy with it: the expired lease keeps counting against its
+            // capacity (so the item goes to another worker) until its result arrives or the worker leaves.
+            _leases[lease.Id] = lease with { Expired = true };
+            _queue.Requeue(lease.Work, lease.Item);
         }
         if (expired.Count > 0) Dispatch();
-    }
-
-    private void Reissue(Lease lease)
-    {
-        _leases.Remove(lease.Id);
-        _queue.Requeue(lease.Work, lease.Item);
     }
 
     /// <summary>Hands queued items to workers while both exist, one item at a time, to the worker with the most free room.</summary>
@@ -119,7 +139,8 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
             var worker = MostFreeWorker();
             if (worker is null) return;
             var (work, item) = _queue.Dequeue();
-            var lease = new Lease(_nextLeaseId++, worker, work, item, DateTime.UtcNow + _options.LeaseTimeout);
+            var now = DateTime.UtcNow;
+            var lease = new Lease(_nextLeaseId++, worker, work, item, now, now + _options.LeaseTimeout);
             _leases[lease.Id] = lease;
             worker.Tell(new WorkLeased { LeaseId = lease.Id, Work = work, Item = item });
         }
@@ -142,9 +163,10 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     }
 
     private bool IsLeased(string jobId, WorkItem item) =>
-        _leases.Values.Any(l => l.JobId == jobId && l.Item.Equals(item));
+        _leases.Values.Any(l => !l.Expired && l.JobId == jobId && l.Item.Equals(item));
 
-    private sealed record Lease(long Id, IActorRef Worker, WorkSpec Work, WorkItem Item, DateTime Deadline)
+    private sealed record Lease(long Id, IActorRef Worker, WorkSpec Work, WorkItem Item, DateTime IssuedAt, DateTime Deadline,
+        bool Expired = false)
     {
         public string JobId => Work.JobId;
     }

@@ -13,5 +13,8 @@ public sealed record CoordinatorOptions
     /// <summary>A lease not answered in this time is re-issued to another worker.</summary>
     public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>A lease younger than this is not freed for missing from its worker's report: its WorkLeased may be in flight.</summary>
+    public TimeSpan LeaseReportGrace { get; init; } = TimeSpan.FromSeconds(2);
+
     public TimeSpan FinishedJobIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 }

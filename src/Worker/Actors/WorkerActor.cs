@@ -19,7 +19,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     private readonly string _name;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<WorkLeased> _queue = new();
-    private bool _running;
+    private WorkLeased? _running;
 
     public WorkerActor(IActorRef dispatcher, WorkEvaluator evaluator, WorkerOptions options, string name)
     {
@@ -35,7 +35,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         });
         Receive<Evaluated>(done =>
         {
-            _running = false;
+            _running = null;
             _dispatcher.Tell(new WorkCompleted
             {
                 LeaseId = done.Lease.LeaseId, JobId = done.Lease.Work.JobId, Item = done.Lease.Item,
@@ -45,7 +45,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         });
         Receive<EvaluationFailed>(failed =>
         {
-            _running = false;
+            _running = null;
             _log.Warning("Work item of job {JobId} failed: {Reason}", failed.Lease.Work.JobId, failed.Reason);
             _dispatcher.Tell(new WorkFailed
             {
@@ -53,7 +53,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
             });
             RunNext();
         });
-        Receive<ReportCapacity>(_ => _dispatcher.Tell(new RequestWork { Capacity = _options.Capacity }));
+        Receive<ReportCapacity>(_ => ReportToDispatcher());
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -63,15 +63,22 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        _dispatcher.Tell(new RequestWork { Capacity = _options.Capacity });
+        ReportToDispatcher();
         Timers.StartPeriodicTimer("capacity", ReportCapacity.Instance, TimeSpan.FromSeconds(3));
+    }
+
+    private void ReportToDispatcher()
+    {
+        var report = new RequestWork { Capacity = _options.Capacity, HeldLeaseIds = { _queue.Select(l => l.LeaseId) } };
+        if (_running is { } running) report.HeldLeaseIds.Add(running.LeaseId);
+        _dispatcher.Tell(report);
     }
 
     private void RunNext()
     {
-        if (_running || _queue.Count == 0) return;
-        _running = true;
+        if (_running is not null || _queue.Count == 0) return;
         var lease = _queue.Dequeue();
+        _running = lease;
         var evaluator = _evaluator;
         // Inference runs on the thread pool so the mailbox keeps taking leases meanwhile.
         Task.Run(() => evaluator.EvaluateAsync(lease.Work, lease.Item)).PipeTo(Self,

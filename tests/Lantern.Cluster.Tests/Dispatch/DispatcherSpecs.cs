@@ -19,9 +19,12 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
 
     public DispatcherSpecs() => _region = CreateTestProbe("job-region");
 
-    private IActorRef Dispatcher(TimeSpan? leaseTimeout = null) =>
-        Sys.ActorOf(DispatcherActor.PropsFor(_region.Ref,
-            new CoordinatorOptions { LeaseTimeout = leaseTimeout ?? TimeSpan.FromMinutes(10) }));
+    private IActorRef Dispatcher(TimeSpan? leaseTimeout = null, TimeSpan? reportGrace = null) =>
+        Sys.ActorOf(DispatcherActor.PropsFor(_region.Ref, new CoordinatorOptions
+        {
+            LeaseTimeout = leaseTimeout ?? TimeSpan.FromMinutes(10),
+            LeaseReportGrace = reportGrace ?? TimeSpan.FromMinutes(10),
+        }));
 
     private static WorkSpec Work(string jobId) => new() { JobId = jobId, Spec = new JobSpec { Name = jobId }, Targets = { 1 } };
 
@@ -144,17 +147,36 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void A_lease_that_times_out_is_reissued_under_a_new_lease()
+    public void A_timed_out_lease_keeps_its_worker_busy_until_the_worker_reports_it_no_longer_holds_it()
     {
-        var dispatcher = Dispatcher(leaseTimeout: TimeSpan.FromMilliseconds(200));
+        var dispatcher = Dispatcher(leaseTimeout: TimeSpan.FromMilliseconds(200), reportGrace: TimeSpan.Zero);
         var worker = Worker(dispatcher, capacity: 1, "worker");
         dispatcher.Tell(Offer("job-a", 0));
         var first = worker.ExpectMsg<WorkLeased>(Soon);
 
-        var again = worker.ExpectMsg<WorkLeased>(Soon);
+        // Still holding it (slow, not dead): the re-queued item must not pile onto the same worker.
+        dispatcher.Tell(new RequestWork { Capacity = 1, HeldLeaseIds = { first.LeaseId } }, worker.Ref);
+        worker.ExpectNoMsg(Quiet);
 
+        dispatcher.Tell(new RequestWork { Capacity = 1 }, worker.Ref);
+        var again = worker.ExpectMsg<WorkLeased>(Soon);
         Assert.Equal(first.Item, again.Item);
         Assert.NotEqual(first.LeaseId, again.LeaseId);
+    }
+
+    [Fact]
+    public void A_lease_its_worker_never_received_is_reissued_when_the_worker_reports_without_it()
+    {
+        var dispatcher = Dispatcher(reportGrace: TimeSpan.Zero);
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 0));
+        var lost = worker.ExpectMsg<WorkLeased>(Soon); // pretend the message was lost on the way
+
+        dispatcher.Tell(new RequestWork { Capacity = 1 }, worker.Ref);
+
+        var reissued = worker.ExpectMsg<WorkLeased>(Soon);
+        Assert.Equal(lost.Item, reissued.Item);
+        Assert.NotEqual(lost.LeaseId, reissued.LeaseId);
     }
 
     [Fact]
