@@ -22,8 +22,9 @@ public static class BenchRun
         var local = new List<(IReadOnlyList<Measurement> Raw, Measurement InProcess)>();
         foreach (var job in jobs)
         {
-            Console.WriteLine($"{job.ModelName}: {job.Perturbations} perturbations; raw sweep over batch {string.Join(',', options.BatchSweep)} ...");
-            var (raw, provider) = RawThroughput.Measure(job, worker, options.BatchSweep, options.SecondsPerBatchSize);
+            var sweep = job.Info.BatchIsFixed ? [1] : options.BatchSweep; // a fixed batch dimension allows batch 1 only
+            Console.WriteLine($"{job.ModelName}: {job.Perturbations} perturbations; raw at batch {string.Join(',', sweep)} ...");
+            var (raw, provider) = RawThroughput.Measure(job, worker, sweep, options.SecondsPerBatchSize);
             Console.WriteLine($"  provider: {provider}");
             Console.WriteLine($"{job.ModelName}: in-process occlusion ...");
             local.Add((raw, await InProcessOcclusion.MeasureAsync(job, worker)));
