@@ -116,48 +116,41 @@ public sealed class OcclusionPerturber
     /// </summary>
     private static float[] GaussianBlur(RgbImage image, float sigma)
     {
-        int w = image.Width, h = image.Height;
         int radius = (int)Math.Ceiling(3 * sigma);
         var kernel = new double[2 * radius + 1];
         for (var k = -radius; k <= radius; k++)
             kernel[k + radius] = Math.Exp(-0.5 * k * k / ((double)sigma * sigma));
 
-        var src = image.Pixels;
-        var horizontal = new double[src.Length];
+        var source = Array.ConvertAll(image.Pixels, v => (double)v);
+        var horizontal = BlurAlong(source, image.Width, image.Height, kernel, vertical: false);
+        var both = BlurAlong(horizontal, image.Width, image.Height, kernel, vertical: true);
+        return Array.ConvertAll(both, v => (float)v);
+    }
+
+    /// <summary>One separable pass over interleaved RGB, in double and in a fixed order, so every worker gets the same bits.</summary>
+    private static double[] BlurAlong(double[] src, int w, int h, double[] kernel, bool vertical)
+    {
+        var radius = kernel.Length / 2;
+        var (length, step) = vertical ? (h, w * 3) : (w, 3);
+        var result = new double[src.Length];
         for (var y = 0; y < h; y++)
         for (var x = 0; x < w; x++)
         {
+            var at = vertical ? y : x;
+            var origin = (y * w + x) * 3 - at * step; // index of position 0 along the blurred axis
             double r = 0, g = 0, b = 0, total = 0;
-            for (int sx = Math.Max(0, x - radius), end = Math.Min(w - 1, x + radius); sx <= end; sx++)
+            for (int p = Math.Max(0, at - radius), end = Math.Min(length - 1, at + radius); p <= end; p++)
             {
-                double k = kernel[sx - x + radius];
-                int i = (y * w + sx) * 3;
+                var k = kernel[p - at + radius];
+                var i = origin + p * step;
                 r += k * src[i];
                 g += k * src[i + 1];
                 b += k * src[i + 2];
                 total += k;
             }
-            int o = (y * w + x) * 3;
-            (horizontal[o], horizontal[o + 1], horizontal[o + 2]) = (r / total, g / total, b / total);
+            var o = (y * w + x) * 3;
+            (result[o], result[o + 1], result[o + 2]) = (r / total, g / total, b / total);
         }
-
-        var blurred = new float[src.Length];
-        for (var y = 0; y < h; y++)
-        for (var x = 0; x < w; x++)
-        {
-            double r = 0, g = 0, b = 0, total = 0;
-            for (int sy = Math.Max(0, y - radius), end = Math.Min(h - 1, y + radius); sy <= end; sy++)
-            {
-                double k = kernel[sy - y + radius];
-                int i = (sy * w + x) * 3;
-                r += k * horizontal[i];
-                g += k * horizontal[i + 1];
-                b += k * horizontal[i + 2];
-                total += k;
-            }
-            int o = (y * w + x) * 3;
-            (blurred[o], blurred[o + 1], blurred[o + 2]) = ((float)(r / total), (float)(g / total), (float)(b / total));
-        }
-        return blurred;
+        return result;
     }
 }
