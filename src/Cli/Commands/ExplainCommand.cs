@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Lantern.Cli.Client;
 using Lantern.Contracts.Api;
 using Lantern.Host;
+using Lantern.Worker.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
@@ -29,9 +30,11 @@ public static class ExplainCommand
         command.SetAction(async (parsed, cancellationToken) =>
         {
             ExplainRequest request;
+            WorkerOptions worker;
             try
             {
                 request = options.ToRequest(parsed);
+                worker = node.Worker(parsed);
             }
             catch (Exception e) when (e is ArgumentException or Models.InvalidModelException or IOException)
             {
@@ -53,7 +56,7 @@ public static class ExplainCommand
                     local = LanternNode.Build(new NodeOptions
                     {
                         DatabasePath = parsed.GetValue(node.Database)!, GrpcPort = 0, LogLevel = LogLevel.Warning,
-                        Worker = node.Worker(parsed),
+                        Worker = worker,
                     });
                     await local.StartAsync(cancellationToken);
                     address = LanternNode.GrpcAddress(local);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Lantern.Contracts.Cluster;
 using Lantern.Host;
+using Lantern.Worker.Hosting;
 using Microsoft.Extensions.Hosting;
 
 namespace Lantern.Cli.Commands;
@@ -32,10 +33,20 @@ public static class ServeCommand
                 Console.Error.WriteLine($"error: unknown role(s) {string.Join(", ", unknown)}; use gateway, coordinator, worker");
                 return 2;
             }
+            WorkerOptions worker;
+            try
+            {
+                worker = node.Worker(parsed);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
             var app = LanternNode.Build(new NodeOptions
             {
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!, GrpcHost = parsed.GetValue(host)!,
-                GrpcPort = parsed.GetValue(port), Worker = node.Worker(parsed),
+                GrpcPort = parsed.GetValue(port), Worker = worker,
             });
             await app.StartAsync(cancellationToken);
             Console.WriteLine($"Lantern node ({string.Join(", ", selected)}) serving gRPC on {LanternNode.GrpcAddress(app)}; Ctrl+C stops it");

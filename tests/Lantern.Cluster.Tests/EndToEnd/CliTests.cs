@@ -55,6 +55,22 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Explain_with_gateway_runs_the_job_on_a_running_node()
+    {
+        var (model, image) = WriteInputs();
+        var output = Path.Combine(_directory, "remote");
+        await using var node = await TestNode.StartAsync();
+
+        var exitCode = await LanternCli.RunAsync(
+            ["explain", image, "--model", model, "--window", "12", "--stride", "6", "--classes", "0", "--out", output,
+             "--gateway", node.Address.ToString()]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(1 + 7 * 7, node.Evaluations); // the node's own worker did the work
+        Assert.True(File.Exists(Path.Combine(output, "map-0.npy")));
+    }
+
+    [Fact]
     public async Task Explain_with_a_window_larger_than_the_image_fails_with_a_message_and_no_output()
     {
         var (model, image) = WriteInputs();
