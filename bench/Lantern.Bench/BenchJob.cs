@@ -1,5 +1,5 @@
 using Lantern.Contracts.Api;
-using Lantern.Contracts.Mapping;
+using Lantern.Methods;
 using Lantern.Contracts.Messages;
 using Lantern.Gateway.Hosting;
 using Lantern.Gateway.Mapping;

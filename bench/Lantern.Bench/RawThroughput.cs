@@ -53,6 +53,6 @@ public static class RawThroughput
     private static float[] BaseTensor(BenchJob job)
     {
         var work = new WorkSpec { JobId = "raw", Spec = job.Spec };
-        return PreparedJob.Create(work, ImageDecoder.Decode(job.ImageBytes)).Perturber.BaseTensor.ToArray();
+        return PreparedJob.Create(work, ImageDecoder.Decode(job.ImageBytes)).BaseTensor;
     }
 }

@@ -2,7 +2,7 @@ using Lantern.Explainers.Imaging;
 using Lantern.Explainers.Occlusion;
 using Api = Lantern.Contracts.Api;
 
-namespace Lantern.Contracts.Mapping;
+namespace Lantern.Methods;
 
 /// <summary>From the wire form of a job's parameters to the explainers' types. The gateway has resolved every default.</summary>
 public static class ExplainersMapping

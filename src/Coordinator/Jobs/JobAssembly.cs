@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Lantern.Contracts.Messages;
-using Lantern.Explainers.Occlusion;
+using Lantern.Methods;
 using Lantern.Storage;
 
 namespace Lantern.Coordinator.Jobs;
@@ -10,27 +10,21 @@ public static class JobAssembly
 {
     public static async Task<JobOutcome> AssembleAsync(JobState state, IArtifactStore artifacts, long finishedUnixMs)
     {
-        var plan = state.Plan!;
-        var maps = OcclusionAssembler.Assemble(plan, state.BaselineTargetScores(), state.TargetScores, state.Targets.Length);
+        var spec = state.Spec!;
+        var method = MethodCatalog.For(spec);
+        var output = method.Assemble(state.BaselineTargetScores(), state.TargetScores, state.Targets);
         var outcome = new JobOutcome();
-        for (var t = 0; t < state.Targets.Length; t++)
+        foreach (var map in output.Maps)
         {
-            outcome.Maps.Add(await StoreAsync(artifacts, maps.Combined[t], state.Targets[t], window: 0, maps));
-            if (plan.Scales.Count < 2) continue;
-            for (var s = 0; s < plan.Scales.Count; s++)
-                outcome.Maps.Add(await StoreAsync(artifacts, maps.PerScale[s][t], state.Targets[t], plan.Scales[s].Height, maps));
+            // Little-endian float32, the wire form of AttributionMap.data (every supported platform is little-endian).
+            var put = await artifacts.PutAsync(MemoryMarshal.AsBytes(map.Data.AsSpan()).ToArray(), "map");
+            outcome.Maps.Add(new StoredMap
+            {
+                TargetClass = map.Target, Window = map.Window, Kind = map.Kind,
+                Height = spec.ImageHeight, Width = spec.ImageWidth, DataSha256 = put.Sha256,
+            });
         }
-        outcome.SummaryJson = JobSummary.Build(state, finishedUnixMs);
+        outcome.SummaryJson = JobSummary.Build(state, method, output, finishedUnixMs);
         return outcome;
-    }
-
-    private static async Task<StoredMap> StoreAsync(IArtifactStore artifacts, float[] map, int target, int window, OcclusionMaps maps)
-    {
-        // Little-endian float32, the wire form of AttributionMap.data (every supported platform is little-endian).
-        var put = await artifacts.PutAsync(MemoryMarshal.AsBytes(map.AsSpan()).ToArray(), "map");
-        return new StoredMap
-        {
-            TargetClass = target, Window = window, Height = maps.Height, Width = maps.Width, DataSha256 = put.Sha256,
-        };
     }
 }

@@ -1,9 +1,8 @@
 using Lantern.Contracts.Api;
 using ApiJobState = Lantern.Contracts.Api.JobState;
-using Lantern.Contracts.Mapping;
 using Lantern.Contracts.Messages;
-using Lantern.Explainers.Occlusion;
 using Lantern.Explainers.Scoring;
+using Lantern.Methods;
 
 namespace Lantern.Coordinator.Jobs;
 
@@ -23,7 +22,8 @@ public sealed class JobState(string jobId)
     public long FirstItemUnixMs { get; private set; }
     public long FinishedUnixMs { get; private set; }
     public int WorkItemSize { get; private set; }
-    public OcclusionPlan? Plan { get; private set; }
+    /// <summary>Perturbations the job's method evaluates besides the baseline.</summary>
+    public long PerturbationCount { get; private set; }
     public int[] Targets { get; private set; } = [];
     /// <summary>The model's raw output for the unperturbed image, every class.</summary>
     public float[] Baseline { get; private set; } = [];
@@ -80,15 +80,15 @@ public sealed class JobState(string jobId)
                 Spec = accepted.Spec;
                 SubmittedUnixMs = accepted.SubmittedUnixMs;
                 WorkItemSize = accepted.WorkItemSize;
-                Plan = PlanOf(accepted.Spec);
-                WorkItemCount = (int)((Plan.WindowCount + WorkItemSize - 1) / WorkItemSize);
+                PerturbationCount = MethodCatalog.For(accepted.Spec).PerturbationCount;
+                WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
                 _done = new bool[WorkItemCount];
                 Phase = JobPhase.Queued;
                 break;
             case BaselineScored baseline:
                 Baseline = [.. baseline.Scores];
                 Targets = [.. baseline.Targets];
-                TargetScores = new float[Plan!.WindowCount * Targets.Length];
+                TargetScores = new float[PerturbationCount * Targets.Length];
                 FirstItemUnixMs = baseline.FirstItemUnixMs;
                 Evaluations += 1;
                 Phase = JobPhase.Running;
@@ -133,7 +133,7 @@ public sealed class JobState(string jobId)
         {
             if (_done[k]) continue;
             var first = (long)k * WorkItemSize;
-            yield return new WorkItem { First = first, Count = (int)Math.Min(WorkItemSize, Plan!.WindowCount - first) };
+            yield return new WorkItem { First = first, Count = (int)Math.Min(WorkItemSize, PerturbationCount - first) };
         }
     }
 
@@ -165,12 +165,9 @@ public sealed class JobState(string jobId)
         FinishedUnixMs = FinishedUnixMs,
     };
 
-    public static OcclusionPlan PlanOf(JobSpec spec) =>
-        OcclusionPlan.Create(spec.ImageWidth, spec.ImageHeight, spec.Occlusion.Windows.ToExplainers());
-
     private bool IsWorkItem(WorkItem item) =>
         item.First >= 0 && item.First % WorkItemSize == 0 && item.First / WorkItemSize < WorkItemCount
-        && item.Count == Math.Min(WorkItemSize, Plan!.WindowCount - item.First);
+        && item.Count == Math.Min(WorkItemSize, PerturbationCount - item.First);
 
     private static int[] ResolveTargets(JobSpec spec, IReadOnlyList<float> baseline)
     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Scoring;
+using Lantern.Methods;
 
 namespace Lantern.Coordinator.Jobs;
 
@@ -10,19 +11,18 @@ public static class JobSummary
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static string Build(JobState state, long finishedUnixMs)
+    public static string Build(JobState state, IExplanationMethod method, MethodOutput output, long finishedUnixMs)
     {
         var spec = state.Spec!;
         var probabilities = spec.Preprocessing.Output == "logits" ? Scores.Softmax(state.Baseline) : state.Baseline;
         var baselineTargets = state.BaselineTargetScores();
         var computeSeconds = (finishedUnixMs - state.FirstItemUnixMs) / 1000.0;
-        var occlusion = spec.Occlusion;
 
         var summary = new JsonObject
         {
             ["job_id"] = state.JobId,
             ["name"] = spec.Name,
-            ["method"] = spec.Occlusion.Windows.Count > 1 ? "multi-scale occlusion" : "occlusion",
+            ["method"] = method.Name,
             ["model"] = new JsonObject
             {
                 ["sha256"] = spec.ModelSha256,
@@ -33,26 +33,7 @@ public static class JobSummary
             {
                 ["sha256"] = spec.ImageSha256, ["width"] = spec.ImageWidth, ["height"] = spec.ImageHeight,
             },
-            ["parameters"] = new JsonObject
-            {
-                ["windows"] = new JsonArray([.. occlusion.Windows.Select(w => (JsonNode)new JsonObject
-                {
-                    ["height"] = w.Height, ["width"] = w.Width, ["stride_y"] = w.StrideY, ["stride_x"] = w.StrideX,
-                })]),
-                ["fill"] = new JsonObject
-                {
-                    ["kind"] = occlusion.Fill.Kind.ToString().ToLowerInvariant(),
-                    ["r"] = occlusion.Fill.R, ["g"] = occlusion.Fill.G, ["b"] = occlusion.Fill.B,
-                    ["blur_sigma"] = occlusion.Fill.BlurSigma,
-                },
-                ["targets"] = spec.Targets.Classes.Count > 0
-                    ? new JsonObject { ["classes"] = new JsonArray([.. spec.Targets.Classes.Select(c => (JsonNode)c)]) }
-                    : new JsonObject { ["top_k"] = Math.Max(1, spec.Targets.TopK) },
-                ["score"] = spec.AppliesSoftmax() ? "probability" : "model output",
-                ["attribution"] = "mean over covering windows of score(original) - score(occluded)"
-                                  + (occlusion.Windows.Count > 1 ? "; per scale divided by its max |value|, then averaged" : ""),
-                ["work_item_size"] = state.WorkItemSize,
-            },
+            ["parameters"] = Parameters(state, method),
             ["top_classes"] = new JsonArray([.. Scores.TopK(probabilities, Math.Min(5, probabilities.Length)).Select(c => (JsonNode)new JsonObject
             {
                 ["class"] = c, ["label"] = LabelOf(spec, c), ["probability"] = probabilities[c], ["output"] = state.Baseline[c],
@@ -61,6 +42,7 @@ public static class JobSummary
             {
                 ["class"] = c, ["label"] = LabelOf(spec, c), ["score"] = baselineTargets[i],
             })]),
+            ["per_target"] = output.PerTarget,
             ["evaluations"] = state.Evaluations,
             ["work_items"] = state.WorkItemCount + 1,
             ["workers"] = new JsonArray([.. state.Workers.Select(w => (JsonNode)w)]),
@@ -75,6 +57,19 @@ public static class JobSummary
             },
         };
         return summary.ToJsonString(Indented);
+    }
+
+    private static JsonObject Parameters(JobState state, IExplanationMethod method)
+    {
+        var spec = state.Spec!;
+        var parameters = method.Parameters();
+        parameters["targets"] = spec.Targets.Classes.Count > 0
+            ? new JsonObject { ["classes"] = new JsonArray([.. spec.Targets.Classes.Select(c => (JsonNode)c)]) }
+            : new JsonObject { ["top_k"] = Math.Max(1, spec.Targets.TopK) };
+        parameters["score"] = spec.AppliesSoftmax() ? "probability" : "model output";
+        parameters["seed"] = spec.Seed;
+        parameters["work_item_size"] = state.WorkItemSize;
+        return parameters;
     }
 
     private static string LabelOf(JobSpec spec, int classIndex) =>

@@ -7,7 +7,7 @@ namespace Lantern.Explainers.Occlusion;
 /// elements whose resampling footprint meets the window are recomputed. Not thread-safe: one per thread. Allocates only in
 /// its constructor.
 /// </summary>
-public sealed class OcclusionPerturber
+public sealed class OcclusionPerturber : IPerturber
 {
     private const float DefaultBlurSigma = 10f;
 

@@ -1,15 +1,16 @@
-using Lantern.Contracts.Mapping;
 using Lantern.Contracts.Messages;
+using Lantern.Explainers;
 using Lantern.Explainers.Imaging;
-using Lantern.Explainers.Occlusion;
+using Lantern.Methods;
 
 namespace Lantern.Worker.Inference;
 
-/// <summary>What a worker derives once per job from its spec and image: the perturber that rebuilds any input by index.</summary>
-public sealed class PreparedJob(WorkSpec work, OcclusionPerturber perturber)
+/// <summary>What a worker derives once per job from its spec and image: the unperturbed input and a perturber.</summary>
+public sealed class PreparedJob(WorkSpec work, float[] baseTensor, IPerturber perturber)
 {
     public WorkSpec Work { get; } = work;
-    public OcclusionPerturber Perturber { get; } = perturber;
+    public float[] BaseTensor { get; } = baseTensor;
+    public IPerturber Perturber { get; } = perturber;
     public int[] Targets { get; } = [.. work.Targets];
     public bool AppliesSoftmax { get; } = work.Spec.AppliesSoftmax();
 
@@ -17,7 +18,8 @@ public sealed class PreparedJob(WorkSpec work, OcclusionPerturber perturber)
     {
         var spec = work.Spec;
         var preprocessor = new ImagePreprocessor(image.Width, image.Height, spec.Preprocessing.ToExplainers());
-        var plan = OcclusionPlan.Create(image.Width, image.Height, spec.Occlusion.Windows.ToExplainers());
-        return new PreparedJob(work, new OcclusionPerturber(image, preprocessor, plan, spec.Occlusion.Fill.ToExplainers()));
+        var baseTensor = new float[preprocessor.TensorLength];
+        preprocessor.Write(image.Pixels, baseTensor);
+        return new PreparedJob(work, baseTensor, MethodCatalog.For(spec).CreatePerturber(image, preprocessor));
     }
 }

@@ -50,7 +50,7 @@ public sealed class WorkEvaluator : IDisposable
 
     private float[] EvaluateBaseline(ModelSession session, PreparedJob job)
     {
-        job.Perturber.BaseTensor.CopyTo(session.InputBuffer(1));
+        job.BaseTensor.CopyTo(session.InputBuffer(1));
         var scores = new float[session.ClassCount];
         session.Run(1, scores);
         Interlocked.Increment(ref _evaluations);

@@ -5,6 +5,7 @@ using Lantern.Contracts.Api;
 using JobState = Lantern.Contracts.Api.JobState;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Occlusion;
+using Lantern.Methods;
 using Lantern.Storage;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
@@ -131,7 +132,7 @@ public sealed class SyntheticOcclusionTests : IAsyncLifetime
             NullLogger<WorkEvaluator>.Instance);
         var work = new WorkSpec { JobId = "reference", Spec = spec, Targets = { result.Targets } };
         var baseline = await evaluator.EvaluateAsync(work, new WorkItem { Baseline = true });
-        var plan = Coordinator.Jobs.JobState.PlanOf(spec);
+        var plan = OcclusionPlan.Create(Size, Size, spec.Occlusion.Windows.ToExplainers());
         var size = new Coordinator.Hosting.CoordinatorOptions().WorkItemSize;
         var scores = new List<float>();
         for (long first = 0; first < plan.WindowCount; first += size)

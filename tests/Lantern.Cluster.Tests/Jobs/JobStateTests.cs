@@ -95,7 +95,7 @@ public sealed class JobStateTests
 
         Assert.Equal(JobPhase.Queued, state.Phase);
         Assert.Equal(3, state.WorkItemCount);
-        Assert.Equal(9, state.Plan!.WindowCount);
+        Assert.Equal(9, state.PerturbationCount);
     }
 
     [Fact]

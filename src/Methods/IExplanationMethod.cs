@@ -1,0 +1,34 @@
+using System.Text.Json.Nodes;
+using Lantern.Explainers;
+using Lantern.Explainers.Imaging;
+
+namespace Lantern.Methods;
+
+/// <summary>
+/// One explanation method as the cluster sees it: how many perturbations a job needs, how a worker rebuilds
+/// perturbation i, and how the coordinator turns the score matrix into maps. Everything else is method-agnostic.
+/// </summary>
+public interface IExplanationMethod
+{
+    /// <summary>Name as the summary shows it, e.g. "occlusion", "lime".</summary>
+    string Name { get; }
+
+    /// <summary>Model evaluations the job needs besides the baseline (the unperturbed image).</summary>
+    long PerturbationCount { get; }
+
+    IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor);
+
+    /// <param name="baseline">Each target's score for the unperturbed image.</param>
+    /// <param name="scores">PerturbationCount × targets, row-major.</param>
+    MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets);
+
+    /// <summary>The method's parameters, every default resolved, for summary.json.</summary>
+    JsonObject Parameters();
+}
+
+/// <summary>The maps of a job and, per target, whatever else the method reports (for summary.json).</summary>
+public sealed record MethodOutput(IReadOnlyList<OutputMap> Maps, JsonArray? PerTarget = null);
+
+/// <param name="Window">0 for the combined map; a scale's window height for per-scale occlusion maps.</param>
+/// <param name="Kind">"" for an attribution map, "mask" for a binary view such as LIME's positive-only mask.</param>
+public sealed record OutputMap(int Target, int Window, string Kind, float[] Data);
