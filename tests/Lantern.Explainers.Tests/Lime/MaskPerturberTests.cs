@@ -1,0 +1,77 @@
+using Lantern.Explainers.Imaging;
+using Lantern.Explainers.Lime;
+
+namespace Lantern.Explainers.Tests.Lime;
+
+public class MaskPerturberTests
+{
+    [Fact]
+    public void Each_LIME_tensor_equals_preprocessing_the_painted_image_bit_for_bit()
+    {
+        var seg = LimeTestData.Grid(columns: 4, rows: 3, cell: 6);
+        var image = TestImages.Random(seg.Width, seg.Height, seed: 3);
+        var preprocessor = new ImagePreprocessor(seg.Width, seg.Height, TestImages.Stretch(10, 8));
+        var hide = seg.MeanColours(image);
+        var perturber = new LimePerturber(image, seg, hide, preprocessor, seed: 17);
+
+        var mask = new bool[seg.FeatureCount];
+        var actual = new float[preprocessor.TensorLength];
+        for (long i = 0; i < 20; i++)
+        {
+            LimeSampler.Mask(17, i, seg.FeatureCount, mask);
+            var painted = (float[])image.Pixels.Clone();
+            for (var p = 0; p < seg.Labels.Length; p++)
+            {
+                int f = seg.Labels[p];
+                if (mask[f]) continue;
+                for (var c = 0; c < 3; c++) painted[3 * p + c] = hide[3 * f + c];
+            }
+
+            perturber.Write(i, actual);
+
+            TestImages.AssertBitIdentical(TestImages.Preprocess(preprocessor, painted), actual, $"sample {i}");
+        }
+    }
+
+    [Fact]
+    public void Sample_0_is_the_unperturbed_image()
+    {
+        var seg = LimeTestData.Grid(3, 3, 5);
+        var image = TestImages.Random(15, 15, seed: 1);
+        var preprocessor = new ImagePreprocessor(15, 15, TestImages.Stretch(15, 15));
+        var perturber = new MaskPerturber(image, seg, FeaturePainter.ConstantHideColours(9, 0, 0, 0), preprocessor, new LimeMasks(1, 9));
+
+        var actual = new float[perturber.TensorLength];
+        perturber.Write(0, actual);
+
+        TestImages.AssertBitIdentical(TestImages.Preprocess(preprocessor, image.Pixels), actual);
+    }
+
+    [Fact]
+    public void Hidden_features_take_their_hide_colour_and_kept_ones_keep_the_image()
+    {
+        var seg = LimeTestData.Grid(columns: 2, rows: 1, cell: 3);
+        var image = TestImages.Random(6, 3, seed: 2);
+        float[] hide = [10, 20, 30, 40, 50, 60];
+        var destination = new float[image.Pixels.Length];
+
+        FeaturePainter.Paint(image, seg, hide, [true, false], destination);
+
+        for (var p = 0; p < seg.Labels.Length; p++)
+        for (var c = 0; c < 3; c++)
+            Assert.Equal(seg.Labels[p] == 0 ? image.Pixels[3 * p + c] : hide[3 + c], destination[3 * p + c]);
+    }
+
+    [Fact]
+    public void Mismatched_inputs_are_rejected_when_the_perturber_is_built()
+    {
+        var seg = LimeTestData.Grid(2, 2, 4);
+        var image = TestImages.Random(8, 8, seed: 0);
+        var preprocessor = new ImagePreprocessor(8, 8, TestImages.Stretch(4, 4));
+        Assert.Throws<ArgumentException>(() => new LimePerturber(image, seg, new float[3], preprocessor, 0));
+        Assert.Throws<ArgumentException>(() =>
+            new MaskPerturber(image, seg, new float[12], preprocessor, new LimeMasks(0, 5)));
+        Assert.Throws<ArgumentException>(() =>
+            new LimePerturber(TestImages.Random(9, 8, 0), seg, new float[12], preprocessor, 0));
+    }
+}
