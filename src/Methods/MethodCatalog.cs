@@ -1,13 +1,20 @@
 using Lantern.Contracts.Messages;
+using ExplainerSegmentation = Lantern.Explainers.Segmentation.Segmentation;
 
 namespace Lantern.Methods;
 
 /// <summary>From a job's spec to its method. The only place that knows which methods exist.</summary>
 public static class MethodCatalog
 {
-    public static IExplanationMethod For(JobSpec spec) => spec.MethodCase switch
+    /// <param name="segmentation">
+    /// The job's stored segmentation (see <see cref="NeedsSegmentation"/>); only perturbing and assembling need it.
+    /// </param>
+    public static IExplanationMethod For(JobSpec spec, ExplainerSegmentation? segmentation = null) => spec.MethodCase switch
     {
         JobSpec.MethodOneofCase.Occlusion => new OcclusionMethod(spec.Occlusion, spec.ImageWidth, spec.ImageHeight),
+        JobSpec.MethodOneofCase.Lime => new LimeMethod(spec.Lime, spec.Seed, spec.FeatureCount, segmentation),
+        JobSpec.MethodOneofCase.KernelShap => new KernelShapMethod(spec.KernelShap, spec.Seed, spec.FeatureCount, segmentation),
+        JobSpec.MethodOneofCase.Rise => new RiseMethod(spec.Rise, spec.Seed, spec.ImageWidth, spec.ImageHeight),
         _ => throw new ArgumentException($"job method {spec.MethodCase} is not supported"),
     };
 

@@ -5,8 +5,8 @@ using Lantern.Imaging;
 namespace Lantern.Cli.Client;
 
 /// <summary>
-/// Writes a job's result as files: summary.json, map-&lt;class&gt;.npy and overlay-&lt;class&gt;.png per target, and for
-/// multi-scale jobs map-&lt;class&gt;-w&lt;size&gt;.npy (and overlay) per scale.
+/// Writes a job's result as files: summary.json, map-&lt;class&gt;.npy and overlay-&lt;class&gt;.png per target; for
+/// multi-scale jobs map-&lt;class&gt;-w&lt;size&gt;.npy (and overlay) per scale; for LIME also mask-&lt;class&gt;.npy.
 /// </summary>
 public static class ResultWriter
 {
@@ -17,9 +17,11 @@ public static class ResultWriter
         foreach (var map in result.Maps)
         {
             var stem = map.Window == 0 ? $"{map.TargetClass}" : $"{map.TargetClass}-w{map.Window}";
+            var kind = map.Kind.Length > 0 ? map.Kind : "map"; // "mask": LIME's positive-only view
             var values = MemoryMarshal.Cast<byte, float>(map.Data.Span);
-            written.Add(WriteFile(directory, $"map-{stem}.npy", Npy.Encode(values, map.Height, map.Width)));
-            if (!map.OverlayPng.IsEmpty) written.Add(WriteFile(directory, $"overlay-{stem}.png", map.OverlayPng.ToByteArray()));
+            written.Add(WriteFile(directory, $"{kind}-{stem}.npy", Npy.Encode(values, map.Height, map.Width)));
+            if (!map.OverlayPng.IsEmpty)
+                written.Add(WriteFile(directory, kind == "map" ? $"overlay-{stem}.png" : $"overlay-{kind}-{stem}.png", map.OverlayPng.ToByteArray()));
         }
         written.Insert(0, WriteFile(directory, "summary.json", System.Text.Encoding.UTF8.GetBytes(result.SummaryJson)));
         return written;

@@ -11,7 +11,18 @@ public sealed class ExplainOptions
 {
     public Argument<string> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP)" };
     public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model; a JSON descriptor beside it (name.json) supplies preprocessing and labels" };
-    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion (LIME, KernelSHAP, RISE, Grad-CAM and gradient methods are planned)" };
+    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap or rise (Grad-CAM and gradient methods are planned)" };
+    public Option<int?> Samples { get; } = new("--samples") { Description = "lime, kernelshap, rise: model evaluations to sample (default 1000; rise 2000)" };
+    public Option<ulong> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed of the sampling methods; the same seed gives bit-identical maps" };
+    public Option<string> SegmentationMethod { get; } = new("--segmentation") { DefaultValueFactory = _ => "slic", Description = "lime, kernelshap: slic, felzenszwalb or grid" };
+    public Option<int> Segments { get; } = new("--segments") { DefaultValueFactory = _ => 50, Description = "slic, grid: about this many superpixels" };
+    public Option<float?> FelzenszwalbScale { get; } = new("--felzenszwalb-scale") { Description = "felzenszwalb: scale (default 100; larger, fewer segments)" };
+    public Option<string> Hide { get; } = new("--hide") { DefaultValueFactory = _ => "feature-mean", Description = "lime, kernelshap: colour of a hidden superpixel: feature-mean, mean, zero or R,G,B" };
+    public Option<int?> NumFeatures { get; } = new("--num-features") { Description = "lime: features in the local model (default 10)" };
+    public Option<string?> FeatureSelection { get; } = new("--feature-selection") { Description = "lime: auto, forward_selection, highest_weights or none" };
+    public Option<int?> MaskFeatures { get; } = new("--mask-features") { Description = "lime: features in the positive-only mask (default 5)" };
+    public Option<int?> Cells { get; } = new("--cells") { Description = "rise: mask cells per side (default 7)" };
+    public Option<float?> Density { get; } = new("--density") { Description = "rise: probability a cell is kept (default 0.5)" };
     public Option<string?> Window { get; } = new("--window") { Description = "Occlusion window in image pixels: 16 or HxW (default 16)" };
     public Option<string?> Stride { get; } = new("--stride") { Description = "Window stride: 8 or HxW (default: half the window)" };
     public Option<string?> Windows { get; } = new("--windows") { Description = "Multi-scale occlusion: window sizes, e.g. 16,32,48,64" };
@@ -36,8 +47,9 @@ public sealed class ExplainOptions
         command.Arguments.Add(Image);
         foreach (var option in new Option[]
                  {
-                     Model, Method, Window, Stride, Windows, Fill, BlurSigma, TopK, Classes, Score, Labels, InputSize, Resize,
-                     ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
+                     Model, Method, Window, Stride, Windows, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
+                     FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, Cells, Density, TopK, Classes, Score,
+                     Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
                  })
             command.Options.Add(option);
     }
@@ -49,8 +61,6 @@ public sealed class ExplainOptions
         var imagePath = parsed.GetValue(Image)!;
         foreach (var path in new[] { modelPath, imagePath })
             if (!File.Exists(path)) throw new ArgumentException($"no such file: {path}");
-        if (parsed.GetValue(Method) != "occlusion")
-            throw new ArgumentException($"method '{parsed.GetValue(Method)}' is not available yet; use --method occlusion");
 
         var descriptor = ModelDescriptorFile.LoadBeside(modelPath) ?? ModelDescriptor.Default;
         var submit = new SubmitJobRequest
@@ -64,8 +74,36 @@ public sealed class ExplainOptions
                 var other => throw new ArgumentException($"--score '{other}' is not one of: output, probability"),
             },
             Name = parsed.GetValue(Name) ?? Path.GetFileName(imagePath),
-            Occlusion = ToOcclusion(parsed),
+            Seed = parsed.GetValue(Seed),
         };
+        switch (parsed.GetValue(Method))
+        {
+            case "occlusion":
+                submit.Occlusion = ToOcclusion(parsed);
+                break;
+            case "lime":
+                submit.Lime = new LimeOptions
+                {
+                    Samples = parsed.GetValue(Samples) ?? 1000, Segmentation = ToSegmentation(parsed), Hide = ToHide(parsed),
+                    NumFeatures = parsed.GetValue(NumFeatures) ?? 0, FeatureSelection = parsed.GetValue(FeatureSelection) ?? "",
+                    MaskFeatures = parsed.GetValue(MaskFeatures) ?? 0,
+                };
+                break;
+            case "kernelshap":
+                submit.KernelShap = new KernelShapOptions
+                {
+                    Samples = parsed.GetValue(Samples) ?? 1000, Segmentation = ToSegmentation(parsed), Hide = ToHide(parsed),
+                };
+                break;
+            case "rise":
+                submit.Rise = new RiseOptions
+                {
+                    Samples = parsed.GetValue(Samples) ?? 2000, Cells = parsed.GetValue(Cells) ?? 0, Density = parsed.GetValue(Density) ?? 0,
+                };
+                break;
+            case var other:
+                throw new ArgumentException($"--method '{other}' is not one of: occlusion, lime, kernelshap, rise");
+        }
         var labels = parsed.GetValue(Labels) is { } labelsPath
             ? File.ReadAllLines(labelsPath)
             : ModelDescriptorFile.LoadLabels(modelPath, descriptor);
@@ -113,6 +151,16 @@ public sealed class ExplainOptions
         return occlusion;
     }
 
+    private Contracts.Api.Segmentation ToSegmentation(ParseResult parsed) => new()
+    {
+        Method = parsed.GetValue(SegmentationMethod)!, Segments = parsed.GetValue(Segments),
+        Scale = parsed.GetValue(FelzenszwalbScale) ?? 0,
+    };
+
+    private Fill ToHide(ParseResult parsed) => parsed.GetValue(Hide) == "feature-mean"
+        ? new Fill { Kind = Contracts.Api.Fill.Types.Kind.FeatureMean }
+        : ToFill(parsed.GetValue(Hide)!, 0);
+
     private static Fill ToFill(string fill, float blurSigma) => fill switch
     {
         "zero" => new Fill { Kind = Contracts.Api.Fill.Types.Kind.Zero },
@@ -122,7 +170,7 @@ public sealed class ExplainOptions
         {
             Kind = Contracts.Api.Fill.Types.Kind.Constant, R = Float(r, "--fill"), G = Float(g, "--fill"), B = Float(b, "--fill"),
         },
-        _ => throw new ArgumentException($"--fill '{fill}' is not one of: zero, mean, blur, R,G,B"),
+        _ => throw new ArgumentException($"fill '{fill}' is not one of: zero, mean, blur, R,G,B"),
     };
 
     /// <summary>"16" → (16, 16); "16x24" → (16, 24), height first.</summary>

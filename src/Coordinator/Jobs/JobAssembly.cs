@@ -5,13 +5,19 @@ using Lantern.Storage;
 
 namespace Lantern.Coordinator.Jobs;
 
+using Segmentation = Lantern.Explainers.Segmentation.Segmentation;
+
 /// <summary>Turns a job's complete score matrix into maps in the artifact store and a summary.</summary>
 public static class JobAssembly
 {
     public static async Task<JobOutcome> AssembleAsync(JobState state, IArtifactStore artifacts, long finishedUnixMs)
     {
         var spec = state.Spec!;
-        var method = MethodCatalog.For(spec);
+        var segmentation = MethodCatalog.NeedsSegmentation(spec)
+            ? Segmentation.FromBytes(await artifacts.GetAsync(spec.SegmentationSha256)
+                                     ?? throw new InvalidOperationException($"segmentation {spec.SegmentationSha256} is missing"))
+            : null;
+        var method = MethodCatalog.For(spec, segmentation);
         var output = method.Assemble(state.BaselineTargetScores(), state.TargetScores, state.Targets);
         var outcome = new JobOutcome();
         foreach (var map in output.Maps)

@@ -1,7 +1,8 @@
 using Lantern.Contracts.Api;
 using Lantern.Methods;
 using Lantern.Contracts.Messages;
-using Lantern.Explainers.Occlusion;
+using Lantern.Explainers.Segmentation;
+using Lantern.Storage;
 using Lantern.Gateway.Hosting;
 using Lantern.Models;
 
@@ -11,12 +12,12 @@ namespace Lantern.Gateway.Mapping;
 /// Turns a submit request into a complete <see cref="JobSpec"/>: every default resolved (so workers and the summary
 /// see exactly what ran), every parameter checked against the model and the image, each problem a clear error.
 /// </summary>
-public sealed class JobRequestMapping(ArtifactCatalog catalog, GatewayOptions options)
+public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore artifacts, GatewayOptions options)
 {
     public async Task<JobSpec> ToSpecAsync(SubmitJobRequest request, CancellationToken cancellationToken)
     {
-        if (request.MethodCase != SubmitJobRequest.MethodOneofCase.Occlusion)
-            GrpcErrors.InvalidArgument("choose an explanation method: set 'occlusion' (the only method available so far)");
+        if (request.MethodCase == SubmitJobRequest.MethodOneofCase.None)
+            GrpcErrors.InvalidArgument("choose an explanation method: set one of occlusion, lime, kernel_shap, rise");
 
         var model = await catalog.ModelAsync(request.ModelSha256, cancellationToken);
         var (width, height) = await catalog.ImageSizeAsync(request.ImageSha256, cancellationToken);
@@ -34,28 +35,66 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, GatewayOptions op
             Labels = { request.Labels },
             Name = request.Name,
             ClassCount = model.ClassCount,
-            Occlusion = ResolveOcclusion(request.Occlusion),
         };
-        CheckPlan(spec);
+        switch (request.MethodCase)
+        {
+            case SubmitJobRequest.MethodOneofCase.Occlusion:
+                spec.Occlusion = ResolveOcclusion(request.Occlusion);
+                break;
+            case SubmitJobRequest.MethodOneofCase.Lime:
+                spec.Lime = MethodOptions.Resolve(request.Lime);
+                await SegmentAsync(spec, spec.Lime.Segmentation, cancellationToken);
+                break;
+            case SubmitJobRequest.MethodOneofCase.KernelShap:
+                spec.KernelShap = MethodOptions.Resolve(request.KernelShap);
+                await SegmentAsync(spec, spec.KernelShap.Segmentation, cancellationToken);
+                break;
+            case SubmitJobRequest.MethodOneofCase.Rise:
+                spec.Rise = MethodOptions.Resolve(request.Rise);
+                break;
+        }
+        CheckQuota(spec);
         return spec;
     }
 
-    private void CheckPlan(JobSpec spec)
+    private void CheckQuota(JobSpec spec)
     {
-        OcclusionPlan plan;
+        long evaluations;
         try
         {
-            plan = OcclusionPlan.Create(spec.ImageWidth, spec.ImageHeight, spec.Occlusion.Windows.ToExplainers());
+            evaluations = MethodCatalog.For(spec).PerturbationCount;
         }
         catch (ArgumentException e)
         {
             GrpcErrors.InvalidArgument(e.Message);
             return;
         }
-        if (plan.WindowCount > options.MaxEvaluationsPerJob)
+        if (evaluations > options.MaxEvaluationsPerJob)
             GrpcErrors.ResourceExhausted(
-                $"this job needs {plan.WindowCount:N0} model evaluations, above the quota of {options.MaxEvaluationsPerJob:N0}; " +
-                "use a larger stride or fewer window sizes");
+                $"this job needs {evaluations:N0} model evaluations, above the quota of {options.MaxEvaluationsPerJob:N0}; " +
+                "ask for fewer samples, or a larger stride and fewer window sizes");
+    }
+
+    /// <summary>Feature-based methods share one segmentation per job: computed here once, stored, fetched by hash.</summary>
+    private async Task SegmentAsync(JobSpec spec, Contracts.Api.Segmentation parameters, CancellationToken cancellationToken)
+    {
+        var image = await catalog.ImageAsync(spec.ImageSha256, cancellationToken);
+        Explainers.Segmentation.Segmentation segmentation;
+        try
+        {
+            segmentation = Segmenter.Segment(image, MethodOptions.ToExplainers(parameters));
+        }
+        catch (ArgumentException e)
+        {
+            GrpcErrors.InvalidArgument(e.Message);
+            return;
+        }
+        if (segmentation.FeatureCount < 2)
+            GrpcErrors.InvalidArgument(
+                $"the {parameters.Method} segmentation produced {segmentation.FeatureCount} feature; an explanation needs at least 2 " +
+                "(ask for more segments, or a smaller scale for felzenszwalb)");
+        spec.SegmentationSha256 = (await artifacts.PutAsync(segmentation.ToBytes(), "segmentation", cancellationToken)).Sha256;
+        spec.FeatureCount = segmentation.FeatureCount;
     }
 
     private static OcclusionOptions ResolveOcclusion(OcclusionOptions requested)
@@ -70,11 +109,7 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, GatewayOptions op
             if (window.StrideY <= 0 || window.StrideX <= 0)
                 GrpcErrors.InvalidArgument($"stride must be at least 1 pixel, got {window.StrideY}x{window.StrideX}");
         }
-        if (resolved.Fill is null) resolved.Fill = new Fill { Kind = Fill.Types.Kind.Zero };
-        if (resolved.Fill.Kind == Fill.Types.Kind.Blur && resolved.Fill.BlurSigma <= 0) resolved.Fill.BlurSigma = 10;
-        if (resolved.Fill.Kind == Fill.Types.Kind.Constant
-            && new[] { resolved.Fill.R, resolved.Fill.G, resolved.Fill.B }.Any(v => v is < 0 or > 255))
-            GrpcErrors.InvalidArgument("a constant fill takes r, g, b between 0 and 255");
+        resolved.Fill = MethodOptions.ResolveFill(resolved.Fill, Fill.Types.Kind.Zero, allowFeatureMean: false);
         return resolved;
     }
 

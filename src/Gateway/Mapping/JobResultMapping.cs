@@ -33,7 +33,7 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
                        ?? throw new InvalidOperationException($"map {stored.DataSha256} is missing from the artifact store");
             var map = new AttributionMap
             {
-                TargetClass = stored.TargetClass, Label = LabelOf(spec, stored.TargetClass), Window = stored.Window,
+                TargetClass = stored.TargetClass, Label = LabelOf(spec, stored.TargetClass), Window = stored.Window, Kind = stored.Kind,
                 Height = stored.Height, Width = stored.Width, Data = ByteString.CopyFrom(data),
             };
             if (image is not null)

@@ -1,6 +1,7 @@
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Scoring;
 using Lantern.Imaging;
+using Lantern.Methods;
 using Lantern.Models;
 using Lantern.Storage;
 using Microsoft.Extensions.Logging;
@@ -8,6 +9,8 @@ using Lantern.Worker.Hosting;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Lantern.Worker.Inference;
+
+using Segmentation = Lantern.Explainers.Segmentation.Segmentation;
 
 /// <summary>
 /// Computes the score block of a work item: rebuilds each perturbed input from its index, runs the model in batches,
@@ -87,8 +90,7 @@ public sealed class WorkEvaluator : IDisposable
     private async Task<ModelSession> SessionAsync(string modelSha256, CancellationToken cancellationToken)
     {
         if (_sessions.TryGet(modelSha256, out var cached)) return cached;
-        var bytes = await _artifacts.GetAsync(modelSha256, cancellationToken)
-                    ?? throw new InvalidOperationException($"model {modelSha256} is not in the artifact store");
+        var bytes = await FetchAsync(modelSha256, "model", cancellationToken);
         var info = OnnxModelInspector.Inspect(bytes);
         var session = new ModelSession(bytes, info, _sessionOptions, _options.MaxBatch);
         _logger.LogInformation("Loaded model {Model} ({Input} {Type}, batch up to {Batch}) on {Provider}",
@@ -102,12 +104,18 @@ public sealed class WorkEvaluator : IDisposable
         // Keyed by job and targets: the baseline item arrives before the targets are resolved.
         var key = $"{work.JobId}/{string.Join(',', work.Targets)}";
         if (_jobs.TryGet(key, out var cached)) return cached;
-        var bytes = await _artifacts.GetAsync(work.Spec.ImageSha256, cancellationToken)
-                    ?? throw new InvalidOperationException($"image {work.Spec.ImageSha256} is not in the artifact store");
-        var job = PreparedJob.Create(work, ImageDecoder.Decode(bytes));
+        var image = ImageDecoder.Decode(await FetchAsync(work.Spec.ImageSha256, "image", cancellationToken));
+        var segmentation = MethodCatalog.NeedsSegmentation(work.Spec)
+            ? Segmentation.FromBytes(await FetchAsync(work.Spec.SegmentationSha256, "segmentation", cancellationToken))
+            : null;
+        var job = PreparedJob.Create(work, image, segmentation);
         _jobs.Add(key, job);
         return job;
     }
+
+    private async Task<byte[]> FetchAsync(string sha256, string kind, CancellationToken cancellationToken) =>
+        await _artifacts.GetAsync(sha256, cancellationToken)
+        ?? throw new InvalidOperationException($"{kind} {sha256} is not in the artifact store");
 
     public void Dispose()
     {

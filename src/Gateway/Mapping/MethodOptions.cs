@@ -1,0 +1,90 @@
+using Lantern.Contracts.Api;
+using Lantern.Explainers.Segmentation;
+
+namespace Lantern.Gateway.Mapping;
+
+/// <summary>Defaults and checks for the sampling methods' options; every default is written into the spec.</summary>
+public static class MethodOptions
+{
+    public static LimeOptions Resolve(LimeOptions requested)
+    {
+        var lime = requested.Clone();
+        RequireSamples(lime.Samples, "lime", 1000);
+        lime.Segmentation = Resolve(lime.Segmentation);
+        lime.Hide = ResolveFill(lime.Hide, Fill.Types.Kind.FeatureMean, allowFeatureMean: true);
+        if (lime.KernelWidth == 0) lime.KernelWidth = 0.25f;
+        if (lime.KernelWidth < 0 || !float.IsFinite(lime.KernelWidth))
+            GrpcErrors.InvalidArgument($"kernel_width must be positive, got {lime.KernelWidth}");
+        lime.FeatureSelection = string.IsNullOrEmpty(lime.FeatureSelection) ? "auto" : lime.FeatureSelection.ToLowerInvariant();
+        if (lime.FeatureSelection is not ("auto" or "forward_selection" or "highest_weights" or "none"))
+            GrpcErrors.InvalidArgument(
+                $"feature_selection '{lime.FeatureSelection}' is not one of: auto, forward_selection, highest_weights, none");
+        if (lime.NumFeatures == 0) lime.NumFeatures = 10;
+        if (lime.MaskFeatures == 0) lime.MaskFeatures = 5;
+        if (lime.NumFeatures < 0 || lime.MaskFeatures < 0)
+            GrpcErrors.InvalidArgument("num_features and mask_features must be positive");
+        return lime;
+    }
+
+    public static KernelShapOptions Resolve(KernelShapOptions requested)
+    {
+        var shap = requested.Clone();
+        RequireSamples(shap.Samples, "kernel_shap", 1000);
+        shap.Segmentation = Resolve(shap.Segmentation);
+        shap.Hide = ResolveFill(shap.Hide, Fill.Types.Kind.FeatureMean, allowFeatureMean: true);
+        return shap;
+    }
+
+    public static RiseOptions Resolve(RiseOptions requested)
+    {
+        var rise = requested.Clone();
+        RequireSamples(rise.Samples, "rise", 2000);
+        if (rise.Cells == 0) rise.Cells = 7;
+        if (rise.Cells < 2) GrpcErrors.InvalidArgument($"rise needs at least 2 cells per side, got {rise.Cells}");
+        if (rise.Density == 0) rise.Density = 0.5f;
+        if (rise.Density is <= 0 or >= 1) GrpcErrors.InvalidArgument($"rise density must be between 0 and 1, got {rise.Density}");
+        return rise;
+    }
+
+    public static Contracts.Api.Segmentation Resolve(Contracts.Api.Segmentation? requested)
+    {
+        var s = requested?.Clone() ?? new Contracts.Api.Segmentation();
+        s.Method = string.IsNullOrEmpty(s.Method) ? "slic" : s.Method.ToLowerInvariant();
+        if (s.Method is not ("slic" or "felzenszwalb" or "grid"))
+            GrpcErrors.InvalidArgument($"segmentation method '{s.Method}' is not one of: slic, felzenszwalb, grid");
+        if (s.Segments == 0) s.Segments = 50;
+        if (s.Compactness == 0) s.Compactness = 10;
+        if (s.Scale == 0) s.Scale = 100;
+        if (s.Sigma == 0) s.Sigma = 0.8f;
+        if (s.MinSize == 0) s.MinSize = 20;
+        return s;
+    }
+
+    public static SegmentationParameters ToExplainers(Contracts.Api.Segmentation s) => new(
+        s.Method switch
+        {
+            "grid" => SegmentationMethod.Grid,
+            "felzenszwalb" => SegmentationMethod.Felzenszwalb,
+            _ => SegmentationMethod.Slic,
+        },
+        s.Segments, s.Compactness, s.Scale, s.Sigma, s.MinSize);
+
+    public static Fill ResolveFill(Fill? requested, Fill.Types.Kind fallback, bool allowFeatureMean)
+    {
+        var fill = requested?.Clone() ?? new Fill { Kind = fallback };
+        if (fill.Kind == Fill.Types.Kind.FeatureMean && !allowFeatureMean)
+            GrpcErrors.InvalidArgument("the feature_mean fill needs superpixels: use it with lime or kernel_shap");
+        if (fill.Kind == Fill.Types.Kind.Blur && allowFeatureMean)
+            GrpcErrors.InvalidArgument("lime and kernel_shap hide a feature with one colour: use feature_mean, mean, zero or a constant");
+        if (fill.Kind == Fill.Types.Kind.Blur && fill.BlurSigma <= 0) fill.BlurSigma = 10;
+        if (fill.Kind == Fill.Types.Kind.Constant && new[] { fill.R, fill.G, fill.B }.Any(v => v is < 0 or > 255))
+            GrpcErrors.InvalidArgument("a constant fill takes r, g, b between 0 and 255");
+        return fill;
+    }
+
+    private static void RequireSamples(int samples, string method, int typical)
+    {
+        if (samples < 1)
+            GrpcErrors.InvalidArgument($"{method} needs samples of at least 1, got {samples} (a typical value is {typical})");
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json.Nodes;
+using Lantern.Contracts.Api;
+using Lantern.Explainers;
+using Lantern.Explainers.Imaging;
+using Lantern.Explainers.Rise;
+
+namespace Lantern.Methods;
+
+/// <summary>RISE (Petsiuk et al. 2018): score-weighted average of random, shifted, upsampled low-resolution masks.</summary>
+public sealed class RiseMethod(RiseOptions options, ulong seed, int imageWidth, int imageHeight) : IExplanationMethod
+{
+    private readonly RiseParameters _parameters = new(options.Samples, seed, options.Cells, options.Density);
+
+    public string Name => "rise";
+    public long PerturbationCount => options.Samples;
+
+    public IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor) => new RisePerturber(image, preprocessor, _parameters);
+
+    public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets)
+    {
+        var maps = RiseAssembler.Assemble(_parameters, imageWidth, imageHeight, scores, targets.Length);
+        return new MethodOutput([.. targets.Select((target, t) => new OutputMap(target, 0, "", maps[t]))]);
+    }
+
+    public JsonObject Parameters() => new()
+    {
+        ["samples"] = options.Samples,
+        ["cells"] = options.Cells,
+        ["density"] = options.Density,
+        ["fill"] = "zero",
+    };
+}
