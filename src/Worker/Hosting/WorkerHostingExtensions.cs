@@ -1,25 +1,50 @@
 using Akka.Cluster;
 using Akka.Hosting;
 using Lantern.Contracts.Cluster;
+using Lantern.Storage;
 using Lantern.Worker.Actors;
 using Lantern.Worker.Inference;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Lantern.Worker.Hosting;
 
 public static class WorkerHostingExtensions
 {
-    /// <summary>The worker role: one actor that pulls work from the dispatcher singleton and owns the node's sessions.</summary>
+    /// <summary>
+    /// The worker role: <see cref="WorkerOptions.Workers"/> actors (e.g. one per GPU), each with its own sessions,
+    /// pulling work from the dispatcher singleton.
+    /// </summary>
     public static AkkaConfigurationBuilder AddWorkerRole(this AkkaConfigurationBuilder builder, WorkerOptions options) =>
         builder.WithActors((system, registry, resolver) =>
         {
-            var evaluator = resolver.GetService<WorkEvaluator>();
-            var name = Cluster.Get(system).SelfAddress.ToString();
-            var worker = system.ActorOf(
-                WorkerActor.PropsFor(registry.Get<DispatcherKey>(), evaluator, options, name), "worker");
-            registry.Register<WorkerActor>(worker);
+            var address = Cluster.Get(system).SelfAddress.ToString();
+            for (var i = 0; i < Math.Max(1, options.Workers); i++)
+            {
+                var evaluator = new WorkEvaluator(resolver.GetService<IArtifactStore>(), options,
+                    resolver.GetService<ILogger<WorkEvaluator>>(), resolver.GetService<WorkerMetrics>());
+                resolver.GetService<WorkEvaluators>().Add(evaluator);
+                system.ActorOf(WorkerActor.PropsFor(registry.Get<DispatcherKey>(), evaluator, options, $"{address}/worker-{i}"),
+                    $"worker-{i}");
+            }
         });
 
     public static IServiceCollection AddWorkerServices(this IServiceCollection services, WorkerOptions options) =>
-        services.AddSingleton(options).AddSingleton<WorkEvaluator>();
+        services.AddSingleton(options).AddSingleton<WorkerMetrics>().AddSingleton<WorkEvaluators>();
+}
+
+/// <summary>The node's evaluators, disposed (sessions released) with the host.</summary>
+public sealed class WorkEvaluators : IDisposable
+{
+    private readonly List<WorkEvaluator> _evaluators = [];
+
+    public void Add(WorkEvaluator evaluator)
+    {
+        lock (_evaluators) _evaluators.Add(evaluator);
+    }
+
+    public void Dispose()
+    {
+        lock (_evaluators) _evaluators.ForEach(e => e.Dispose());
+    }
 }

@@ -4,6 +4,9 @@ namespace Lantern.Worker.Hosting;
 
 public sealed record WorkerOptions
 {
+    /// <summary>Worker actors on this node, each with its own ONNX Runtime sessions (e.g. one per GPU).</summary>
+    public int Workers { get; init; } = 1;
+
     /// <summary>Work items a worker holds at once: one running, the others queued locally so it never waits on the dispatcher.</summary>
     public int Capacity { get; init; } = 2;
 

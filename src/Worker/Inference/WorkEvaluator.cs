@@ -14,8 +14,8 @@ using Segmentation = Lantern.Explainers.Segmentation.Segmentation;
 
 /// <summary>
 /// Computes the score block of a work item: rebuilds each perturbed input from its index, runs the model in batches,
-/// keeps the targets' scores. Models and images are fetched once by content hash and cached. Thread-confined: the
-/// worker actor runs one item at a time.
+/// keeps the targets' scores. Models and images are fetched once by content hash and cached. One item at a time:
+/// a worker actor that crashed and restarted may ask again while its previous incarnation's item still runs.
 /// </summary>
 public sealed class WorkEvaluator : IDisposable
 {
@@ -27,8 +27,12 @@ public sealed class WorkEvaluator : IDisposable
     private readonly LruCache<string, PreparedJob> _jobs;
     private float[] _scores = [];
 
-    public WorkEvaluator(IArtifactStore artifacts, WorkerOptions options, ILogger<WorkEvaluator> logger)
+    private readonly WorkerMetrics? _metrics;
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+
+    public WorkEvaluator(IArtifactStore artifacts, WorkerOptions options, ILogger<WorkEvaluator> logger, WorkerMetrics? metrics = null)
     {
+        _metrics = metrics;
         _artifacts = artifacts;
         _options = options;
         _logger = logger;
@@ -46,9 +50,23 @@ public sealed class WorkEvaluator : IDisposable
 
     public async Task<float[]> EvaluateAsync(WorkSpec work, WorkItem item, CancellationToken cancellationToken = default)
     {
-        var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
-        var job = await PreparedJobAsync(work, cancellationToken);
-        return item.Baseline ? EvaluateBaseline(session, job) : EvaluatePerturbations(session, job, item);
+        await _oneAtATime.WaitAsync(cancellationToken);
+        try
+        {
+            var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
+            var job = await PreparedJobAsync(work, cancellationToken);
+            return item.Baseline ? EvaluateBaseline(session, job) : EvaluatePerturbations(session, job, item);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    private void Count(long evaluations)
+    {
+        Interlocked.Add(ref _evaluations, evaluations);
+        _metrics?.Add(evaluations);
     }
 
     private float[] EvaluateBaseline(ModelSession session, PreparedJob job)
@@ -56,7 +74,7 @@ public sealed class WorkEvaluator : IDisposable
         job.BaseTensor.CopyTo(session.InputBuffer(1));
         var scores = new float[session.ClassCount];
         session.Run(1, scores);
-        Interlocked.Increment(ref _evaluations);
+        Count(1);
         return scores; // raw, every class: the job entity resolves top-k targets from it
     }
 
@@ -82,7 +100,7 @@ public sealed class WorkEvaluator : IDisposable
                     block[(done + b) * targets.Length + t] = scores[targets[t]];
             }
             done += batch;
-            Interlocked.Add(ref _evaluations, batch);
+            Count(batch);
         }
         return block;
     }
@@ -122,5 +140,6 @@ public sealed class WorkEvaluator : IDisposable
         _sessions.Clear();
         _jobs.Clear();
         _sessionOptions.Dispose();
+        _oneAtATime.Dispose();
     }
 }

@@ -1,6 +1,7 @@
 using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
+using Segmentation = Lantern.Contracts.Api.Segmentation;
 
 namespace Lantern.Cluster.Tests.EndToEnd;
 
@@ -47,6 +48,49 @@ public sealed class RealModelTests : IAsyncLifetime
         Assert.True(x >= Dog.X0 && x < Dog.X1 && y >= Dog.Y0 && y < Dog.Y1,
             $"{model}: the strongest attribution is at ({x},{y}), off the dog");
         Assert.True(values.Max() > 0, $"{model}: occluding the dog should lower the golden retriever score");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public async Task Each_shared_model_has_its_top_positive_lime_superpixel_on_the_dog(string model)
+    {
+        var submit = new SubmitJobRequest
+        {
+            Preprocessing = PreprocessingOf(model),
+            Targets = new Targets { Classes = { 207 } },
+            Seed = 1,
+            Lime = new LimeOptions { Samples = 200, Segmentation = new Segmentation { Method = "slic", Segments = 40 } },
+        };
+        var result = await TestJobs.RunAsync(_node, submit,
+            await File.ReadAllBytesAsync(SharedData.Model(model)), await File.ReadAllBytesAsync(SharedData.Image("golden_retriever.jpg")));
+
+        var map = result.Maps.Single(m => m.Kind == "");
+        var weights = TestJobs.Floats(map);
+        var top = weights.Max();
+        Assert.True(top > 0, $"{model}: no superpixel supports 'golden retriever'");
+        // The centre of the superpixel with the highest weight.
+        var pixels = Enumerable.Range(0, weights.Length).Where(i => weights[i] == top).ToArray();
+        var (x, y) = (pixels.Average(i => i % map.Width), pixels.Average(i => i / map.Width));
+        Assert.True(x >= Dog.X0 && x < Dog.X1 && y >= Dog.Y0 && y < Dog.Y1,
+            $"{model}: the top LIME superpixel is centred at ({x:0},{y:0}), off the dog");
+    }
+
+    [Fact]
+    public async Task An_image_the_model_does_not_recognise_is_explained_all_the_same()
+    {
+        // No shared model calls horses.jpg a horse (sorrel); LIME explains what it does predict.
+        const string model = "mobilenetv2-12-int8.onnx";
+        var submit = new SubmitJobRequest
+        {
+            Preprocessing = PreprocessingOf(model), Targets = new Targets { TopK = 1 }, Seed = 1,
+            Lime = new LimeOptions { Samples = 100, Segmentation = new Segmentation { Method = "slic", Segments = 30 } },
+        };
+        var result = await TestJobs.RunAsync(_node, submit,
+            await File.ReadAllBytesAsync(SharedData.Model(model)), await File.ReadAllBytesAsync(SharedData.Image("horses.jpg")));
+
+        Assert.NotEqual(339, result.Targets[0]); // 339 = sorrel
+        Assert.Equal(result.TopClasses[0].ClassIndex, result.Targets[0]);
+        Assert.Contains(TestJobs.Floats(result.Maps.Single(m => m.Kind == "")), w => w != 0);
     }
 
     /// <summary>Each model's preprocessing as PROVENANCE.md documents it.</summary>

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Lantern.Cli.Client;
 using Lantern.Coordinator.Hosting;
 using Lantern.Host;
@@ -16,12 +17,13 @@ namespace Lantern.Cluster.Tests.Support;
 public sealed class TestNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly WorkEvaluator _evaluator;
+    private readonly WorkerMetrics _metrics;
 
     private TestNode(WebApplication app, string databasePath)
     {
         _app = app;
-        _evaluator = app.Services.GetRequiredService<WorkEvaluator>();
+        _metrics = app.Services.GetRequiredService<WorkerMetrics>();
+        System = app.Services.GetRequiredService<ActorSystem>();
         DatabasePath = databasePath;
         Address = LanternNode.GrpcAddress(app);
         Client = ExplainClient.Connect(Address);
@@ -32,8 +34,10 @@ public sealed class TestNode : IAsyncDisposable
     public ExplainClient Client { get; }
     public Contracts.Api.Lantern.LanternClient Api => Client.Api;
 
-    /// <summary>Model evaluations this node's worker has run (readable after the node stopped).</summary>
-    public long Evaluations => _evaluator.Evaluations;
+    /// <summary>Model evaluations this node's workers have run (readable after the node stopped).</summary>
+    public long Evaluations => _metrics.Evaluations;
+
+    public ActorSystem System { get; }
 
     public static async Task<TestNode> StartAsync(string? databasePath = null, CoordinatorOptions? coordinator = null,
         WorkerOptions? worker = null)

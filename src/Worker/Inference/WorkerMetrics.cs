@@ -1,0 +1,12 @@
+namespace Lantern.Worker.Inference;
+
+/// <summary>Counts over every worker of a node.</summary>
+public sealed class WorkerMetrics
+{
+    private long _evaluations;
+
+    /// <summary>Model evaluations run on this node, baselines included.</summary>
+    public long Evaluations => Interlocked.Read(ref _evaluations);
+
+    public void Add(long evaluations) => Interlocked.Add(ref _evaluations, evaluations);
+}
