@@ -3,20 +3,21 @@ using Lantern.Methods;
 using Lantern.Contracts.Messages;
 using Lantern.Gateway.Hosting;
 using Lantern.Gateway.Mapping;
-using Lantern.Explainers.Occlusion;
 using Lantern.Models;
 
 namespace Lantern.Bench;
 
 /// <summary>
-/// One occlusion job, the unit every path measures: a model, an image, the API request for them, and the JobSpec
-/// the gateway resolves that request to (resolved here by the gateway's own mapping, so all paths run the same job).
+/// One explanation job, the unit every path measures: a model, an image, a method, the API request for them, and the
+/// JobSpec the gateway resolves that request to (resolved here by the gateway's own mapping, so all paths run the same
+/// job; for LIME the mapping also segments the image and stores the segmentation, as the gateway does).
 /// </summary>
 public sealed class BenchJob
 {
-    private BenchJob(string modelPath, byte[] model, OnnxModelInfo info, string imagePath, byte[] image,
+    private BenchJob(string modelPath, byte[] model, OnnxModelInfo info, string imagePath, byte[] image, BenchMethod method,
         SubmitJobRequest submit, JobSpec spec, InMemoryArtifactStore store)
     {
+        Method = method;
         ModelPath = modelPath;
         ModelBytes = model;
         Info = info;
@@ -34,19 +35,19 @@ public sealed class BenchJob
     public string ImagePath { get; }
     public string ImageName => Path.GetFileName(ImagePath);
     public byte[] ImageBytes { get; }
+    public BenchMethod Method { get; }
 
     /// <summary>The request as a client sends it, before the upload hashes are filled in; clone it per submission.</summary>
     public SubmitJobRequest Submit { get; }
     public JobSpec Spec { get; }
 
     /// <summary>Perturbed images the job evaluates; the cluster also evaluates the unperturbed image once.</summary>
-    public long Perturbations =>
-        OcclusionPlan.Create(Spec.ImageWidth, Spec.ImageHeight, Spec.Occlusion.Windows.ToExplainers()).WindowCount;
+    public long Perturbations => MethodCatalog.For(Spec).PerturbationCount;
 
-    /// <summary>Holds the model and the image, for the in-process path.</summary>
+    /// <summary>Holds the model, the image and any segmentation, for the in-process path.</summary>
     public InMemoryArtifactStore Store { get; }
 
-    public static async Task<BenchJob> CreateAsync(string modelPath, string imagePath, int window, int stride)
+    public static async Task<BenchJob> CreateAsync(string modelPath, string imagePath, BenchMethod method)
     {
         foreach (var path in new[] { modelPath, imagePath })
             if (!File.Exists(path)) throw new FileNotFoundException($"no such file: {path}", path);
@@ -58,13 +59,10 @@ public sealed class BenchJob
             Preprocessing = ToPreprocessing(DescriptorFor(modelPath)),
             Targets = new Targets { TopK = 1 },
             Score = ScoreKind.Output,
-            Name = $"bench {Path.GetFileName(modelPath)}",
-            Occlusion = new OcclusionOptions
-            {
-                Fill = new Fill { Kind = Fill.Types.Kind.Zero },
-                Windows = { new Window { Height = window, Width = window, StrideY = stride, StrideX = stride } },
-            },
+            Seed = 0,
+            Name = $"bench {method.Name} {Path.GetFileName(modelPath)}",
         };
+        method.ApplyTo(submit);
 
         var store = new InMemoryArtifactStore();
         var gateway = new GatewayOptions();
@@ -75,7 +73,7 @@ public sealed class BenchJob
         request.ModelSha256 = modelPut.Sha256;
         request.ImageSha256 = imagePut.Sha256;
         var spec = await new JobRequestMapping(catalog, store, gateway).ToSpecAsync(request, CancellationToken.None);
-        return new BenchJob(modelPath, model, info, imagePath, image, submit, spec, store);
+        return new BenchJob(modelPath, model, info, imagePath, image, method, submit, spec, store);
     }
 
     /// <summary>

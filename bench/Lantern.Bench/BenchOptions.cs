@@ -8,17 +8,20 @@ namespace Lantern.Bench;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: Lantern.Bench [--models a.onnx,b.onnx] [--shared DIR] [--image PATH] [--window 16 --stride 8]
-                             [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE]
+        usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,lime] [--shared DIR] [--image PATH]
+                             [--window 16 --stride 8] [--samples 1000] [--provider cpu|auto|cuda] [--seconds 3]
+                             [--quick] [--json FILE]
           --models    model files, as paths or names under SHARED/models
                       (default: mobilenetv2-12-fp32-dequant.onnx,squeezenet1.0-fp32.onnx)
+          --methods   explanation methods to measure: occlusion, lime (default: both)
           --shared    the shared data folder (default: the first shared/ with a models/ folder above the
                       current directory or the program)
           --image     image to explain (default: SHARED/images/tench.png, 224x224)
           --window    occlusion window in pixels (default 16); --stride its step (default 8)
+          --samples   LIME samples, on SLIC 50 segments with seed 0 (default 1000)
           --provider  inference provider for every path (default cpu)
           --seconds   measured time per raw batch size (default 3)
-          --quick     MobileNetV2 only, raw at batch 1 and 32 only
+          --quick     MobileNetV2 and occlusion only, raw at batch 1 and 32 only
           --json      also write the rows as a JSON array to FILE
         """;
 
@@ -27,16 +30,21 @@ public sealed record BenchOptions
     public static readonly int[] QuickBatchSweep = [1, 32];
 
     public IReadOnlyList<string> Models { get; init; } = DefaultModels;
+    public IReadOnlyList<string> Methods { get; init; } = BenchMethod.Names;
     public string? Shared { get; init; }
     public string? Image { get; init; }
     public int Window { get; init; } = 16;
     public int Stride { get; init; } = 8;
+    public int Samples { get; init; } = 1000;
     public ExecutionProviderPreference Provider { get; init; } = ExecutionProviderPreference.Cpu;
     public double SecondsPerBatchSize { get; init; } = 3;
     public bool Quick { get; init; }
     public string? Json { get; init; }
 
     public IReadOnlyList<int> BatchSweep => Quick ? QuickBatchSweep : FullBatchSweep;
+
+    /// <summary>The methods to measure, each with this run's parameters.</summary>
+    public IReadOnlyList<BenchMethod> BenchMethods => [.. Methods.Select(name => BenchMethod.Create(name, this))];
 
     /// <summary>The worker's defaults but for the provider, so every path builds the same kind of session.</summary>
     public WorkerOptions Worker => new() { ExecutionProvider = Provider };
@@ -51,6 +59,8 @@ public sealed record BenchOptions
             options = args[i] switch
             {
                 "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
+                "--methods" => options with { Methods = ParseMethods(Value()) },
+                "--samples" => options with { Samples = Positive(Value(), "--samples") },
                 "--shared" => options with { Shared = Value() },
                 "--image" => options with { Image = Value() },
                 "--window" => options with { Window = Positive(Value(), "--window") },
@@ -62,8 +72,20 @@ public sealed record BenchOptions
                 var other => throw new ArgumentException($"unknown option '{other}'"),
             };
         }
-        // --quick measures one model unless the caller named the models.
-        return options.Quick && !args.Contains("--models") ? options with { Models = [DefaultModels[0]] } : options;
+        // --quick measures one model and occlusion only, unless the caller named the models or the methods.
+        if (options.Quick && !args.Contains("--models")) options = options with { Models = [DefaultModels[0]] };
+        if (options.Quick && !args.Contains("--methods")) options = options with { Methods = [BenchMethod.OcclusionName] };
+        return options;
+    }
+
+    private static string[] ParseMethods(string text)
+    {
+        var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToArray();
+        if (names.Length == 0) throw new ArgumentException("--methods needs at least one method");
+        foreach (var name in names)
+            if (!BenchMethod.Names.Contains(name))
+                throw new ArgumentException($"--methods '{name}' is not one of: {string.Join(", ", BenchMethod.Names)}");
+        return names;
     }
 
     private static int Positive(string text, string option) =>

@@ -10,21 +10,23 @@ namespace Lantern.Bench;
 
 /// <summary>
 /// The worker's compute without the cluster: the same WorkEvaluator the worker actor drives, over an in-memory store,
-/// fed the job's baseline then its work items in the coordinator's item size, one after another.
+/// fed the job's baseline then its work items in the coordinator's item size, one after another. Any method: the
+/// evaluator rebuilds perturbations through the method catalogue, from the spec and the stored segmentation.
 /// </summary>
-public static class InProcessOcclusion
+public static class InProcessJob
 {
     public static async Task<Measurement> MeasureAsync(BenchJob job, WorkerOptions worker)
     {
         using var evaluator = new WorkEvaluator(job.Store, worker, NullLogger<WorkEvaluator>.Instance);
-        await RunJobAsync(evaluator, job, "warm-up", maxItems: 2); // loads the session; JIT of the perturbation path
+        await RunJobAsync(evaluator, job, $"{job.Method.Name}-warm-up", maxItems: 2); // loads the session; JIT of the perturbation path
 
         var before = evaluator.Evaluations;
         var clock = Stopwatch.StartNew();
-        await RunJobAsync(evaluator, job, "timed", maxItems: int.MaxValue);
+        await RunJobAsync(evaluator, job, $"{job.Method.Name}-timed", maxItems: int.MaxValue);
         clock.Stop();
         return new Measurement(job.ModelName, "in-process", evaluator.Evaluations - before, clock.Elapsed.TotalSeconds,
-            Measurement.PeakRssNow(), Detail: $"WorkEvaluator, items of {ItemSize}, batch up to {worker.MaxBatch}");
+            Measurement.PeakRssNow(), Method: job.Method.Name,
+            Detail: $"WorkEvaluator, items of {ItemSize}, batch up to {worker.MaxBatch}");
     }
 
     private static int ItemSize => new CoordinatorOptions().WorkItemSize;

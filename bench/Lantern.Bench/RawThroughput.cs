@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using Lantern.Contracts.Messages;
+using Lantern.Explainers.Imaging;
 using Lantern.Imaging;
+using Lantern.Methods;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
 
@@ -49,10 +50,16 @@ public static class RawThroughput
             Measurement.PeakRssNow(), Batch: batch);
     }
 
-    /// <summary>The preprocessed unperturbed image, built as the worker builds it.</summary>
+    /// <summary>
+    /// The preprocessed unperturbed image, built as the worker's PreparedJob builds it; without the job's perturber, so
+    /// any method's job will do.
+    /// </summary>
     private static float[] BaseTensor(BenchJob job)
     {
-        var work = new WorkSpec { JobId = "raw", Spec = job.Spec };
-        return PreparedJob.Create(work, ImageDecoder.Decode(job.ImageBytes)).BaseTensor;
+        var image = ImageDecoder.Decode(job.ImageBytes);
+        var preprocessor = new ImagePreprocessor(image.Width, image.Height, job.Spec.Preprocessing.ToExplainers());
+        var tensor = new float[preprocessor.TensorLength];
+        preprocessor.Write(image.Pixels, tensor);
+        return tensor;
     }
 }
