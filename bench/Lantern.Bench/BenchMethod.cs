@@ -1,0 +1,62 @@
+using Lantern.Contracts.Api;
+
+namespace Lantern.Bench;
+
+/// <summary>
+/// An explanation method the benchmark measures: its name, and how it fills the method of a request. Everything else
+/// in the request (preprocessing, top-1 target, seed 0) is the same for every method, so the paths differ only here.
+/// </summary>
+public sealed class BenchMethod
+{
+    public const string OcclusionName = "occlusion";
+    public const string LimeName = "lime";
+
+    /// <summary>The methods <c>--methods</c> accepts, in the order a full run measures them.</summary>
+    public static readonly string[] Names = [OcclusionName, LimeName];
+
+    private readonly Action<SubmitJobRequest> _apply;
+
+    private BenchMethod(string name, string description, Action<SubmitJobRequest> apply)
+    {
+        Name = name;
+        Description = description;
+        _apply = apply;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The method's parameters in words, for the job line the run prints.</summary>
+    public string Description { get; }
+
+    /// <summary>Sets the request's method (the proto oneof) to this one.</summary>
+    public void ApplyTo(SubmitJobRequest request) => _apply(request);
+
+    /// <exception cref="ArgumentException">A name that is not one of <see cref="Names"/>.</exception>
+    public static BenchMethod Create(string name, BenchOptions options) => name switch
+    {
+        OcclusionName => Occlusion(options.Window, options.Stride),
+        LimeName => Lime(options.Samples),
+        _ => throw new ArgumentException($"--methods '{name}' is not one of: {string.Join(", ", Names)}"),
+    };
+
+    /// <summary>One window scale, zero fill: 16/8 on 224×224 gives 27×27 = 729 perturbations.</summary>
+    public static BenchMethod Occlusion(int window, int stride) => new(OcclusionName,
+        $"window {window}, stride {stride}, zero fill",
+        request => request.Occlusion = new OcclusionOptions
+        {
+            Fill = new Fill { Kind = Fill.Types.Kind.Zero },
+            Windows = { new Window { Height = window, Width = window, StrideY = stride, StrideX = stride } },
+        });
+
+    /// <summary>
+    /// LIME on SLIC superpixels with the gateway's defaults for the rest (feature-mean hide, kernel width, feature
+    /// selection). The gateway segments the image once per submission and stores the segmentation by hash.
+    /// </summary>
+    public static BenchMethod Lime(int samples) => new(LimeName,
+        $"{samples} samples, feature-mean hide, SLIC 50 segments",
+        request => request.Lime = new LimeOptions
+        {
+            Samples = samples,
+            Segmentation = new Segmentation { Method = "slic", Segments = 50 },
+        });
+}
