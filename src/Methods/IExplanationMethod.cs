@@ -18,8 +18,14 @@ public interface IExplanationMethod
 
     IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor);
 
+    /// <summary>
+    /// Sequential sampling: given the scores of the first <paramref name="completed"/> perturbations (in index order,
+    /// so the answer does not depend on which worker finished first), how many are enough; null to keep going.
+    /// </summary>
+    long? StopAfter(ReadOnlySpan<float> scores, long completed, int[] targets) => null;
+
     /// <param name="baseline">Each target's score for the unperturbed image.</param>
-    /// <param name="scores">PerturbationCount × targets, row-major.</param>
+    /// <param name="scores">Perturbations used × targets, row-major (fewer than PerturbationCount after an early stop).</param>
     MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets);
 
     /// <summary>The method's parameters, every default resolved, for summary.json.</summary>

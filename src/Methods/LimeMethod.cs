@@ -30,7 +30,8 @@ public sealed class LimeMethod(LimeOptions options, ulong seed, int featureCount
     public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets)
     {
         var segments = FeatureMethods.Require(segmentation, Name);
-        var explanations = LimeAssembler.Explain(_parameters, featureCount, scores, targets.Length, targets);
+        var explanations = LimeAssembler.Explain(_parameters with { Samples = scores.Length / targets.Length }, featureCount,
+            scores, targets.Length, targets);
         var maps = new List<OutputMap>();
         var perTarget = new JsonArray();
         foreach (var explanation in explanations)
@@ -50,6 +51,29 @@ public sealed class LimeMethod(LimeOptions options, ulong seed, int featureCount
         return new MethodOutput(maps, perTarget);
     }
 
+    /// <summary>The first checkpoint at which the top features' ranking had held for StableChecks checks in a row.</summary>
+    public long? StopAfter(ReadOnlySpan<float> scores, long completed, int[] targets)
+    {
+        if (!options.StopWhenStable) return null;
+        string? previous = null;
+        var held = 0;
+        for (long n = options.CheckEvery; n <= Math.Min(completed, options.Samples); n += options.CheckEvery)
+        {
+            var ranking = TopRanking(scores[..(int)(n * targets.Length)], (int)n, targets);
+            held = ranking == previous ? held + 1 : 0;
+            previous = ranking;
+            if (held >= options.StableChecks) return n;
+        }
+        return null;
+    }
+
+    private string TopRanking(ReadOnlySpan<float> scores, int samples, int[] targets)
+    {
+        var explanations = LimeAssembler.Explain(_parameters with { Samples = samples }, featureCount, scores, targets.Length, targets);
+        return string.Join('|', explanations.Select(e => string.Join(',',
+            Enumerable.Range(0, e.Weights.Length).OrderByDescending(f => e.Weights[f]).ThenBy(f => f).Take(options.StableTop))));
+    }
+
     public JsonObject Parameters() => new()
     {
         ["samples"] = options.Samples,
@@ -60,6 +84,12 @@ public sealed class LimeMethod(LimeOptions options, ulong seed, int featureCount
         ["feature_selection"] = options.FeatureSelection,
         ["num_features"] = options.NumFeatures,
         ["mask_features"] = options.MaskFeatures,
+        ["stop_when_stable"] = options.StopWhenStable
+            ? new JsonObject
+            {
+                ["check_every"] = options.CheckEvery, ["stable_checks"] = options.StableChecks, ["stable_top"] = options.StableTop,
+            }
+            : false,
     };
 
     private static FeatureSelection Selection(string name) => name switch

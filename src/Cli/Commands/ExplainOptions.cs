@@ -21,6 +21,9 @@ public sealed class ExplainOptions
     public Option<int?> NumFeatures { get; } = new("--num-features") { Description = "lime: features in the local model (default 10)" };
     public Option<string?> FeatureSelection { get; } = new("--feature-selection") { Description = "lime: auto, forward_selection, highest_weights or none" };
     public Option<int?> MaskFeatures { get; } = new("--mask-features") { Description = "lime: features in the positive-only mask (default 5)" };
+    public Option<bool> StopWhenStable { get; } = new("--stop-when-stable") { Description = "lime: stop sampling once the top features' ranking holds (--samples is then the most drawn)" };
+    public Option<int?> CheckEvery { get; } = new("--check-every") { Description = "lime --stop-when-stable: samples between checks (default 100)" };
+    public Option<int?> StableChecks { get; } = new("--stable-checks") { Description = "lime --stop-when-stable: checks in a row the ranking must hold (default 3)" };
     public Option<int?> Cells { get; } = new("--cells") { Description = "rise: mask cells per side (default 7)" };
     public Option<float?> Density { get; } = new("--density") { Description = "rise: probability a cell is kept (default 0.5)" };
     public Option<string?> Window { get; } = new("--window") { Description = "Occlusion window in image pixels: 16 or HxW (default 16)" };
@@ -48,7 +51,7 @@ public sealed class ExplainOptions
         foreach (var option in new Option[]
                  {
                      Model, Method, Window, Stride, Windows, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
-                     FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, Cells, Density, TopK, Classes, Score,
+                     FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
                  })
             command.Options.Add(option);
@@ -86,7 +89,8 @@ public sealed class ExplainOptions
                 {
                     Samples = parsed.GetValue(Samples) ?? 1000, Segmentation = ToSegmentation(parsed), Hide = ToHide(parsed),
                     NumFeatures = parsed.GetValue(NumFeatures) ?? 0, FeatureSelection = parsed.GetValue(FeatureSelection) ?? "",
-                    MaskFeatures = parsed.GetValue(MaskFeatures) ?? 0,
+                    MaskFeatures = parsed.GetValue(MaskFeatures) ?? 0, StopWhenStable = parsed.GetValue(StopWhenStable),
+                    CheckEvery = parsed.GetValue(CheckEvery) ?? 0, StableChecks = parsed.GetValue(StableChecks) ?? 0,
                 };
                 break;
             case "kernelshap":

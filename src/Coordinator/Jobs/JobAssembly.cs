@@ -18,7 +18,8 @@ public static class JobAssembly
                                      ?? throw new InvalidOperationException($"segmentation {spec.SegmentationSha256} is missing"))
             : null;
         var method = MethodCatalog.For(spec, segmentation);
-        var output = method.Assemble(state.BaselineTargetScores(), state.TargetScores, state.Targets);
+        var used = (int)(state.PerturbationsUsed * state.Targets.Length);
+        var output = method.Assemble(state.BaselineTargetScores(), state.TargetScores.AsSpan(0, used), state.Targets);
         var outcome = new JobOutcome();
         foreach (var map in output.Maps)
         {

@@ -131,6 +131,14 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             Context.SetReceiveTimeout(_options.FinishedJobIdleTimeout);
             return;
         }
+        var stop = _state.DecideStop();
+        if (stop.Count > 0)
+        {
+            _log.Info("Job {JobId}: sampling stopped after {Samples} samples, the ranking held", _state.JobId,
+                ((SamplingStopped)stop[0]).SamplesUsed);
+            PersistAndApply(stop);
+            return;
+        }
         if (_state.AllItemsScored)
         {
             StartAssembly();
@@ -161,6 +169,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         if (_assembling) return;
         _assembling = true;
         Timers.Cancel(ReofferTimer);
+        _dispatcher.Tell(new WithdrawJob { JobId = _state.JobId }); // after an early stop, queued samples are not needed
         _log.Info("Job {JobId}: all {Count} work items scored, assembling maps", _state.JobId, _state.WorkItemCount);
         var state = _state;
         var artifacts = _artifacts;

@@ -24,6 +24,9 @@ public sealed class JobState(string jobId)
     public int WorkItemSize { get; private set; }
     /// <summary>Perturbations the job's method evaluates besides the baseline.</summary>
     public long PerturbationCount { get; private set; }
+
+    /// <summary>Perturbations the maps are made of: all of them, unless sequential sampling stopped early.</summary>
+    public long PerturbationsUsed { get; private set; }
     public int[] Targets { get; private set; } = [];
     /// <summary>The model's raw output for the unperturbed image, every class.</summary>
     public float[] Baseline { get; private set; } = [];
@@ -39,7 +42,36 @@ public sealed class JobState(string jobId)
     private bool[] _done = [];
 
     public bool IsFinished => Phase is JobPhase.Done or JobPhase.Failed or JobPhase.Cancelled;
-    public bool AllItemsScored => Phase == JobPhase.Running && WorkItemsDone == WorkItemCount;
+    public bool AllItemsScored => Phase == JobPhase.Running && CompletedPrefix() >= PerturbationsUsed;
+
+    /// <summary>How many perturbations, counted from index 0, are scored without a gap.</summary>
+    public long CompletedPrefix()
+    {
+        var firstMissing = Array.IndexOf(_done, false);
+        return firstMissing < 0 ? PerturbationCount : (long)firstMissing * WorkItemSize;
+    }
+
+    /// <summary>
+    /// Sequential sampling: once the scored prefix says enough perturbations are in, the event that stops the job there.
+    /// Checked only when the prefix reached a new work item, so a long job does not refit on every block.
+    /// </summary>
+    public IReadOnlyList<IJobEvent> DecideStop()
+    {
+        if (Phase != JobPhase.Running || PerturbationsUsed < PerturbationCount) return [];
+        var prefix = CompletedPrefix();
+        if (prefix <= _stopCheckedUpTo) return [];
+        _stopCheckedUpTo = prefix;
+        var stop = MethodCatalog.For(Spec!).StopAfter(TargetScores.AsSpan(0, (int)(prefix * Targets.Length)), prefix, Targets);
+        return stop is { } used && used < PerturbationCount ? [new SamplingStopped { SamplesUsed = used }] : [];
+    }
+
+    /// <summary>Work items that hold the perturbations used (all of them unless sampling stopped early).</summary>
+    private int UsedItemCount => (int)((PerturbationsUsed + WorkItemSize - 1) / Math.Max(1, WorkItemSize));
+
+    private int UsedItemsDone() =>
+        UsedItemCount == WorkItemCount ? WorkItemsDone : _done.AsSpan(0, UsedItemCount).Count(true);
+
+    private long _stopCheckedUpTo; // a memo of DecideStop, not state: recomputing gives the same answer
 
     public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize)
     {
@@ -81,6 +113,7 @@ public sealed class JobState(string jobId)
                 SubmittedUnixMs = accepted.SubmittedUnixMs;
                 WorkItemSize = accepted.WorkItemSize;
                 PerturbationCount = MethodCatalog.For(accepted.Spec).PerturbationCount;
+                PerturbationsUsed = PerturbationCount;
                 WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
                 _done = new bool[WorkItemCount];
                 Phase = JobPhase.Queued;
@@ -101,6 +134,9 @@ public sealed class JobState(string jobId)
                 Evaluations += scored.Count;
                 scored.Scores.CopyTo(TargetScores, (int)(scored.First * Targets.Length));
                 if (scored.Worker.Length > 0) Workers.Add(scored.Worker);
+                break;
+            case SamplingStopped stopped:
+                PerturbationsUsed = stopped.SamplesUsed;
                 break;
             case JobCompleted completed:
                 Outcome = completed.Outcome;
@@ -131,8 +167,9 @@ public sealed class JobState(string jobId)
         if (Phase != JobPhase.Running) yield break;
         for (var k = 0; k < WorkItemCount; k++)
         {
-            if (_done[k]) continue;
             var first = (long)k * WorkItemSize;
+            if (first >= PerturbationsUsed) yield break;
+            if (_done[k]) continue;
             yield return new WorkItem { First = first, Count = (int)Math.Min(WorkItemSize, PerturbationCount - first) };
         }
     }
@@ -156,8 +193,8 @@ public sealed class JobState(string jobId)
             JobPhase.Cancelled => ApiJobState.Cancelled,
             _ => ApiJobState.Unspecified,
         },
-        ItemsDone = WorkItemsDone + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1),
-        ItemsTotal = WorkItemCount + 1,
+        ItemsDone = UsedItemsDone() + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1),
+        ItemsTotal = UsedItemCount + 1,
         Evaluations = Evaluations,
         Error = Error ?? "",
         Name = Spec?.Name ?? "",

@@ -69,6 +69,8 @@ public static class JobSummary
         parameters["score"] = spec.AppliesSoftmax() ? "probability" : "model output";
         parameters["seed"] = spec.Seed;
         parameters["work_item_size"] = state.WorkItemSize;
+        parameters["perturbations_used"] = state.PerturbationsUsed;
+        parameters["stopped_early"] = state.PerturbationsUsed < state.PerturbationCount;
         return parameters;
     }
 

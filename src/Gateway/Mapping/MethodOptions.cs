@@ -23,6 +23,11 @@ public static class MethodOptions
         if (lime.MaskFeatures == 0) lime.MaskFeatures = 5;
         if (lime.NumFeatures < 0 || lime.MaskFeatures < 0)
             GrpcErrors.InvalidArgument("num_features and mask_features must be positive");
+        if (lime.CheckEvery == 0) lime.CheckEvery = 100;
+        if (lime.StableChecks == 0) lime.StableChecks = 3;
+        if (lime.StableTop == 0) lime.StableTop = lime.MaskFeatures;
+        if (lime.CheckEvery < 2 || lime.StableChecks < 1 || lime.StableTop < 1)
+            GrpcErrors.InvalidArgument("check_every must be at least 2, stable_checks and stable_top at least 1");
         return lime;
     }
 

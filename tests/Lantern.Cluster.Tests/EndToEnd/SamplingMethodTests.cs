@@ -134,6 +134,35 @@ public sealed class SamplingMethodTests
     }
 
     [Fact]
+    public async Task Lime_with_a_stopping_rule_uses_fewer_samples_deterministically_and_keeps_the_ranking()
+    {
+        var request = Request(r => r.Lime = new LimeOptions
+        {
+            Samples = 4000, Segmentation = Grid, Hide = Black, FeatureSelection = "none", NumFeatures = 9,
+            StopWhenStable = true, CheckEvery = 100, StableChecks = 3, StableTop = 3,
+        });
+        var small = new CoordinatorOptions { WorkItemSize = 20 };
+        await using var one = await TestNode.StartAsync(coordinator: small);
+        await using var three = await TestNode.StartAsync(coordinator: small, worker: new WorkerOptions { Workers = 3 });
+
+        var first = await TestJobs.RunAsync(one, request, _model, _image);
+        var second = await TestJobs.RunAsync(three, request, _model, _image);
+
+        using var summary = System.Text.Json.JsonDocument.Parse(first.SummaryJson);
+        var parameters = summary.RootElement.GetProperty("parameters");
+        var used = parameters.GetProperty("perturbations_used").GetInt64();
+        Assert.True(parameters.GetProperty("stopped_early").GetBoolean());
+        Assert.InRange(used, 400, 3900); // at least 1 + 3 checks of 100
+        Assert.Equal(0, used % 100);
+        Assert.Equal(first.Progress.ItemsTotal, first.Progress.ItemsDone);
+        Assert.Equal(Bytes(first), Bytes(second)); // the stop point depends on the samples, not on who computed them
+        var weights = summary.RootElement.GetProperty("per_target")[0].GetProperty("weights").EnumerateArray().Select(w => w.GetDouble()).ToArray();
+        var expected = CellContributions();
+        Assert.Equal(Enumerable.Range(0, 9).OrderByDescending(k => expected[k]).Take(3),
+            Enumerable.Range(0, 9).OrderByDescending(k => weights[k]).Take(3));
+    }
+
+    [Fact]
     public async Task Rise_is_brighter_on_the_square_the_model_looks_at_and_deterministic()
     {
         var model = SyntheticModels.SquareBrightness(Size, Size, (8, 8, 16, 16));
