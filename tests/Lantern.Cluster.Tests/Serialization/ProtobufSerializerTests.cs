@@ -137,6 +137,7 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         new JobAccepted { Spec = Spec(), SubmittedUnixMs = 1_700_000_000_000, WorkItemSize = 32 },
         new BaselineScored { Scores = { 0.1f, 0.9f, float.NegativeInfinity }, Targets = { 1, 0 }, FirstItemUnixMs = 1_700_000_000_500 },
         new ItemScored { First = 64, Count = 2, Scores = { 1f, 2f, 3f, 4f }, Worker = "node-2" },
+        new SamplingStopped { SamplesUsed = 400 },
         new JobCompleted { Outcome = Outcome(), FinishedUnixMs = 1_700_000_009_000 },
         new JobFailed { Reason = "a worker returned 3 scores", FinishedUnixMs = 1_700_000_009_000 },
         new JobCancelled { FinishedUnixMs = 1_700_000_009_000 },
