@@ -41,15 +41,14 @@ public sealed class JobState(string jobId)
 
     private bool[] _done = [];
 
+    /// <summary>Index of the first work item not yet scored; only moves forward.</summary>
+    private int _firstMissing;
+
     public bool IsFinished => Phase is JobPhase.Done or JobPhase.Failed or JobPhase.Cancelled;
     public bool AllItemsScored => Phase == JobPhase.Running && CompletedPrefix() >= PerturbationsUsed;
 
     /// <summary>How many perturbations, counted from index 0, are scored without a gap.</summary>
-    public long CompletedPrefix()
-    {
-        var firstMissing = Array.IndexOf(_done, false);
-        return firstMissing < 0 ? PerturbationCount : (long)firstMissing * WorkItemSize;
-    }
+    public long CompletedPrefix() => Math.Min(PerturbationCount, (long)_firstMissing * WorkItemSize);
 
     /// <summary>
     /// Sequential sampling: once the scored prefix says enough perturbations are in, the event that stops the job there.
@@ -131,6 +130,7 @@ public sealed class JobState(string jobId)
                 if (_done[index]) break;
                 _done[index] = true;
                 WorkItemsDone++;
+                while (_firstMissing < WorkItemCount && _done[_firstMissing]) _firstMissing++;
                 Evaluations += scored.Count;
                 scored.Scores.CopyTo(TargetScores, (int)(scored.First * Targets.Length));
                 if (scored.Worker.Length > 0) Workers.Add(scored.Worker);
@@ -165,7 +165,7 @@ public sealed class JobState(string jobId)
             yield break;
         }
         if (Phase != JobPhase.Running) yield break;
-        for (var k = 0; k < WorkItemCount; k++)
+        for (var k = _firstMissing; k < WorkItemCount; k++)
         {
             var first = (long)k * WorkItemSize;
             if (first >= PerturbationsUsed) yield break;
