@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
@@ -9,6 +10,7 @@ using Lantern.Contracts.Serialization;
 using Lantern.Coordinator.Hosting;
 using Lantern.Gateway.Hosting;
 using Lantern.Storage;
+using Lantern.Worker.Artifacts;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
 using LinqToDB;
@@ -38,7 +40,11 @@ public static class LanternNode
             kestrel.Listen(IPAddress.Parse(options.GrpcHost), options.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2));
 
         var connectionString = $"Data Source={Path.GetFullPath(options.DatabasePath)};Pooling=True";
-        builder.Services.AddSingleton<IArtifactStore>(new SqliteArtifactStore(connectionString));
+        if (options.UsesDatabase)
+            builder.Services.AddSingleton<IArtifactStore>(new SqliteArtifactStore(connectionString));
+        else
+            builder.Services.AddSingleton<IArtifactStore>(services =>
+                new ClusterArtifactStore(services.GetRequiredService<Akka.Actor.ActorSystem>(), options.CacheDirectory));
         builder.Services.AddGateway(options.Gateway);
         if (options.Has(ClusterRoles.Worker)) builder.Services.AddWorkerServices(options.Worker);
         builder.Services.AddAkka(options.SystemName, akka => ConfigureCluster(akka, options, connectionString));
@@ -55,6 +61,10 @@ public static class LanternNode
         return new Uri(address.Replace("[::]", "127.0.0.1").Replace("0.0.0.0", "127.0.0.1"));
     }
 
+    /// <summary>This node's cluster address (akka.tcp://lantern@host:port), what other nodes name as a seed.</summary>
+    public static string ClusterAddress(WebApplication app) =>
+        Cluster.Get(app.Services.GetRequiredService<Akka.Actor.ActorSystem>()).SelfAddress.ToString();
+
     private static void ConfigureCluster(AkkaConfigurationBuilder akka, NodeOptions options, string connectionString)
     {
         akka.ConfigureLoggers(loggers =>
@@ -67,10 +77,17 @@ public static class LanternNode
             // (akkadotnet/akka.net#8568); a singleton that is really missing shows as work that never starts.
             .AddHocon("akka.cluster.singleton-proxy.log-singleton-identification-failure = off", HoconAddMode.Prepend)
             .WithRemoting(options.ClusterHost, options.ClusterPort)
-            .WithClustering(new ClusterOptions { Roles = [.. options.Roles], SeedNodes = [.. options.SeedNodes] })
+            .WithClustering(new ClusterOptions
+            {
+                Roles = [.. options.Roles],
+                SeedNodes = [.. options.SeedNodes],
+                // Keep the side with the oldest coordinator: jobs live there. A lone coordinator stays up.
+                SplitBrainResolver = new KeepOldestOption { Role = ClusterRoles.Coordinator, DownIfAlone = false },
+            })
             .WithCustomSerializer("lantern-protobuf", ProtobufMessageSerializer.BoundTypes,
                 system => new ProtobufMessageSerializer(system))
             .WithSqlPersistence(connectionString, ProviderName.SQLiteMS);
+        // (Worker-only nodes configure the journal too but never use it: no persistent actor runs there.)
 
         if (options.Has(ClusterRoles.Coordinator))
         {

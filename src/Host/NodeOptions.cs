@@ -14,6 +14,13 @@ public sealed record NodeOptions
     /// <summary>SQLite file holding the job journal, snapshots and artifacts.</summary>
     public string DatabasePath { get; init; } = "lantern.db";
 
+    /// <summary>Where a node without the database (a worker) caches the artifacts it fetched.</summary>
+    public string CacheDirectory { get; init; } =
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "lantern", "artifact-cache");
+
+    /// <summary>Gateways and coordinators read and write the database; a node with neither fetches from coordinators.</summary>
+    public bool UsesDatabase => Has(ClusterRoles.Coordinator) || Has(ClusterRoles.Gateway);
+
     /// <summary>gRPC listen address; port 0 picks a free port (see <see cref="LanternNode.GrpcAddress"/>).</summary>
     public string GrpcHost { get; init; } = "127.0.0.1";
     public int GrpcPort { get; init; } = 5000;

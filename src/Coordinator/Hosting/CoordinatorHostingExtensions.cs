@@ -3,6 +3,7 @@ using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Lantern.Contracts.Cluster;
+using Lantern.Coordinator.Artifacts;
 using Lantern.Coordinator.Dispatch;
 using Lantern.Coordinator.Jobs;
 using Lantern.Storage;
@@ -33,7 +34,9 @@ public static class CoordinatorHostingExtensions
             .WithSingleton<DispatcherKey>("dispatcher",
                 (_, registry, _) => DispatcherActor.PropsFor(registry.Get<JobRegionKey>(), options),
                 new ClusterSingletonOptions { Role = ClusterRoles.Coordinator },
-                createProxyToo: true);
+                createProxyToo: true)
+            .WithActors((system, _, resolver) =>
+                system.ActorOf(ArtifactServerActor.PropsFor(resolver.GetService<IArtifactStore>()), ArtifactServerActor.Name));
 
     /// <summary>Nodes without the coordinator role reach jobs through a proxy.</summary>
     public static AkkaConfigurationBuilder AddJobRegionProxy(this AkkaConfigurationBuilder builder) =>
