@@ -51,7 +51,15 @@ public static class LanternNode
 
         var app = builder.Build();
         app.MapGateway();
+        app.MapGet("/metrics", (IServiceProvider services) => Metrics(services, options));
         return app;
+    }
+
+    /// <summary>A few counters in the Prometheus text format (served over the node's HTTP/2 port).</summary>
+    private static string Metrics(IServiceProvider services, NodeOptions options)
+    {
+        var evaluations = options.Has(ClusterRoles.Worker) ? services.GetRequiredService<WorkerMetrics>().Evaluations : 0;
+        return $"# TYPE lantern_worker_evaluations_total counter\nlantern_worker_evaluations_total {evaluations}\n";
     }
 
     /// <summary>The gRPC address the node listens on, once started (resolves port 0).</summary>
