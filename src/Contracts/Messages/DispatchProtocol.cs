@@ -3,6 +3,7 @@ namespace Lantern.Contracts.Messages;
 public sealed partial class OfferWork : IDispatchMessage;
 public sealed partial class WithdrawJob : IDispatchMessage;
 public sealed partial class RequestWork : IDispatchMessage;
+public sealed partial class WorkerLeaving : IDispatchMessage;
 public sealed partial class WorkLeased : IDispatchMessage;
 public sealed partial class WorkCompleted : IDispatchMessage;
 public sealed partial class WorkFailed : IDispatchMessage;

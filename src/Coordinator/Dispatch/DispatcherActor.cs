@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Hosting;
@@ -19,6 +20,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private readonly WorkQueue _queue = new();
     private readonly Dictionary<long, Lease> _leases = [];
     private readonly Dictionary<IActorRef, int> _capacity = [];
+    private readonly Dictionary<IActorRef, HashSet<string>> _modelsHeld = [];
     private long _nextLeaseId = 1;
 
     public DispatcherActor(IActorRef jobRegion, CoordinatorOptions options)
@@ -36,6 +38,15 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         Receive<WorkCompleted>(Handle);
         Receive<WorkFailed>(Handle);
         Receive<Terminated>(t => WorkerGone(t.ActorRef));
+        Receive<WorkerLeaving>(_ =>
+        {
+            _log.Info("Worker {Worker} is leaving; taking its leases back", Sender.Path);
+            Context.Unwatch(Sender);
+            WorkerGone(Sender);
+        });
+        // A worker on a node that became unreachable or left will not answer: re-issue at once, not at the lease timeout.
+        Receive<ClusterEvent.UnreachableMember>(e => NodeGone(e.Member.Address));
+        Receive<ClusterEvent.MemberRemoved>(e => NodeGone(e.Member.Address));
         Receive<ExpireLeases>(_ => ExpireLeasesNow());
     }
 
@@ -44,8 +55,30 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     public static Props PropsFor(IActorRef jobRegion, CoordinatorOptions options) =>
         Props.Create(() => new DispatcherActor(jobRegion, options));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         Timers.StartPeriodicTimer("expire", ExpireLeases.Instance, TimeSpan.FromSeconds(1));
+        if (InCluster)
+            Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
+    }
+
+    protected override void PostStop()
+    {
+        if (InCluster) Cluster.Get(Context.System).Unsubscribe(Self);
+    }
+
+    /// <summary>False in unit tests on a plain actor system.</summary>
+    private static bool InCluster => Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal);
+
+    private void NodeGone(Address node)
+    {
+        foreach (var worker in _capacity.Keys.Where(w => w.Path.Address.Equals(node)).ToList())
+        {
+            _log.Warning("Worker {Worker} is on {Node}, which is unreachable or removed; re-issuing its leases", worker.Path, node);
+            WorkerGone(worker);
+        }
+    }
 
     private void Handle(OfferWork offer)
     {
@@ -62,6 +95,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     {
         if (!_capacity.ContainsKey(Sender)) Context.Watch(Sender);
         _capacity[Sender] = request.Capacity;
+        _modelsHeld[Sender] = [.. request.Models];
         ForgetLeasesNotHeldBy(Sender, request.HeldLeaseIds);
         Dispatch();
     }
@@ -105,6 +139,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private void WorkerGone(IActorRef worker)
     {
         _capacity.Remove(worker);
+        _modelsHeld.Remove(worker);
         var orphaned = _leases.Values.Where(l => l.Worker.Equals(worker)).ToList();
         foreach (var lease in orphaned)
         {
@@ -131,12 +166,15 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         if (expired.Count > 0) Dispatch();
     }
 
-    /// <summary>Hands queued items to workers while both exist, one item at a time, to the worker with the most free room.</summary>
+    /// <summary>
+    /// Hands queued items to workers while both exist, one item at a time: to a free worker that already holds the
+    /// job's model if there is one (no model load), else to the worker with the most free room.
+    /// </summary>
     private void Dispatch()
     {
         while (_queue.Count > 0)
         {
-            var worker = MostFreeWorker();
+            var worker = ChooseWorker(_queue.Peek().Work.Spec.ModelSha256);
             if (worker is null) return;
             var (work, item) = _queue.Dequeue();
             var now = DateTime.UtcNow;
@@ -146,18 +184,17 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         }
     }
 
-    private IActorRef? MostFreeWorker()
+    private IActorRef? ChooseWorker(string model)
     {
         IActorRef? best = null;
-        var bestFree = 0;
+        var (bestHolds, bestFree) = (false, 0);
         foreach (var (worker, capacity) in _capacity)
         {
             var free = capacity - _leases.Values.Count(l => l.Worker.Equals(worker));
-            if (free > bestFree)
-            {
-                best = worker;
-                bestFree = free;
-            }
+            if (free <= 0) continue;
+            var holds = _modelsHeld.TryGetValue(worker, out var models) && models.Contains(model);
+            if (best is null || (holds && !bestHolds) || (holds == bestHolds && free > bestFree))
+                (best, bestHolds, bestFree) = (worker, holds, free);
         }
         return best;
     }

@@ -19,6 +19,9 @@ public sealed class WorkQueue
     /// <summary>A re-issued item goes to the front of its job's queue: it is the oldest outstanding work.</summary>
     public bool Requeue(WorkSpec work, WorkItem item) => Add(work, item, atFront: true);
 
+    /// <summary>The item <see cref="Dequeue"/> would return.</summary>
+    public (WorkSpec Work, WorkItem Item) Peek() => _byJob[_jobOrder.First!.Value].First!.Value;
+
     public (WorkSpec Work, WorkItem Item) Dequeue()
     {
         var jobId = _jobOrder.First!.Value;

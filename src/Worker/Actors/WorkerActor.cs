@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Lantern.Contracts.Messages;
@@ -20,6 +21,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<WorkLeased> _queue = new();
     private WorkLeased? _running;
+    private bool _leaving;
 
     public WorkerActor(IActorRef dispatcher, WorkEvaluator evaluator, WorkerOptions options, string name)
     {
@@ -30,6 +32,11 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
 
         Receive<WorkLeased>(lease =>
         {
+            if (_leaving)
+            {
+                _dispatcher.Tell(new WorkerLeaving { HeldLeaseIds = { lease.LeaseId } });
+                return;
+            }
             _queue.Enqueue(lease);
             RunNext();
         });
@@ -54,6 +61,15 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
             RunNext();
         });
         Receive<ReportCapacity>(_ => ReportToDispatcher());
+        Receive<Leave>(_ =>
+        {
+            // Coordinated shutdown: hand every lease back so another worker takes it now, not at its timeout.
+            _leaving = true;
+            Timers.Cancel("capacity");
+            _dispatcher.Tell(new WorkerLeaving { HeldLeaseIds = { HeldLeaseIds() } });
+            _queue.Clear();
+            Sender.Tell(Done.Instance);
+        });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -67,15 +83,21 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer("capacity", ReportCapacity.Instance, TimeSpan.FromSeconds(3));
     }
 
-    private void ReportToDispatcher()
+    private void ReportToDispatcher() => _dispatcher.Tell(new RequestWork
     {
-        var report = new RequestWork { Capacity = _options.Capacity, HeldLeaseIds = { _queue.Select(l => l.LeaseId) } };
-        if (_running is { } running) report.HeldLeaseIds.Add(running.LeaseId);
-        _dispatcher.Tell(report);
-    }
+        Capacity = _options.Capacity, HeldLeaseIds = { HeldLeaseIds() }, Models = { _evaluator.ModelsHeld },
+    });
+
+    private IEnumerable<long> HeldLeaseIds() =>
+        _queue.Select(l => l.LeaseId).Concat(_running is { } running ? [running.LeaseId] : []);
 
     private void RunNext()
     {
+        if (_leaving)
+        {
+            ReportToDispatcher(); // the result just sent; nothing more will be taken
+            return;
+        }
         if (_running is not null || _queue.Count == 0) return;
         var lease = _queue.Dequeue();
         _running = lease;
@@ -93,5 +115,11 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     private sealed class ReportCapacity
     {
         public static readonly ReportCapacity Instance = new();
+    }
+
+    /// <summary>Asked by coordinated shutdown before the node leaves the cluster; answered with <see cref="Done"/>.</summary>
+    public sealed class Leave
+    {
+        public static readonly Leave Instance = new();
     }
 }

@@ -1,3 +1,5 @@
+using Akka;
+using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
 using Lantern.Contracts.Cluster;
@@ -24,8 +26,21 @@ public static class WorkerHostingExtensions
                 var evaluator = new WorkEvaluator(resolver.GetService<IArtifactStore>(), options,
                     resolver.GetService<ILogger<WorkEvaluator>>(), resolver.GetService<WorkerMetrics>());
                 resolver.GetService<WorkEvaluators>().Add(evaluator);
-                system.ActorOf(WorkerActor.PropsFor(registry.Get<DispatcherKey>(), evaluator, options, $"{address}/worker-{i}"),
-                    $"worker-{i}");
+                var worker = system.ActorOf(
+                    WorkerActor.PropsFor(registry.Get<DispatcherKey>(), evaluator, options, $"{address}/worker-{i}"), $"worker-{i}");
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeClusterShutdown, $"return-leases-{i}",
+                    async () =>
+                    {
+                        try
+                        {
+                            await worker.Ask<Done>(WorkerActor.Leave.Instance, TimeSpan.FromSeconds(5));
+                        }
+                        catch (AskTimeoutException)
+                        {
+                            // the dispatcher still re-issues on the node's removal or the lease timeout
+                        }
+                        return Done.Instance;
+                    });
             }
         });
 

@@ -31,6 +31,8 @@ public sealed class LruCache<TKey, TValue>(int capacity) where TKey : notnull
         }
     }
 
+    public IEnumerable<TKey> Keys => _nodes.Keys;
+
     public void Clear()
     {
         foreach (var (_, value) in _order) (value as IDisposable)?.Dispose();

@@ -44,6 +44,10 @@ public sealed class WorkEvaluator : IDisposable
 
     public string ProviderDescription { get; }
 
+    /// <summary>Content hashes of the models whose sessions are loaded; read from other threads, so replaced, not mutated.</summary>
+    public IReadOnlyList<string> ModelsHeld => _modelsHeld;
+    private volatile string[] _modelsHeld = [];
+
     /// <summary>Model evaluations this evaluator has run, the baseline included; for tests and metrics.</summary>
     public long Evaluations => Interlocked.Read(ref _evaluations);
     private long _evaluations;
@@ -114,6 +118,7 @@ public sealed class WorkEvaluator : IDisposable
         _logger.LogInformation("Loaded model {Model} ({Input} {Type}, batch up to {Batch}) on {Provider}",
             modelSha256[..12], info.InputName, info.InputType, session.MaxBatch, ProviderDescription);
         _sessions.Add(modelSha256, session);
+        _modelsHeld = [.. _sessions.Keys];
         return session;
     }
 

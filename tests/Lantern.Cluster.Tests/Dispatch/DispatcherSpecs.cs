@@ -275,4 +275,37 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([Item(4), Item(8)], new[] { worker.ExpectMsg<WorkLeased>(Soon).Item, worker.ExpectMsg<WorkLeased>(Soon).Item });
         worker.ExpectNoMsg(Quiet);
     }
+
+    [Fact]
+    public void A_worker_that_leaves_gracefully_has_its_leases_handed_to_another_worker_at_once()
+    {
+        var dispatcher = Dispatcher();
+        var leaving = Worker(dispatcher, capacity: 2, "leaving");
+        dispatcher.Tell(Offer("job-a", 0, 4));
+        var held = new[] { leaving.ExpectMsg<WorkLeased>(Soon), leaving.ExpectMsg<WorkLeased>(Soon) };
+        var staying = Worker(dispatcher, capacity: 2, "staying");
+
+        dispatcher.Tell(new WorkerLeaving { HeldLeaseIds = { held.Select(l => l.LeaseId) } }, leaving.Ref);
+
+        var taken = new[] { staying.ExpectMsg<WorkLeased>(Soon), staying.ExpectMsg<WorkLeased>(Soon) };
+        Assert.Equal(held.Select(l => l.Item.First).Order(), taken.Select(l => l.Item.First).Order());
+        leaving.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void A_worker_that_already_holds_the_jobs_model_is_preferred()
+    {
+        var dispatcher = Dispatcher();
+        var cold = CreateTestProbe("cold");
+        var warm = CreateTestProbe("warm");
+        dispatcher.Tell(new RequestWork { Capacity = 4 }, cold.Ref);
+        dispatcher.Tell(new RequestWork { Capacity = 1, Models = { "model-of-job-a" } }, warm.Ref);
+        var work = Work("job-a");
+        work.Spec.ModelSha256 = "model-of-job-a";
+
+        dispatcher.Tell(new OfferWork { Work = work, Items = { Item(0), Item(4) } });
+
+        Assert.Equal(0, warm.ExpectMsg<WorkLeased>(Soon).Item.First); // the warm worker first, despite less room
+        Assert.Equal(4, cold.ExpectMsg<WorkLeased>(Soon).Item.First); // then whoever has room
+    }
 }
