@@ -13,7 +13,6 @@ using Lantern.Storage;
 using Lantern.Worker.Artifacts;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
-using LinqToDB;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -39,15 +38,16 @@ public static class LanternNode
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Parse(options.GrpcHost), options.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2));
 
-        var connectionString = $"Data Source={Path.GetFullPath(options.DatabasePath)};Pooling=True";
+        var database = NodeDatabase.For(options);
         if (options.UsesDatabase)
-            builder.Services.AddSingleton<IArtifactStore>(new SqliteArtifactStore(connectionString));
+            // A factory registration, so the container disposes the store (and a PostgreSQL store's connection pool).
+            builder.Services.AddSingleton<IArtifactStore>(_ => database.CreateArtifactStore());
         else
             builder.Services.AddSingleton<IArtifactStore>(services =>
                 new ClusterArtifactStore(services.GetRequiredService<Akka.Actor.ActorSystem>(), options.CacheDirectory));
         builder.Services.AddGateway(options.Gateway);
         if (options.Has(ClusterRoles.Worker)) builder.Services.AddWorkerServices(options.Worker);
-        builder.Services.AddAkka(options.SystemName, akka => ConfigureCluster(akka, options, connectionString));
+        builder.Services.AddAkka(options.SystemName, akka => ConfigureCluster(akka, options, database));
 
         var app = builder.Build();
         app.MapGateway();
@@ -73,7 +73,7 @@ public static class LanternNode
     public static string ClusterAddress(WebApplication app) =>
         Cluster.Get(app.Services.GetRequiredService<Akka.Actor.ActorSystem>()).SelfAddress.ToString();
 
-    private static void ConfigureCluster(AkkaConfigurationBuilder akka, NodeOptions options, string connectionString)
+    private static void ConfigureCluster(AkkaConfigurationBuilder akka, NodeOptions options, NodeDatabase database)
     {
         akka.ConfigureLoggers(loggers =>
             {
@@ -94,7 +94,7 @@ public static class LanternNode
             })
             .WithCustomSerializer("lantern-protobuf", ProtobufMessageSerializer.BoundTypes,
                 system => new ProtobufMessageSerializer(system))
-            .WithSqlPersistence(connectionString, ProviderName.SQLiteMS);
+            .WithSqlPersistence(database.ConnectionString, database.ProviderName);
         // (Worker-only nodes configure the journal too but never use it: no persistent actor runs there.)
 
         if (options.Has(ClusterRoles.Coordinator))

@@ -14,6 +14,12 @@ public sealed record NodeOptions
     /// <summary>SQLite file holding the job journal, snapshots and artifacts.</summary>
     public string DatabasePath { get; init; } = "lantern.db";
 
+    /// <summary>
+    /// Npgsql connection string of a PostgreSQL database to hold the journal, snapshots and artifacts instead of the
+    /// SQLite file (<see cref="DatabasePath"/> is then unused); null keeps SQLite.
+    /// </summary>
+    public string? PostgresConnectionString { get; init; }
+
     /// <summary>Where a node without the database (a worker) caches the artifacts it fetched.</summary>
     public string CacheDirectory { get; init; } =
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "lantern", "artifact-cache");

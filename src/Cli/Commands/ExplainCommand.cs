@@ -55,7 +55,8 @@ public static class ExplainCommand
                 {
                     local = LanternNode.Build(new NodeOptions
                     {
-                        DatabasePath = parsed.GetValue(node.Database)!, GrpcPort = 0, LogLevel = LogLevel.Warning,
+                        DatabasePath = parsed.GetValue(node.Database)!,
+                        PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcPort = 0, LogLevel = LogLevel.Warning,
                         Worker = worker,
                     });
                     await local.StartAsync(cancellationToken);

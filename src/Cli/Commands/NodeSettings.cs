@@ -11,7 +11,14 @@ public sealed class NodeSettings
     public Option<string> Database { get; } = new("--db")
     {
         DefaultValueFactory = _ => Env("LANTERN_DB") ?? DefaultDatabase(),
-        Description = "SQLite file for jobs and artifacts (env LANTERN_DB)",
+        Description = "SQLite file for jobs and artifacts, unless --postgres is given (env LANTERN_DB)",
+    };
+
+    public Option<string?> Postgres { get; } = new("--postgres")
+    {
+        DefaultValueFactory = _ => Env("LANTERN_POSTGRES"),
+        Description = "PostgreSQL connection string (Npgsql form, e.g. \"Host=db;Username=lantern;Password=…;Database=lantern\"): "
+            + "jobs and artifacts go there instead of the SQLite file (env LANTERN_POSTGRES)",
     };
 
     public Option<string> Provider { get; } = new("--provider")
@@ -29,6 +36,7 @@ public sealed class NodeSettings
     public void AddTo(Command command)
     {
         command.Options.Add(Database);
+        command.Options.Add(Postgres);
         command.Options.Add(Provider);
         command.Options.Add(MaxBatch);
     }

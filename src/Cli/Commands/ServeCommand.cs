@@ -51,7 +51,8 @@ public static class ServeCommand
             }
             var app = LanternNode.Build(new NodeOptions
             {
-                Roles = selected, DatabasePath = parsed.GetValue(node.Database)!, GrpcHost = parsed.GetValue(host)!,
+                Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
+                PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
                 GrpcPort = parsed.GetValue(port), Worker = worker,
                 ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],

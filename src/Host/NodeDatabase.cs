@@ -1,0 +1,21 @@
+using Lantern.Storage;
+
+namespace Lantern.Host;
+
+/// <summary>
+/// Where a node persists its job journal, snapshots and artifacts: PostgreSQL when a connection string is configured,
+/// otherwise the SQLite file. The one place that knows the choice; the rest of the node takes it from here.
+/// </summary>
+public sealed record NodeDatabase(string ConnectionString, string ProviderName)
+{
+    public static NodeDatabase For(NodeOptions options) => options.PostgresConnectionString is { Length: > 0 } postgres
+        ? new NodeDatabase(postgres, LinqToDB.ProviderName.PostgreSQL15)
+        : new NodeDatabase($"Data Source={Path.GetFullPath(options.DatabasePath)};Pooling=True", LinqToDB.ProviderName.SQLiteMS);
+
+    public bool IsPostgres => ProviderName == LinqToDB.ProviderName.PostgreSQL15;
+
+    /// <summary>Opens (and creates the table of) the artifact store in the same database as the journal.</summary>
+    public IArtifactStore CreateArtifactStore() => IsPostgres
+        ? new PostgresArtifactStore(ConnectionString)
+        : new SqliteArtifactStore(ConnectionString);
+}
