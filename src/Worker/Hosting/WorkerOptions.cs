@@ -18,6 +18,7 @@ public sealed record WorkerOptions
     /// <summary>ONNX Runtime intra-op threads; 0 lets it use every core.</summary>
     public int IntraOpThreads { get; init; }
 
-    public int SessionCacheSize { get; init; } = 4;
+    /// <summary>Memory budget of the loaded sessions (estimated as 3× each model's size); least recently used go first.</summary>
+    public long SessionCacheBytes { get; init; } = 4L << 30;
     public int JobCacheSize { get; init; } = 8;
 }

@@ -1,10 +1,18 @@
 namespace Lantern.Worker.Inference;
 
-/// <summary>A small least-recently-used cache; evicted values are disposed when they are disposable.</summary>
-public sealed class LruCache<TKey, TValue>(int capacity) where TKey : notnull
+/// <summary>
+/// A least-recently-used cache bounded by a budget over the weights of its values (a count when every weight is 1,
+/// bytes for model sessions). The newest entry is always kept, even alone over budget. Evicted disposable values are
+/// disposed.
+/// </summary>
+public sealed class LruCache<TKey, TValue>(long budget, Func<TValue, long>? weight = null) where TKey : notnull
 {
     private readonly LinkedList<(TKey Key, TValue Value)> _order = [];
     private readonly Dictionary<TKey, LinkedListNode<(TKey Key, TValue Value)>> _nodes = [];
+    private readonly Func<TValue, long> _weight = weight ?? (_ => 1);
+    private long _total;
+
+    public IEnumerable<TKey> Keys => _nodes.Keys;
 
     public bool TryGet(TKey key, out TValue value)
     {
@@ -22,21 +30,22 @@ public sealed class LruCache<TKey, TValue>(int capacity) where TKey : notnull
     public void Add(TKey key, TValue value)
     {
         _nodes[key] = _order.AddFirst((key, value));
-        while (_order.Count > Math.Max(1, capacity))
+        _total += _weight(value);
+        while (_total > budget && _order.Count > 1)
         {
             var last = _order.Last!;
             _order.RemoveLast();
             _nodes.Remove(last.Value.Key);
+            _total -= _weight(last.Value.Value);
             (last.Value.Value as IDisposable)?.Dispose();
         }
     }
-
-    public IEnumerable<TKey> Keys => _nodes.Keys;
 
     public void Clear()
     {
         foreach (var (_, value) in _order) (value as IDisposable)?.Dispose();
         _order.Clear();
         _nodes.Clear();
+        _total = 0;
     }
 }

@@ -24,7 +24,11 @@ public sealed class ModelSession : IDisposable
         _outputNames = [info.OutputName];
         MaxBatch = info.BatchIsFixed ? 1 : Math.Max(1, maxBatch);
         TensorLength = 3 * info.InputHeight * info.InputWidth;
+        // Weights, ORT's pre-packed copies and its arena: a rough, conservative multiple of the file size.
+        EstimatedBytes = 3L * modelBytes.Length;
     }
+
+    public long EstimatedBytes { get; }
 
     public OnnxModelInfo Info { get; }
     public int MaxBatch { get; }

@@ -38,7 +38,7 @@ public sealed class WorkEvaluator : IDisposable
         _logger = logger;
         (_sessionOptions, ProviderDescription) = ExecutionProviders.Create(options.ExecutionProvider, options.IntraOpThreads);
         _logger.LogInformation("Worker inference runs on {Provider}", ProviderDescription);
-        _sessions = new LruCache<string, ModelSession>(options.SessionCacheSize);
+        _sessions = new LruCache<string, ModelSession>(options.SessionCacheBytes, session => session.EstimatedBytes);
         _jobs = new LruCache<string, PreparedJob>(options.JobCacheSize);
     }
 
