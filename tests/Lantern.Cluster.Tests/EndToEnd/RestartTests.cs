@@ -7,11 +7,15 @@ using JobState = Lantern.Contracts.Api.JobState;
 namespace Lantern.Cluster.Tests.EndToEnd;
 
 /// <summary>
-/// Nothing lost: a node stopped in the middle of a job and started again on the same SQLite file finishes the job,
-/// does not evaluate again the work items it had finished, and produces the same map bit for bit.
+/// Nothing lost: a node stopped in the middle of a job and started again on the same database finishes the job,
+/// does not evaluate again the work items it had finished, and produces the same map bit for bit. Specified once,
+/// run on each journal backend (the subclasses at the end).
 /// </summary>
-public sealed class RestartTests
+public abstract class RestartTests
 {
+    /// <summary>A new, empty database of the backend under test.</summary>
+    protected abstract Task<TestDatabase> NewDatabaseAsync();
+
     private const int Size = 64;
     // Small work items make many persisted steps, so the stop lands mid-job: (64-4)/1+1 = 61² = 3721 windows, 931 items.
     private static readonly CoordinatorOptions SmallItems = new() { WorkItemSize = 4 };
@@ -28,7 +32,7 @@ public sealed class RestartTests
     [Fact]
     public async Task A_job_interrupted_by_a_node_restart_resumes_without_recomputing_finished_items_and_gives_the_same_map()
     {
-        var database = TestNode.TempDatabase();
+        var database = await NewDatabaseAsync();
         string jobId;
         long itemsDoneBeforeStop, itemsTotal;
         var first = await TestNode.StartAsync(database, SmallItems);
@@ -58,7 +62,7 @@ public sealed class RestartTests
         Assert.Equal(3721 + 1, final.Evaluations); // the job counts each persisted work item once
 
         var resumed = await second.Api.GetResultAsync(new GetResultRequest { JobId = jobId });
-        await using var fresh = await TestNode.StartAsync(coordinator: SmallItems);
+        await using var fresh = await TestNode.StartAsync(await NewDatabaseAsync(), SmallItems);
         var uninterrupted = await TestJobs.RunAsync(fresh, Request(), _model, _image);
         Assert.Equal(uninterrupted.Maps.Count, resumed.Maps.Count);
         foreach (var (expected, actual) in uninterrupted.Maps.Zip(resumed.Maps))
@@ -79,4 +83,15 @@ public sealed class RestartTests
         }, timeout.Token).ContinueWith(_ => { });
         return reached ?? throw new TimeoutException($"job {jobId} never satisfied the condition");
     }
+}
+
+public sealed class RestartOnSqliteTests : RestartTests
+{
+    protected override Task<TestDatabase> NewDatabaseAsync() => Task.FromResult(TestDatabase.Sqlite());
+}
+
+[Collection(PostgresServer.Collection)]
+public sealed class RestartOnPostgresTests(PostgresServer server) : RestartTests
+{
+    protected override Task<TestDatabase> NewDatabaseAsync() => TestDatabase.PostgresAsync(server);
 }

@@ -15,9 +15,10 @@ namespace Lantern.Cluster.Tests.EndToEnd;
 
 /// <summary>
 /// Occlusion through the whole cluster over a real loopback gRPC port, on a synthetic model whose right answer is
-/// known by construction: class 0 = mean brightness of the 16×16 square at (16,16) of a 64×64 image.
+/// known by construction: class 0 = mean brightness of the 16×16 square at (16,16) of a 64×64 image. Specified once,
+/// run on each journal and artifact backend (the subclasses at the end).
 /// </summary>
-public sealed class SyntheticOcclusionTests : IAsyncLifetime
+public abstract class SyntheticOcclusionTests : IAsyncLifetime
 {
     private const int Size = 64;
     private static readonly (int X, int Y, int Width, int Height) Square = (16, 16, 16, 16);
@@ -25,7 +26,10 @@ public sealed class SyntheticOcclusionTests : IAsyncLifetime
     private readonly byte[] _image = TestImages.Noise(Size, Size);
     private TestNode _node = null!;
 
-    public async Task InitializeAsync() => _node = await TestNode.StartAsync();
+    /// <summary>A new, empty database of the backend under test.</summary>
+    protected abstract Task<TestDatabase> NewDatabaseAsync();
+
+    public async Task InitializeAsync() => _node = await TestNode.StartAsync(await NewDatabaseAsync());
 
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
@@ -140,4 +144,15 @@ public sealed class SyntheticOcclusionTests : IAsyncLifetime
         var maps = OcclusionAssembler.Assemble(plan, [baseline[0]], [.. scores], 1);
         return maps.Combined[0];
     }
+}
+
+public sealed class SyntheticOcclusionOnSqliteTests : SyntheticOcclusionTests
+{
+    protected override Task<TestDatabase> NewDatabaseAsync() => Task.FromResult(TestDatabase.Sqlite());
+}
+
+[Collection(PostgresServer.Collection)]
+public sealed class SyntheticOcclusionOnPostgresTests(PostgresServer server) : SyntheticOcclusionTests
+{
+    protected override Task<TestDatabase> NewDatabaseAsync() => TestDatabase.PostgresAsync(server);
 }

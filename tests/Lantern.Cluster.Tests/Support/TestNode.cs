@@ -11,25 +11,28 @@ using Microsoft.Extensions.Logging;
 namespace Lantern.Cluster.Tests.Support;
 
 /// <summary>
-/// A real Lantern node (all roles, SQLite file, gRPC on a free loopback port) started in the test process, with a
-/// gRPC client to it. Disposing stops the node gracefully; the database file stays for a restart on the same file.
+/// A real Lantern node (all roles, SQLite file or PostgreSQL database, gRPC on a free loopback port) started in the
+/// test process, with a gRPC client to it. Disposing stops the node gracefully; the database stays for a restart on it.
 /// </summary>
 public sealed class TestNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly WorkerMetrics _metrics;
 
-    private TestNode(WebApplication app, string databasePath)
+    private TestNode(WebApplication app, TestDatabase database)
     {
         _app = app;
         _metrics = app.Services.GetRequiredService<WorkerMetrics>();
         System = app.Services.GetRequiredService<ActorSystem>();
-        DatabasePath = databasePath;
+        Database = database;
         Address = LanternNode.GrpcAddress(app);
         Client = ExplainClient.Connect(Address);
     }
 
-    public string DatabasePath { get; }
+    public TestDatabase Database { get; }
+
+    /// <summary>The node's SQLite file (unused, and its directory absent, on PostgreSQL).</summary>
+    public string DatabasePath => Database.SqlitePath;
     public Uri Address { get; }
     public ExplainClient Client { get; }
     public Contracts.Api.Lantern.LanternClient Api => Client.Api;
@@ -39,20 +42,21 @@ public sealed class TestNode : IAsyncDisposable
 
     public ActorSystem System { get; }
 
-    public static async Task<TestNode> StartAsync(string? databasePath = null, CoordinatorOptions? coordinator = null,
+    public static async Task<TestNode> StartAsync(TestDatabase? database = null, CoordinatorOptions? coordinator = null,
         WorkerOptions? worker = null)
     {
-        var path = databasePath ?? TempDatabase();
+        database ??= TestDatabase.Sqlite();
         var app = LanternNode.Build(new NodeOptions
         {
-            DatabasePath = path,
+            DatabasePath = database.SqlitePath,
+            PostgresConnectionString = database.PostgresConnectionString,
             GrpcPort = 0,
             LogLevel = LogLevel.Warning,
             Coordinator = coordinator ?? new CoordinatorOptions(),
             Worker = (worker ?? new WorkerOptions()) with { ExecutionProvider = ExecutionProviderPreference.Cpu },
         });
         await app.StartAsync();
-        return new TestNode(app, path);
+        return new TestNode(app, database);
     }
 
     public static string TempDatabase() =>
@@ -64,4 +68,17 @@ public sealed class TestNode : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
+}
+
+/// <summary>Where a test node persists: a fresh SQLite file, or a database on a <see cref="PostgresServer"/>.</summary>
+public sealed record TestDatabase(string SqlitePath, string? PostgresConnectionString = null)
+{
+    public static TestDatabase Sqlite() => new(TestNode.TempDatabase());
+
+    /// <remarks>
+    /// The SQLite path points into a directory that does not exist, so a node that used SQLite by mistake would fail
+    /// instead of passing a restart test on the wrong backend.
+    /// </remarks>
+    public static async Task<TestDatabase> PostgresAsync(PostgresServer server) =>
+        new(Path.Combine(Path.GetTempPath(), $"lantern-absent-{Guid.NewGuid():N}", "unused.db"), await server.CreateDatabaseAsync());
 }
