@@ -160,9 +160,22 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             .ToList();
         if (items.Count == 0) return;
         foreach (var item in items) _offered.Add(item.Baseline ? BaselineKey : item.First);
-        var work = new WorkSpec { JobId = _state.JobId, Spec = _state.Spec, Targets = { _state.Targets } };
-        _dispatcher.Tell(new OfferWork { Work = work, Items = { items } });
+        _dispatcher.Tell(new OfferWork { Work = WorkSpecForWorkers(), Items = { items } });
     }
+
+    /// <summary>
+    /// What travels with every lease: the spec without its labels (workers never need them, and 1,000 labels would
+    /// make each lease some 20 KB). Rebuilt only when the targets change.
+    /// </summary>
+    private WorkSpec WorkSpecForWorkers()
+    {
+        if (_workSpec is not null && _workSpec.Targets.Count == _state.Targets.Length) return _workSpec;
+        var spec = _state.Spec!.Clone();
+        spec.Labels.Clear();
+        return _workSpec = new WorkSpec { JobId = _state.JobId, Spec = spec, Targets = { _state.Targets } };
+    }
+
+    private WorkSpec? _workSpec;
 
     private void StartAssembly()
     {
