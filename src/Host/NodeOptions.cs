@@ -22,7 +22,7 @@ public sealed record NodeOptions
 
     /// <summary>Where a node without the database (a worker) caches the artifacts it fetched.</summary>
     public string CacheDirectory { get; init; } =
-        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "lantern", "artifact-cache");
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "lantern", "artifact-cache");
 
     /// <summary>Gateways and coordinators read and write the database; a node with neither fetches from coordinators.</summary>
     public bool UsesDatabase => Has(ClusterRoles.Coordinator) || Has(ClusterRoles.Gateway);

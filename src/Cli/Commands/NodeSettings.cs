@@ -57,7 +57,7 @@ public sealed class NodeSettings
 
     private static string DefaultDatabase()
     {
-        var directory = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "lantern");
+        var directory = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "lantern");
         Directory.CreateDirectory(directory);
         return Path.Combine(directory, "lantern.db");
     }
