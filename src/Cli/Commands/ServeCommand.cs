@@ -22,7 +22,9 @@ public static class ServeCommand
         var clusterHost = new Option<string>("--cluster-host") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CLUSTER_HOST") ?? "127.0.0.1", Description = "Address other nodes reach this one on (env LANTERN_CLUSTER_HOST)" };
         var clusterPort = new Option<int>("--cluster-port") { DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_CLUSTER_PORT"), out var p) ? p : 0, Description = "Akka.Remote port; 0 picks a free one (env LANTERN_CLUSTER_PORT)" };
         var seeds = new Option<string?>("--seeds") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_SEEDS"), Description = "Comma-separated seed nodes, e.g. akka.tcp://lantern@10.0.0.5:4053; none: this node forms a cluster by itself (env LANTERN_SEEDS)" };
+        var cacheDir = new Option<string?>("--cache-dir") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CACHE_DIR"), Description = "Worker nodes: where fetched artifacts are cached (env LANTERN_CACHE_DIR; default ~/.local/share/lantern/artifact-cache)" };
         var command = new Command("serve", "Run a Lantern node until stopped");
+        command.Options.Add(cacheDir);
         command.Options.Add(clusterHost);
         command.Options.Add(clusterPort);
         command.Options.Add(seeds);
@@ -56,6 +58,7 @@ public static class ServeCommand
                 GrpcPort = parsed.GetValue(port), Worker = worker,
                 ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+                CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
             });
             await app.StartAsync(cancellationToken);
             Console.WriteLine($"Lantern node ({string.Join(", ", selected)}) at {LanternNode.ClusterAddress(app)} serving gRPC on {LanternNode.GrpcAddress(app)}; Ctrl+C stops it");
