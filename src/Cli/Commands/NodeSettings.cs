@@ -33,8 +33,29 @@ public sealed class NodeSettings
         Description = "Largest inference batch (env LANTERN_MAX_BATCH)",
     };
 
+    public Option<int> Capacity { get; } = new("--capacity")
+    {
+        DefaultValueFactory = _ => int.TryParse(Env("LANTERN_CAPACITY"), out var c) ? c : new WorkerOptions().Capacity,
+        Description = "Work items each worker holds at once: one running, the rest queued (env LANTERN_CAPACITY)",
+    };
+
+    public Option<int> Workers { get; } = new("--workers")
+    {
+        DefaultValueFactory = _ => int.TryParse(Env("LANTERN_WORKERS"), out var w) ? w : 1,
+        Description = "Worker actors on this node, each with its own sessions, e.g. one per GPU (env LANTERN_WORKERS)",
+    };
+
+    public Option<int> IntraOpThreads { get; } = new("--intra-op-threads")
+    {
+        DefaultValueFactory = _ => int.TryParse(Env("LANTERN_INTRA_OP_THREADS"), out var t) ? t : 0,
+        Description = "ONNX Runtime threads per session; 0 uses every core (env LANTERN_INTRA_OP_THREADS)",
+    };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(Capacity);
+        command.Options.Add(Workers);
+        command.Options.Add(IntraOpThreads);
         command.Options.Add(Database);
         command.Options.Add(Postgres);
         command.Options.Add(Provider);
@@ -51,7 +72,13 @@ public sealed class NodeSettings
             var other => throw new ArgumentException($"--provider '{other}' is not one of: auto, cpu, cuda"),
         },
         MaxBatch = parsed.GetValue(MaxBatch),
+        Capacity = Positive(parsed.GetValue(Capacity), "--capacity"),
+        Workers = Positive(parsed.GetValue(Workers), "--workers"),
+        IntraOpThreads = Math.Max(0, parsed.GetValue(IntraOpThreads)),
     };
+
+    private static int Positive(int value, string option) =>
+        value >= 1 ? value : throw new ArgumentException($"{option} must be at least 1, got {value}");
 
     public static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 
