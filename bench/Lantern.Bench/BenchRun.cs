@@ -31,7 +31,7 @@ public static class BenchRun
         foreach (var jobs in models)
         {
             var first = jobs[0];
-            var sweep = first.Info.BatchIsFixed ? [1] : options.BatchSweep; // a fixed batch dimension allows batch 1 only
+            var sweep = options.BatchSweep; // a fixed-batch model that cannot be rewritten is measured at batch 1 only
             Console.WriteLine($"{first.ModelName}: raw at batch {string.Join(',', sweep)} ...");
             var (raw, provider) = RawThroughput.Measure(first, worker, sweep, options.SecondsPerBatchSize);
             Console.WriteLine($"  provider: {provider}");

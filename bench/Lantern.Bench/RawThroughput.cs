@@ -17,15 +17,15 @@ public static class RawThroughput
         BenchJob job, WorkerOptions worker, IReadOnlyList<int> batchSizes, double secondsEach)
     {
         var (sessionOptions, provider) = ExecutionProviders.Create(worker.ExecutionProvider, worker.IntraOpThreads);
-        using var _ = sessionOptions;
-        using var session = new ModelSession(job.ModelBytes, job.Info, sessionOptions, batchSizes.Max());
+        using var ownedOptions = sessionOptions;
+        using var session = ModelSession.Load(job.ModelBytes, job.Info, sessionOptions, batchSizes.Max(), out _);
 
         var input = session.InputBuffer(session.MaxBatch);
         var image = BaseTensor(job);
         for (var b = 0; b < session.MaxBatch; b++) image.CopyTo(input.Slice(b * session.TensorLength, session.TensorLength));
         var scores = new float[session.MaxBatch * session.ClassCount];
 
-        // A model with a fixed batch dimension runs one image at a time; larger sizes do not exist for it.
+        // A fixed-batch model whose batch could not be rewritten runs one image at a time, as the worker runs it.
         var results = batchSizes.Where(b => b <= session.MaxBatch)
             .Select(batch => MeasureBatch(job, session, batch, scores, secondsEach))
             .ToList();

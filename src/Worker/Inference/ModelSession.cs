@@ -30,6 +30,48 @@ public sealed class ModelSession : IDisposable
 
     public long EstimatedBytes { get; }
 
+    /// <summary>
+    /// The session the worker runs. A model exported with a fixed batch of 1 runs one image at a time; rewriting its
+    /// batch dimension often works, and the rewrite is kept only if a batch of two gives, row by row, what the
+    /// original gives for one (ShuffleNet's hard-coded Reshape does not).
+    /// </summary>
+    /// <param name="stayedAtOne">Why a fixed-batch model could not be batched; null otherwise.</param>
+    public static ModelSession Load(byte[] bytes, OnnxModelInfo info, SessionOptions options, int maxBatch, out string? stayedAtOne)
+    {
+        stayedAtOne = null;
+        var original = new ModelSession(bytes, info, options, maxBatch);
+        if (!info.BatchIsFixed || maxBatch < 2) return original;
+        ModelSession? rewritten = null;
+        try
+        {
+            rewritten = new ModelSession(BatchRewriter.WithSymbolicBatch(bytes), info with { BatchIsFixed = false }, options, maxBatch);
+            var probe = new float[original.TensorLength];
+            for (var i = 0; i < probe.Length; i++) probe[i] = i % 251 / 251f; // any non-trivial input
+            var one = new float[original.ClassCount];
+            probe.CopyTo(original.InputBuffer(1));
+            original.Run(1, one);
+            var two = new float[2 * original.ClassCount];
+            var input = rewritten.InputBuffer(2);
+            probe.CopyTo(input);
+            probe.CopyTo(input[original.TensorLength..]);
+            rewritten.Run(2, two);
+            for (var i = 0; i < two.Length; i++)
+            {
+                var expected = one[i % one.Length];
+                if (!(Math.Abs(two[i] - expected) <= 1e-4f * Math.Max(1f, Math.Abs(expected))))
+                    throw new InvalidOperationException($"a batch of two differs from two batches of one at output {i}");
+            }
+            original.Dispose();
+            return rewritten;
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or InvalidOperationException)
+        {
+            stayedAtOne = e.Message.Split('\n')[0];
+            rewritten?.Dispose();
+            return original;
+        }
+    }
+
     public OnnxModelInfo Info { get; }
     public int MaxBatch { get; }
     public int TensorLength { get; }

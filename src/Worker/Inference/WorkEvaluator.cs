@@ -117,50 +117,13 @@ public sealed class WorkEvaluator : IDisposable
         if (_sessions.TryGet(modelSha256, out var cached)) return cached;
         var bytes = await FetchAsync(modelSha256, "model", cancellationToken);
         var info = OnnxModelInspector.Inspect(bytes);
-        var session = new ModelSession(bytes, info, _sessionOptions, _options.MaxBatch);
-        if (info.BatchIsFixed && _options.MaxBatch > 1) session = TryBatchable(bytes, info, session);
+        var session = ModelSession.Load(bytes, info, _sessionOptions, _options.MaxBatch, out var stayedAtOne);
+        if (stayedAtOne is not null) _logger.LogInformation("Model with a fixed batch of 1 stays at batch 1: {Reason}", stayedAtOne);
         _logger.LogInformation("Loaded model {Model} ({Input} {Type}, batch up to {Batch}) on {Provider}",
             modelSha256[..12], info.InputName, info.InputType, session.MaxBatch, ProviderDescription);
         _sessions.Add(modelSha256, session);
         _modelsHeld = [.. _sessions.Keys];
         return session;
-    }
-
-    /// <summary>
-    /// A model exported with a fixed batch of 1 runs one image at a time. Rewriting its batch dimension often works;
-    /// keep the rewrite only if a batch of two gives, row by row, what the original gives for one.
-    /// </summary>
-    private ModelSession TryBatchable(byte[] bytes, OnnxModelInfo info, ModelSession original)
-    {
-        ModelSession? rewritten = null;
-        try
-        {
-            rewritten = new ModelSession(BatchRewriter.WithSymbolicBatch(bytes), info with { BatchIsFixed = false },
-                _sessionOptions, _options.MaxBatch);
-            var probe = new float[original.TensorLength];
-            for (var i = 0; i < probe.Length; i++) probe[i] = (i % 251) / 251f; // any non-trivial input
-            var one = new float[original.ClassCount];
-            probe.CopyTo(original.InputBuffer(1));
-            original.Run(1, one);
-            var two = new float[2 * original.ClassCount];
-            probe.CopyTo(rewritten.InputBuffer(2));
-            probe.CopyTo(rewritten.InputBuffer(2)[original.TensorLength..]);
-            rewritten.Run(2, two);
-            for (var i = 0; i < two.Length; i++)
-            {
-                var expected = one[i % one.Length];
-                if (!(Math.Abs(two[i] - expected) <= 1e-4f * Math.Max(1f, Math.Abs(expected))))
-                    throw new InvalidOperationException($"output {i} differs: {two[i]} vs {expected}");
-            }
-            original.Dispose();
-            return rewritten;
-        }
-        catch (Exception e) when (e is OnnxRuntimeException or InvalidOperationException)
-        {
-            _logger.LogInformation("Model with a fixed batch of 1 stays at batch 1: {Reason}", e.Message.Split('\n')[0]);
-            rewritten?.Dispose();
-            return original;
-        }
     }
 
     private async Task<PreparedJob> PreparedJobAsync(WorkSpec work, CancellationToken cancellationToken)
