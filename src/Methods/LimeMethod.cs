@@ -59,13 +59,17 @@ public sealed class LimeMethod(LimeOptions options, ulong seed, int featureCount
         var held = 0;
         for (long n = options.CheckEvery; n <= Math.Min(completed, options.Samples); n += options.CheckEvery)
         {
-            var ranking = TopRanking(scores[..(int)(n * targets.Length)], (int)n, targets);
+            // The first n samples never change, so neither does their ranking: fit each checkpoint once.
+            if (!_rankingAt.TryGetValue(n, out var ranking))
+                _rankingAt[n] = ranking = TopRanking(scores[..(int)(n * targets.Length)], (int)n, targets);
             held = ranking == previous ? held + 1 : 0;
             previous = ranking;
             if (held >= options.StableChecks) return n;
         }
         return null;
     }
+
+    private readonly Dictionary<long, string> _rankingAt = [];
 
     private string TopRanking(ReadOnlySpan<float> scores, int samples, int[] targets)
     {

@@ -60,7 +60,7 @@ public sealed class JobState(string jobId)
         var prefix = CompletedPrefix();
         if (prefix <= _stopCheckedUpTo) return [];
         _stopCheckedUpTo = prefix;
-        var stop = MethodCatalog.For(Spec!).StopAfter(TargetScores.AsSpan(0, (int)(prefix * Targets.Length)), prefix, Targets);
+        var stop = _method!.StopAfter(TargetScores.AsSpan(0, (int)(prefix * Targets.Length)), prefix, Targets);
         return stop is { } used && used < PerturbationCount ? [new SamplingStopped { SamplesUsed = used }] : [];
     }
 
@@ -71,6 +71,9 @@ public sealed class JobState(string jobId)
         UsedItemCount == WorkItemCount ? WorkItemsDone : _done.AsSpan(0, UsedItemCount).Count(true);
 
     private long _stopCheckedUpTo; // a memo of DecideStop, not state: recomputing gives the same answer
+
+    /// <summary>Derived from the spec once; it memoises what it computed from earlier samples.</summary>
+    private IExplanationMethod? _method;
 
     public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize)
     {
@@ -111,7 +114,8 @@ public sealed class JobState(string jobId)
                 Spec = accepted.Spec;
                 SubmittedUnixMs = accepted.SubmittedUnixMs;
                 WorkItemSize = accepted.WorkItemSize;
-                PerturbationCount = MethodCatalog.For(accepted.Spec).PerturbationCount;
+                _method = MethodCatalog.For(accepted.Spec);
+                PerturbationCount = _method.PerturbationCount;
                 PerturbationsUsed = PerturbationCount;
                 WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
                 _done = new bool[WorkItemCount];
