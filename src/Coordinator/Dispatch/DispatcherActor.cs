@@ -32,6 +32,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         Receive<WithdrawJob>(w =>
         {
             _queue.Withdraw(w.JobId);
+            foreach (var key in _transientFailures.Keys.Where(k => k.JobId == w.JobId).ToList()) _transientFailures.Remove(key);
             foreach (var lease in _leases.Values.Where(l => l.JobId == w.JobId).ToList()) _leases.Remove(lease.Id);
         });
         Receive<RequestWork>(Handle);
@@ -130,7 +131,16 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
 
     private void Handle(WorkFailed failed)
     {
+        var lease = _leases.GetValueOrDefault(failed.LeaseId);
         _leases.Remove(failed.LeaseId);
+        if (failed.Transient && lease is not null && RetryOnceMore(failed.JobId, failed.Item))
+        {
+            _log.Warning("Work item of job {JobId} hit a transient failure on {Worker}: {Reason}; retrying it",
+                failed.JobId, Sender.Path, failed.Reason);
+            if (!lease.Expired) _queue.Requeue(lease.Work, lease.Item);
+            Dispatch();
+            return;
+        }
         _log.Warning("Work item of job {JobId} failed on {Worker}: {Reason}", failed.JobId, Sender.Path, failed.Reason);
         _jobRegion.Tell(new ScoreWorkItem { JobId = failed.JobId, Item = failed.Item, Error = failed.Reason });
         Dispatch();
@@ -198,6 +208,18 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         }
         return best;
     }
+
+    /// <summary>Counts transient failures per item; after <see cref="MaxTransientRetries"/> the job is told.</summary>
+    private bool RetryOnceMore(string jobId, WorkItem item)
+    {
+        var key = (jobId, item);
+        var tries = _transientFailures.GetValueOrDefault(key) + 1;
+        _transientFailures[key] = tries;
+        return tries <= MaxTransientRetries;
+    }
+
+    private const int MaxTransientRetries = 5;
+    private readonly Dictionary<(string JobId, WorkItem Item), int> _transientFailures = [];
 
     private bool IsLeased(string jobId, WorkItem item) =>
         _leases.Values.Any(l => !l.Expired && l.JobId == jobId && l.Item.Equals(item));

@@ -2,6 +2,7 @@ using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Lantern.Contracts.Messages;
+using Lantern.Storage;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
 
@@ -57,6 +58,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
             _dispatcher.Tell(new WorkFailed
             {
                 LeaseId = failed.Lease.LeaseId, JobId = failed.Lease.Work.JobId, Item = failed.Lease.Item, Reason = failed.Reason,
+                Transient = failed.Transient,
             });
             RunNext();
         });
@@ -105,12 +107,16 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         // Inference runs on the thread pool so the mailbox keeps taking leases meanwhile.
         Task.Run(() => evaluator.EvaluateAsync(lease.Work, lease.Item)).PipeTo(Self,
             success: scores => new Evaluated(lease, scores),
-            failure: e => new EvaluationFailed(lease, (e as AggregateException)?.InnerException?.Message ?? e.Message));
+            failure: e =>
+            {
+                var cause = (e as AggregateException)?.InnerException ?? e;
+                return new EvaluationFailed(lease, cause.Message, cause is ArtifactUnavailableException);
+            });
     }
 
     private sealed record Evaluated(WorkLeased Lease, float[] Scores);
 
-    private sealed record EvaluationFailed(WorkLeased Lease, string Reason);
+    private sealed record EvaluationFailed(WorkLeased Lease, string Reason, bool Transient);
 
     private sealed class ReportCapacity
     {

@@ -66,9 +66,18 @@ public sealed class ClusterArtifactStore(ActorSystem system, string cacheDirecto
         return bytes;
     }
 
-    private static Task<ArtifactChunk> AskAsync(ActorSelection server, string sha256, long offset, CancellationToken cancellationToken) =>
-        server.Ask<ArtifactChunk>(new FetchArtifact { Sha256 = sha256, Offset = offset, Length = ChunkSize }, ChunkTimeout,
-            cancellationToken);
+    private static async Task<ArtifactChunk> AskAsync(ActorSelection server, string sha256, long offset, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await server.Ask<ArtifactChunk>(new FetchArtifact { Sha256 = sha256, Offset = offset, Length = ChunkSize },
+                ChunkTimeout, cancellationToken);
+        }
+        catch (AskTimeoutException e)
+        {
+            throw new ArtifactUnavailableException($"no answer from {server.PathString} for artifact {sha256[..12]}", e);
+        }
+    }
 
     /// <summary>Any coordinator node that is up; they all read the same database.</summary>
     private ActorSelection ArtifactServer()
@@ -77,7 +86,7 @@ public sealed class ClusterArtifactStore(ActorSystem system, string cacheDirecto
                          .Where(m => m.Status == MemberStatus.Up && m.HasRole(ClusterRoles.Coordinator))
                          .OrderBy(_ => Random.Shared.Next())
                          .FirstOrDefault()
-                     ?? throw new InvalidOperationException("no coordinator node is up to fetch artifacts from");
+                     ?? throw new ArtifactUnavailableException("no coordinator node is up to fetch artifacts from");
         return system.ActorSelection(new RootActorPath(member.Address) / "user" / "artifacts");
     }
 }

@@ -308,4 +308,29 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0, warm.ExpectMsg<WorkLeased>(Soon).Item.First); // the warm worker first, despite less room
         Assert.Equal(4, cold.ExpectMsg<WorkLeased>(Soon).Item.First); // then whoever has room
     }
+
+    [Fact]
+    public void A_transient_failure_is_retried_and_only_a_persistent_one_reaches_the_job()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 0));
+
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            var lease = worker.ExpectMsg<WorkLeased>(Soon);
+            dispatcher.Tell(new WorkFailed
+            {
+                LeaseId = lease.LeaseId, JobId = "job-a", Item = lease.Item, Reason = "no coordinator node is up", Transient = true,
+            }, worker.Ref);
+        }
+        _region.ExpectNoMsg(Quiet); // five transient failures: retried, the job not bothered
+
+        var last = worker.ExpectMsg<WorkLeased>(Soon);
+        dispatcher.Tell(new WorkFailed
+        {
+            LeaseId = last.LeaseId, JobId = "job-a", Item = last.Item, Reason = "no coordinator node is up", Transient = true,
+        }, worker.Ref);
+        Assert.Equal("no coordinator node is up", _region.ExpectMsg<ScoreWorkItem>(Soon).Error);
+    }
 }
