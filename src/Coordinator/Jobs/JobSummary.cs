@@ -14,7 +14,7 @@ public static class JobSummary
     public static string Build(JobState state, IExplanationMethod method, MethodOutput output, long finishedUnixMs)
     {
         var spec = state.Spec!;
-        var probabilities = spec.Preprocessing.Output == "logits" ? Scores.Softmax(state.Baseline) : state.Baseline;
+        var probabilities = spec.Probabilities(state.Baseline);
         var baselineTargets = state.BaselineTargetScores();
         var computeSeconds = (finishedUnixMs - state.FirstItemUnixMs) / 1000.0;
 
@@ -36,11 +36,11 @@ public static class JobSummary
             ["parameters"] = Parameters(state, method),
             ["top_classes"] = new JsonArray([.. Scores.TopK(probabilities, Math.Min(5, probabilities.Length)).Select(c => (JsonNode)new JsonObject
             {
-                ["class"] = c, ["label"] = LabelOf(spec, c), ["probability"] = probabilities[c], ["output"] = state.Baseline[c],
+                ["class"] = c, ["label"] = spec.LabelOf(c), ["probability"] = probabilities[c], ["output"] = state.Baseline[c],
             })]),
             ["targets"] = new JsonArray([.. state.Targets.Select((c, i) => (JsonNode)new JsonObject
             {
-                ["class"] = c, ["label"] = LabelOf(spec, c), ["score"] = baselineTargets[i],
+                ["class"] = c, ["label"] = spec.LabelOf(c), ["score"] = baselineTargets[i],
             })]),
             ["per_target"] = output.PerTarget,
             ["evaluations"] = state.Evaluations,
@@ -73,9 +73,6 @@ public static class JobSummary
         parameters["stopped_early"] = state.PerturbationsUsed < state.PerturbationCount;
         return parameters;
     }
-
-    private static string LabelOf(JobSpec spec, int classIndex) =>
-        classIndex < spec.Labels.Count ? spec.Labels[classIndex] : "";
 
     private static string Utc(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).ToString("O");
 }

@@ -4,6 +4,7 @@ using Lantern.Contracts.Messages;
 using Lantern.Explainers.Scoring;
 using Lantern.Imaging;
 using Lantern.Models;
+using Lantern.Methods;
 using Lantern.Storage;
 using System.Runtime.InteropServices;
 
@@ -23,9 +24,9 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
             Targets = { reply.Targets },
             SummaryJson = reply.Outcome.SummaryJson,
         };
-        var probabilities = spec.Preprocessing.Output == ModelDescriptor.Logits ? Scores.Softmax([.. reply.Baseline]) : [.. reply.Baseline];
+        var probabilities = spec.Probabilities(reply.Baseline);
         foreach (var c in Scores.TopK(probabilities, Math.Min(5, probabilities.Length)))
-            result.TopClasses.Add(new ClassScore { ClassIndex = c, Label = LabelOf(spec, c), Score = probabilities[c] });
+            result.TopClasses.Add(new ClassScore { ClassIndex = c, Label = spec.LabelOf(c), Score = probabilities[c] });
 
         foreach (var stored in reply.Outcome.Maps)
         {
@@ -33,7 +34,7 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
                        ?? throw new InvalidOperationException($"map {stored.DataSha256} is missing from the artifact store");
             var map = new AttributionMap
             {
-                TargetClass = stored.TargetClass, Label = LabelOf(spec, stored.TargetClass), Window = stored.Window, Kind = stored.Kind,
+                TargetClass = stored.TargetClass, Label = spec.LabelOf(stored.TargetClass), Window = stored.Window, Kind = stored.Kind,
                 Height = stored.Height, Width = stored.Width, Data = ByteString.CopyFrom(data),
             };
             if (image is not null)
@@ -53,6 +54,4 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
         ClassCount = info.ClassCount,
     };
 
-    private static string LabelOf(JobSpec spec, int classIndex) =>
-        classIndex < spec.Labels.Count ? spec.Labels[classIndex] : "";
 }
