@@ -1,0 +1,23 @@
+namespace Lantern.Gradients.Rules;
+
+/// <summary>The backward rule of each supported op type.</summary>
+internal static class BackwardRules
+{
+    public static IReadOnlyDictionary<string, IBackwardRule> Create()
+    {
+        IBackwardRule[] rules =
+        [
+            new PassThroughRule("Identity"), new PassThroughRule("Dropout"),
+            new ReshapeLikeRule("Reshape"), new ReshapeLikeRule("Flatten"), new ReshapeLikeRule("Squeeze"), new ReshapeLikeRule("Unsqueeze"),
+            new TransposeRule(), new ExpandRule(), new ConcatRule(), new SplitRule(), new SliceRule(), new PadRule(),
+            new AddSubRule("Add"), new AddSubRule("Sub"), new AddSubRule("Sum"), new MulRule(), new DivRule(), new NegRule(),
+            new RectifiedLinearRule(), new LeakyReluRule(), new ClipRule(), new SigmoidRule(), new TanhRule(),
+            new HardSigmoidRule(), new HardSwishRule(), new SoftmaxRule(), new LogSoftmaxRule(),
+            new GemmRule(), new MatMulRule(), new ConvRule(), new ConvTransposeRule(),
+            new MaxPoolRule(), new AveragePoolRule(AveragePoolDivisors.WindowWeights), new GlobalAveragePoolRule(),
+            new ReduceRule("ReduceMean"), new ReduceRule("ReduceSum"),
+            new BatchNormalizationRule(), new LrnRule(),
+        ];
+        return rules.ToDictionary(r => r.OpType, StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,159 @@
+using Lantern.Gradients.Graph;
+using Onnx;
+
+namespace Lantern.Gradients.Rules;
+
+/// <summary>Ops that only move values: the gradient moves back the same way.</summary>
+internal sealed class PassThroughRule(string opType) : IBackwardRule
+{
+    public string OpType => opType;
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is { } dY) context.Accumulate(node.Input[0], dY);
+    }
+}
+
+/// <summary>Reshape, Flatten, Squeeze, Unsqueeze: dX = Reshape(dY, Shape(X)).</summary>
+internal sealed class ReshapeLikeRule(string opType) : IBackwardRule
+{
+    public string OpType => opType;
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is { } dY) context.Accumulate(node.Input[0], context.ReshapeLike(dY, node.Input[0]));
+    }
+}
+
+internal sealed class TransposeRule : IBackwardRule
+{
+    public string OpType => "Transpose";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        var rank = context.RankOf(node.Input[0]);
+        var perm = node.GetInts("perm") ?? Enumerable.Range(0, rank).Reverse().Select(i => (long)i).ToArray();
+        var inverse = new long[rank];
+        for (var i = 0; i < rank; i++) inverse[perm[i]] = i;
+        context.Accumulate(node.Input[0], context.Node("Transpose", [dY], Attributes.Ints("perm", inverse)));
+    }
+}
+
+/// <summary>Expand: the gradient is summed over the broadcast axes.</summary>
+internal sealed class ExpandRule : IBackwardRule
+{
+    public string OpType => "Expand";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is { } dY)
+            context.Accumulate(node.Input[0], context.ReduceToShapeOf(dY, context.ShapeOf(node.Output[0]), node.Input[0]));
+    }
+}
+
+/// <summary>Concat: dY is split back along the axis with the inputs' (per-example, static) sizes.</summary>
+internal sealed class ConcatRule : IBackwardRule
+{
+    public string OpType => "Concat";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        var rank = context.RankOf(node.Output[0]);
+        var axis = BackwardContext.NormaliseAxis(node.GetInt("axis", 0), rank);
+        if (axis == 0) throw new UnsupportedModelException($"Concat (node '{node.Describe()}') joins along the batch axis, which Lantern cannot differentiate");
+        var inputs = node.Input.Where(i => i.Length > 0).ToList();
+        var sizes = inputs.Select(i => context.ShapeOf(i)[axis]).ToArray();
+        var parts = context.Node("Split", [dY, context.Ints(sizes)], inputs.Count, Attributes.Int("axis", axis));
+        for (var i = 0; i < inputs.Count; i++) context.Accumulate(inputs[i], parts[i]);
+    }
+}
+
+/// <summary>Split: the outputs' gradients (zeros where none flowed) are concatenated back.</summary>
+internal sealed class SplitRule : IBackwardRule
+{
+    public string OpType => "Split";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        var rank = context.RankOf(node.Input[0]);
+        var axis = BackwardContext.NormaliseAxis(node.GetInt("axis", 0), rank);
+        if (axis == 0) throw new UnsupportedModelException($"Split (node '{node.Describe()}') splits the batch axis, which Lantern cannot differentiate");
+        var parts = node.Output.Select(o => context.Gradient(o) ?? context.ZerosLike(o)).ToList();
+        context.Accumulate(node.Input[0], context.Node("Concat", parts, Attributes.Int("axis", axis)));
+    }
+}
+
+/// <summary>Slice with unit steps: dX = dY padded back with zeros to X's shape (the pads are per-example, static).</summary>
+internal sealed class SliceRule : IBackwardRule
+{
+    public string OpType => "Slice";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        var input = context.ShapeOf(node.Input[0]);
+        var rank = input.Length;
+        long[] Constant(int position, string what) =>
+            context.Forward.ConstantInts(node.Input[position])
+            ?? throw new UnsupportedModelException($"Slice (node '{node.Describe()}') has computed {what}, which Lantern cannot differentiate");
+        var starts = Constant(1, "starts");
+        var ends = Constant(2, "ends");
+        var axes = node.Input.Count > 3 && node.Input[3].Length > 0 ? Constant(3, "axes") : Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+        var steps = node.Input.Count > 4 && node.Input[4].Length > 0 ? Constant(4, "steps") : starts.Select(_ => 1L).ToArray();
+        var pads = new long[2 * rank];
+        for (var i = 0; i < axes.Length; i++)
+        {
+            var axis = (int)BackwardContext.NormaliseAxis(axes[i], rank);
+            var dim = input[axis];
+            if (steps[i] != 1)
+                throw new UnsupportedModelException($"Slice (node '{node.Describe()}') uses step {steps[i]}; Lantern differentiates only unit steps");
+            var start = Math.Clamp(starts[i] < 0 ? starts[i] + dim : starts[i], 0, dim);
+            var end = Math.Clamp(ends[i] < 0 ? ends[i] + dim : ends[i], 0, dim);
+            if (axis == 0 && (start != 0 || end < dim))
+                throw new UnsupportedModelException($"Slice (node '{node.Describe()}') slices the batch axis, which Lantern cannot differentiate");
+            if (axis == 0) continue;
+            pads[axis] = start;
+            pads[rank + axis] = dim - Math.Max(end, start);
+        }
+        context.Accumulate(node.Input[0], context.Node("Pad", [dY, context.Ints(pads)]));
+    }
+}
+
+/// <summary>Pad (constant mode): dX is the part of dY that covers X; negative pads (crops) pad the gradient back with zeros.</summary>
+internal sealed class PadRule : IBackwardRule
+{
+    public string OpType => "Pad";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        var mode = node.GetString("mode") ?? "constant";
+        if (mode != "constant")
+            throw new UnsupportedModelException($"Pad (node '{node.Describe()}') uses mode '{mode}'; Lantern differentiates only constant padding");
+        var rank = context.RankOf(node.Input[0]);
+        var pads = context.Forward.ConstantInts(node.Input[1])
+            ?? throw new UnsupportedModelException($"Pad (node '{node.Describe()}') has computed pads, which Lantern cannot differentiate");
+        var axes = node.Input.Count > 3 && node.Input[3].Length > 0
+            ? (context.Forward.ConstantInts(node.Input[3]) ?? throw new UnsupportedModelException($"Pad (node '{node.Describe()}') has computed axes"))
+                .Select(a => BackwardContext.NormaliseAxis(a, rank)).ToArray()
+            : Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        var begin = new long[rank];
+        var end = new long[rank];
+        for (var i = 0; i < axes.Length; i++)
+        {
+            begin[axes[i]] = pads[i];
+            end[axes[i]] = pads[axes.Length + i];
+        }
+        if (begin[0] != 0 || end[0] != 0)
+            throw new UnsupportedModelException($"Pad (node '{node.Describe()}') pads the batch axis, which Lantern cannot differentiate");
+        var sliceAxes = Enumerable.Range(1, rank - 1).Select(i => (long)i).ToArray();
+        var starts = sliceAxes.Select(a => Math.Max(begin[a], 0)).ToArray();
+        var ends = sliceAxes.Select(a => end[a] > 0 ? -end[a] : long.MaxValue).ToArray();
+        var dX = context.Node("Slice", [dY, context.Ints(starts), context.Ints(ends), context.Ints(sliceAxes)]);
+        if (begin.Any(p => p < 0) || end.Any(p => p < 0))
+            dX = context.Node("Pad", [dX, context.Ints([.. begin.Select(p => Math.Max(-p, 0)), .. end.Select(p => Math.Max(-p, 0))])]);
+        context.Accumulate(node.Input[0], dX);
+    }
+}
