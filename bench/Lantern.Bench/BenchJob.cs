@@ -72,7 +72,7 @@ public sealed class BenchJob
         var request = submit.Clone();
         request.ModelSha256 = modelPut.Sha256;
         request.ImageSha256 = imagePut.Sha256;
-        var spec = await new JobRequestMapping(catalog, store, gateway).ToSpecAsync(request, CancellationToken.None);
+        var spec = await new JobRequestMapping(catalog, store, gateway, new GradientModels(store)).ToSpecAsync(request, CancellationToken.None);
         return new BenchJob(modelPath, model, info, imagePath, image, method, submit, spec, store);
     }
 

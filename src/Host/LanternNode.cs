@@ -84,6 +84,13 @@ public static class LanternNode
             // Akka.NET 1.5.7x logs a false "failed to find an associated singleton" on every proxy start
             // (akkadotnet/akka.net#8568); a singleton that is really missing shows as work that never starts.
             .AddHocon("akka.cluster.singleton-proxy.log-singleton-identification-failure = off", HoconAddMode.Prepend)
+            // A gradient method's work item carries one model-input-sized map per target (224x224 floats = 196 KB each),
+            // above Akka.Remote's 128 KB default frame.
+            .AddHocon("""
+                akka.remote.dot-netty.tcp.maximum-frame-size = 16 MiB
+                akka.remote.dot-netty.tcp.send-buffer-size = 32 MiB
+                akka.remote.dot-netty.tcp.receive-buffer-size = 32 MiB
+                """, HoconAddMode.Prepend)
             .WithRemoting(options.ClusterHost, options.ClusterPort)
             .WithClustering(new ClusterOptions
             {

@@ -28,6 +28,19 @@ public interface IExplanationMethod
     /// <param name="scores">Perturbations used × targets, row-major (fewer than PerturbationCount after an early stop).</param>
     MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets);
 
+    /// <summary>
+    /// Floats a worker adds per target to a work item's result, after the item's scores: methods that reduce each work
+    /// item to one map per target (the gradient methods) say how long; 0 for methods whose result is scores only.
+    /// </summary>
+    int MapLength => 0;
+
+    /// <summary>The largest work item the method wants; null for the coordinator's default.</summary>
+    int? MaxItemSize => null;
+
+    /// <param name="itemMaps">Work items × targets × <see cref="MapLength"/>, in item order.</param>
+    MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, ReadOnlySpan<float> itemMaps, int[] targets) =>
+        Assemble(baseline, scores, targets);
+
     /// <summary>The method's parameters, every default resolved, for summary.json.</summary>
     JsonObject Parameters();
 }

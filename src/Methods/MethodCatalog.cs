@@ -1,4 +1,5 @@
 using Lantern.Contracts.Messages;
+using Lantern.Methods.Gradients;
 using ExplainerSegmentation = Lantern.Explainers.Segmentation.Segmentation;
 
 namespace Lantern.Methods;
@@ -15,7 +16,16 @@ public static class MethodCatalog
         JobSpec.MethodOneofCase.Lime => new LimeMethod(spec.Lime, spec.Seed, spec.FeatureCount, segmentation),
         JobSpec.MethodOneofCase.KernelShap => new KernelShapMethod(spec.KernelShap, spec.Seed, spec.FeatureCount, segmentation),
         JobSpec.MethodOneofCase.Rise => new RiseMethod(spec.Rise, spec.Seed, spec.ImageWidth, spec.ImageHeight),
+        JobSpec.MethodOneofCase.Gradient => GradientMethod(spec),
         _ => throw new ArgumentException($"job method {spec.MethodCase} is not supported"),
+    };
+
+    private static IGradientMethod GradientMethod(JobSpec spec) => GradientMethodNames.Parse(spec.Gradient.Method) switch
+    {
+        GradientMethodKind.GradCam or GradientMethodKind.GradCamPlusPlus or GradientMethodKind.Cam => new LayerCamMethod(spec.Gradient, spec),
+        GradientMethodKind.ScoreCam => new ScoreCamMethod(spec.Gradient, spec),
+        GradientMethodKind.Activations => new ActivationsMethod(spec.Gradient, spec),
+        _ => new InputGradientMethod(spec.Gradient, spec),
     };
 
     public static bool NeedsSegmentation(JobSpec spec) => spec.SegmentationSha256.Length > 0;

@@ -19,7 +19,9 @@ public static class JobAssembly
             : null;
         var method = MethodCatalog.For(spec, segmentation);
         var used = (int)(state.PerturbationsUsed * state.Targets.Length);
-        var output = method.Assemble(state.BaselineTargetScores(), state.TargetScores.AsSpan(0, used), state.Targets);
+        var output = state.MapLength > 0
+            ? method.Assemble(state.BaselineTargetScores(), state.TargetScores.AsSpan(0, used), state.ItemMaps, state.Targets)
+            : method.Assemble(state.BaselineTargetScores(), state.TargetScores.AsSpan(0, used), state.Targets);
         var outcome = new JobOutcome();
         foreach (var map in output.Maps)
         {

@@ -32,6 +32,9 @@ public sealed class JobState(string jobId)
     public float[] Baseline { get; private set; } = [];
     /// <summary>Score of each target for each perturbation, row-major perturbations × targets.</summary>
     public float[] TargetScores { get; private set; } = [];
+    /// <summary>Methods that fold each work item into maps (see IExplanationMethod.MapLength): items × targets × MapLength.</summary>
+    public float[] ItemMaps { get; private set; } = [];
+    public int MapLength { get; private set; }
     public int WorkItemCount { get; private set; }
     public int WorkItemsDone { get; private set; }
     public long Evaluations { get; private set; }
@@ -78,7 +81,8 @@ public sealed class JobState(string jobId)
     public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize)
     {
         if (Phase != JobPhase.New) return []; // a retried submit of the same job id is a no-op
-        return [new JobAccepted { Spec = command.Spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = workItemSize }];
+        var size = Math.Min(workItemSize, MethodCatalog.For(command.Spec).MaxItemSize ?? int.MaxValue);
+        return [new JobAccepted { Spec = command.Spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = size }];
     }
 
     public IReadOnlyList<IJobEvent> Decide(ScoreWorkItem command, long nowUnixMs)
@@ -98,8 +102,10 @@ public sealed class JobState(string jobId)
         }
 
         if (Phase != JobPhase.Running || !IsWorkItem(item) || _done[item.First / WorkItemSize]) return [];
-        if (command.Scores.Count != item.Count * Targets.Length)
-            return [Failed($"a worker returned {command.Scores.Count} scores for {item.Count} perturbations × {Targets.Length} targets", nowUnixMs)];
+        var expected = item.Count * Targets.Length + Targets.Length * MapLength;
+        if (command.Scores.Count != expected)
+            return [Failed($"a worker returned {command.Scores.Count} {(MapLength > 0 ? "values" : "scores")} for {item.Count} perturbations × {Targets.Length} targets" +
+                           (MapLength > 0 ? $" and {Targets.Length} maps of {MapLength}" : ""), nowUnixMs)];
         return [new ItemScored { First = item.First, Count = item.Count, Scores = { command.Scores }, Worker = command.Worker }];
     }
 
@@ -117,6 +123,7 @@ public sealed class JobState(string jobId)
                 _method = MethodCatalog.For(accepted.Spec);
                 PerturbationCount = _method.PerturbationCount;
                 PerturbationsUsed = PerturbationCount;
+                MapLength = _method.MapLength;
                 WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
                 _done = new bool[WorkItemCount];
                 Phase = JobPhase.Queued;
@@ -125,6 +132,7 @@ public sealed class JobState(string jobId)
                 Baseline = [.. baseline.Scores];
                 Targets = [.. baseline.Targets];
                 TargetScores = new float[PerturbationCount * Targets.Length];
+                ItemMaps = new float[(long)WorkItemCount * Targets.Length * MapLength];
                 FirstItemUnixMs = baseline.FirstItemUnixMs;
                 Evaluations += 1;
                 Phase = JobPhase.Running;
@@ -136,7 +144,11 @@ public sealed class JobState(string jobId)
                 WorkItemsDone++;
                 while (_firstMissing < WorkItemCount && _done[_firstMissing]) _firstMissing++;
                 Evaluations += scored.Count;
-                scored.Scores.CopyTo(TargetScores, (int)(scored.First * Targets.Length));
+                // The block is the item's scores (count × targets), then, for map-folding methods, its maps (targets × MapLength).
+                var scoreCount = scored.Count * Targets.Length;
+                for (var i = 0; i < scoreCount; i++) TargetScores[scored.First * Targets.Length + i] = scored.Scores[i];
+                var mapOffset = (long)index * Targets.Length * MapLength;
+                for (var i = scoreCount; i < scored.Scores.Count; i++) ItemMaps[mapOffset + i - scoreCount] = scored.Scores[i];
                 if (scored.Worker.Length > 0) Workers.Add(scored.Worker);
                 break;
             case SamplingStopped stopped:

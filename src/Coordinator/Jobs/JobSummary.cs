@@ -68,6 +68,11 @@ public static class JobSummary
             : new JsonObject { ["top_k"] = Math.Max(1, spec.Targets.TopK) };
         parameters["score"] = spec.AppliesSoftmax() ? "probability" : "model output";
         parameters["seed"] = spec.Seed;
+        if (spec.GradientIo is { } gradient)
+        {
+            parameters["gradient_target_tensor"] = gradient.TargetTensor;
+            parameters["gradient_model_notes"] = new JsonArray([.. gradient.Notes.Select(n => (JsonNode)n)]);
+        }
         parameters["work_item_size"] = state.WorkItemSize;
         parameters["perturbations_used"] = state.PerturbationsUsed;
         parameters["stopped_early"] = state.PerturbationsUsed < state.PerturbationCount;

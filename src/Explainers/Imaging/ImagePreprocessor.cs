@@ -152,6 +152,14 @@ public sealed class ImagePreprocessor
             throw new ArgumentException($"tensor must hold {TensorLength} values, got {tensor.Length}", nameof(tensor));
     }
 
+    /// <summary>Where the model input sits in the source image: the size the source is resized to, and the crop's offset in it.</summary>
+    public static (int ResizedWidth, int ResizedHeight, int CropX, int CropY) Geometry(int sourceWidth, int sourceHeight, Preprocessing p)
+    {
+        if (p.Resize == ResizeMode.Stretch) return (p.Width, p.Height, 0, 0);
+        var (width, height) = ResizedSize(sourceWidth, sourceHeight, p.ResizeShorterSide);
+        return (width, height, CropOffset(width, p.Width), CropOffset(height, p.Height));
+    }
+
     /// <summary>The shorter side becomes <paramref name="shorterSide"/>, the other keeps the aspect ratio, rounded half away from zero.</summary>
     private static (int Width, int Height) ResizedSize(int width, int height, int shorterSide)
     {

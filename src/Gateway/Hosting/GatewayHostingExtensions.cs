@@ -20,6 +20,7 @@ public static class GatewayHostingExtensions
         return services
             .AddSingleton(options)
             .AddSingleton<ArtifactCatalog>()
+            .AddSingleton<GradientModels>()
             .AddSingleton<JobRequestMapping>()
             .AddSingleton<JobResultMapping>()
             .AddSingleton<JobDirectory>();

@@ -9,6 +9,10 @@ public static class GrpcErrors
     [DoesNotReturn]
     public static void InvalidArgument(string message) => throw new RpcException(new Status(StatusCode.InvalidArgument, message));
 
+    /// <summary>For expressions that must have a type: <c>x ?? GrpcErrors.InvalidArgument&lt;T&gt;("…")</c>.</summary>
+    [DoesNotReturn]
+    public static T InvalidArgument<T>(string message) => throw new RpcException(new Status(StatusCode.InvalidArgument, message));
+
     [DoesNotReturn]
     public static void NotFound(string message) => throw new RpcException(new Status(StatusCode.NotFound, message));
 

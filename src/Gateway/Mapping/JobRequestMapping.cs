@@ -12,12 +12,12 @@ namespace Lantern.Gateway.Mapping;
 /// Turns a submit request into a complete <see cref="JobSpec"/>: every default resolved (so workers and the summary
 /// see exactly what ran), every parameter checked against the model and the image, each problem a clear error.
 /// </summary>
-public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore artifacts, GatewayOptions options)
+public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore artifacts, GatewayOptions options, GradientModels gradientModels)
 {
     public async Task<JobSpec> ToSpecAsync(SubmitJobRequest request, CancellationToken cancellationToken)
     {
         if (request.MethodCase == SubmitJobRequest.MethodOneofCase.None)
-            GrpcErrors.InvalidArgument("choose an explanation method: set one of occlusion, lime, kernel_shap, rise");
+            GrpcErrors.InvalidArgument("choose an explanation method: set one of occlusion, lime, kernel_shap, rise, gradient");
 
         var model = await catalog.ModelAsync(request.ModelSha256, cancellationToken);
         var (width, height) = await catalog.ImageSizeAsync(request.ImageSha256, cancellationToken);
@@ -51,6 +51,10 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
                 break;
             case SubmitJobRequest.MethodOneofCase.Rise:
                 spec.Rise = MethodOptions.Resolve(request.Rise);
+                break;
+            case SubmitJobRequest.MethodOneofCase.Gradient:
+                spec.Gradient = MethodOptions.Resolve(request.Gradient);
+                await gradientModels.PrepareAsync(spec, model, cancellationToken);
                 break;
         }
         CheckQuota(spec);

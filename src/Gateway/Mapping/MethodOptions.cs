@@ -1,5 +1,6 @@
 using Lantern.Contracts.Api;
 using Lantern.Explainers.Segmentation;
+using Lantern.Methods.Gradients;
 
 namespace Lantern.Gateway.Mapping;
 
@@ -49,6 +50,40 @@ public static class MethodOptions
         if (rise.Density == 0) rise.Density = 0.5f;
         if (rise.Density is <= 0 or >= 1) GrpcErrors.InvalidArgument($"rise density must be between 0 and 1, got {rise.Density}");
         return rise;
+    }
+
+    public static GradientOptions Resolve(GradientOptions requested)
+    {
+        var g = requested.Clone();
+        g.Method = g.Method.ToLowerInvariant();
+        if (!GradientMethodNames.TryParse(g.Method, out var kind))
+            GrpcErrors.InvalidArgument($"gradient method '{requested.Method}' is not one of: {string.Join(", ", GradientMethodNames.All)}");
+        if (!GradientMethodNames.UsesLayer(kind) && g.Layer.Length > 0)
+            GrpcErrors.InvalidArgument($"{g.Method} explains the input; layer applies to gradcam, gradcam++, cam, scorecam and activations");
+        var integrated = kind == GradientMethodKind.IntegratedGradients
+                         || kind == GradientMethodKind.SmoothGrad && g.SmoothOver == "integrated-gradients";
+        if (g.Steps == 0) g.Steps = 32;
+        if (g.Steps is < 1 or > 4096) GrpcErrors.InvalidArgument($"steps must be between 1 and 4096, got {g.Steps}");
+        g.Baseline = string.IsNullOrEmpty(g.Baseline) ? "zero" : g.Baseline.ToLowerInvariant();
+        if (g.Baseline is not ("zero" or "black"))
+            GrpcErrors.InvalidArgument($"baseline '{g.Baseline}' is not one of: zero, black");
+        g.Integration = string.IsNullOrEmpty(g.Integration) ? "gausslegendre" : g.Integration.ToLowerInvariant();
+        if (g.Integration is not ("gausslegendre" or "riemann_left" or "riemann_right" or "riemann_middle" or "riemann_trapezoid"))
+            GrpcErrors.InvalidArgument(
+                $"integration '{g.Integration}' is not one of: gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid");
+        if (integrated && g.Integration == "riemann_trapezoid" && g.Steps < 2)
+            GrpcErrors.InvalidArgument("the trapezoid rule needs at least 2 steps");
+        if (g.SmoothSamples == 0) g.SmoothSamples = 25;
+        if (g.SmoothSamples < 1) GrpcErrors.InvalidArgument($"smooth_samples must be at least 1, got {g.SmoothSamples}");
+        if (g.SmoothSigma == 0) g.SmoothSigma = 0.15f;
+        if (g.SmoothSigma < 0 || !float.IsFinite(g.SmoothSigma))
+            GrpcErrors.InvalidArgument($"smooth_sigma must be positive, got {g.SmoothSigma}");
+        g.SmoothOver = string.IsNullOrEmpty(g.SmoothOver) ? "saliency" : g.SmoothOver.ToLowerInvariant();
+        if (!GradientMethodNames.Smoothable.Contains(g.SmoothOver))
+            GrpcErrors.InvalidArgument($"smooth_over '{g.SmoothOver}' is not one of: {string.Join(", ", GradientMethodNames.Smoothable)}");
+        if (g.TopChannels == 0) g.TopChannels = 8;
+        if (g.TopChannels < 1) GrpcErrors.InvalidArgument($"top_channels must be at least 1, got {g.TopChannels}");
+        return g;
     }
 
     public static Contracts.Api.Segmentation Resolve(Contracts.Api.Segmentation? requested)

@@ -2,17 +2,23 @@ using Lantern.Contracts.Messages;
 using Lantern.Explainers;
 using Lantern.Explainers.Imaging;
 using Lantern.Methods;
+using Lantern.Methods.Gradients;
 
 namespace Lantern.Worker.Inference;
 
 using Segmentation = Lantern.Explainers.Segmentation.Segmentation;
 
-/// <summary>What a worker derives once per job from its spec and image: the unperturbed input and a perturber.</summary>
-public sealed class PreparedJob(WorkSpec work, float[] baseTensor, IPerturber perturber)
+/// <summary>
+/// What a worker derives once per job from its spec and image: the unperturbed input and a perturber (none for gradient
+/// methods, which the gradient path prepares with their session; see <see cref="GradientJobs"/>).
+/// </summary>
+public sealed class PreparedJob(WorkSpec work, RgbImage image, ImagePreprocessor preprocessor, float[] baseTensor, IPerturber? perturber)
 {
     public WorkSpec Work { get; } = work;
+    public RgbImage Image { get; } = image;
+    public ImagePreprocessor Preprocessor { get; } = preprocessor;
     public float[] BaseTensor { get; } = baseTensor;
-    public IPerturber Perturber { get; } = perturber;
+    public IPerturber? Perturber { get; } = perturber;
     public int[] Targets { get; } = [.. work.Targets];
     public bool AppliesSoftmax { get; } = work.Spec.AppliesSoftmax();
 
@@ -22,6 +28,8 @@ public sealed class PreparedJob(WorkSpec work, float[] baseTensor, IPerturber pe
         var preprocessor = new ImagePreprocessor(image.Width, image.Height, spec.Preprocessing.ToExplainers());
         var baseTensor = new float[preprocessor.TensorLength];
         preprocessor.Write(image.Pixels, baseTensor);
-        return new PreparedJob(work, baseTensor, MethodCatalog.For(spec, segmentation).CreatePerturber(image, preprocessor));
+        var method = MethodCatalog.For(spec, segmentation);
+        var perturber = method is IGradientMethod ? null : method.CreatePerturber(image, preprocessor);
+        return new PreparedJob(work, image, preprocessor, baseTensor, perturber);
     }
 }

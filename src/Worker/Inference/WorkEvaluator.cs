@@ -40,7 +40,10 @@ public sealed class WorkEvaluator : IDisposable
         _logger.LogInformation("Worker inference runs on {Provider}", ProviderDescription);
         _sessions = new LruCache<string, ModelSession>(options.SessionCacheBytes, session => session.EstimatedBytes);
         _jobs = new LruCache<string, PreparedJob>(options.JobCacheSize);
+        _gradients = new GradientJobs(_sessionOptions, options.MaxBatch, options.SessionCacheBytes, options.JobCacheSize, FetchAsync);
     }
+
+    private readonly GradientJobs _gradients;
 
     public string ProviderDescription { get; }
 
@@ -57,8 +60,14 @@ public sealed class WorkEvaluator : IDisposable
         await _oneAtATime.WaitAsync(cancellationToken);
         try
         {
-            var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
             var job = await PreparedJobAsync(work, cancellationToken);
+            if (!item.Baseline && job.Perturber is null)
+            {
+                var (block, evaluations) = await _gradients.EvaluateAsync(work, job, item, cancellationToken);
+                Count(evaluations);
+                return block;
+            }
+            var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
             return item.Baseline ? EvaluateBaseline(session, job) : EvaluatePerturbations(session, job, item);
         }
         finally
@@ -97,7 +106,7 @@ public sealed class WorkEvaluator : IDisposable
             var batch = Math.Min(session.MaxBatch, item.Count - done);
             var input = session.InputBuffer(batch);
             for (var b = 0; b < batch; b++)
-                job.Perturber.Write(item.First + done + b, input.Slice(b * session.TensorLength, session.TensorLength));
+                job.Perturber!.Write(item.First + done + b, input.Slice(b * session.TensorLength, session.TensorLength));
             session.Run(batch, _scores);
             for (var b = 0; b < batch; b++)
             {
@@ -148,6 +157,7 @@ public sealed class WorkEvaluator : IDisposable
     {
         _sessions.Clear();
         _jobs.Clear();
+        _gradients.Clear();
         _sessionOptions.Dispose();
         _oneAtATime.Dispose();
     }

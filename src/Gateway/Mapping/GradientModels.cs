@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using Lantern.Contracts.Messages;
+using Lantern.Gradients;
+using Lantern.Methods;
+using Lantern.Methods.Gradients;
+using Lantern.Models;
+using Lantern.Storage;
+
+namespace Lantern.Gateway.Mapping;
+
+/// <summary>
+/// Gradient methods run a gradient model: built here once per (model, request), stored content-addressed like any
+/// artifact, fetched by workers by hash. Building checks everything a job could trip on later (an op without a backward
+/// rule, an unknown layer, a layer without spatial size) so those are answered at submit, before any work is scheduled.
+/// </summary>
+public sealed class GradientModels(IArtifactStore artifacts)
+{
+    // The build is deterministic, so this only saves time: a rebuild stores the same bytes under the same hash.
+    private readonly ConcurrentDictionary<string, (string Sha256, GradientModel Model)> _built = new();
+    private readonly ConcurrentDictionary<string, IReadOnlyList<LayerInfo>> _layers = new();
+
+    /// <summary>Resolves the layer, builds (or reuses) the gradient model and writes what workers need into the spec.</summary>
+    public async Task PrepareAsync(JobSpec spec, OnnxModelInfo model, CancellationToken cancellationToken)
+    {
+        var bytes = await artifacts.GetAsync(spec.ModelSha256, cancellationToken)
+                    ?? throw new ArtifactUnavailableException($"model {spec.ModelSha256} is not in the artifact store");
+        long[] inputShape = model.ChannelsFirst
+            ? [3, spec.Preprocessing.Height, spec.Preprocessing.Width]
+            : [spec.Preprocessing.Height, spec.Preprocessing.Width, 3];
+        var options = spec.Gradient;
+        var kind = GradientMethodNames.Parse(options.Method);
+        if (GradientMethodNames.UsesLayer(kind))
+        {
+            var layer = ResolveLayer(spec.ModelSha256, bytes, inputShape, options.Layer);
+            options.Layer = layer.Name;
+            spec.LayerShape.Add(layer.Shape);
+            if (kind == GradientMethodKind.Cam && CamHead.Find(bytes, layer.Name) is null)
+                GrpcErrors.InvalidArgument(
+                    $"CAM needs the layer to feed a global-average-pool + linear classifier head, and '{layer.Name}' does not; " +
+                    "use gradcam, which works for any layer");
+        }
+        spec.InputShape.Add(inputShape);
+
+        var method = (IGradientMethod)MethodCatalog.For(spec);
+        var request = method.Request(model.InputName) with { InputShape = inputShape };
+        var key = $"{spec.ModelSha256}|{string.Join(',', request.GradientOf)}|{string.Join(',', request.ValuesOf)}|{request.Relu}|{string.Join(',', inputShape)}";
+        if (!_built.TryGetValue(key, out var built))
+        {
+            var gradientModel = Build(bytes, request);
+            var put = await artifacts.PutAsync(gradientModel.Model, "gradient-model", cancellationToken);
+            _built[key] = built = (put.Sha256, gradientModel);
+        }
+
+        var io = built.Model;
+        spec.GradientModelSha256 = built.Sha256;
+        spec.GradientIo = new GradientModelIo
+        {
+            Input = io.InputName,
+            Seed = io.SeedName,
+            SeedShape = { io.SeedShape },
+            Score = io.ScoreName,
+            InputGradient = io.GradientOutputs.GetValueOrDefault(model.InputName, ""),
+            LayerValue = options.Layer.Length > 0 ? io.ValueOutputs.GetValueOrDefault(options.Layer, "") : "",
+            LayerGradient = options.Layer.Length > 0 ? io.GradientOutputs.GetValueOrDefault(options.Layer, "") : "",
+            BatchIsFixed = io.BatchIsFixed,
+            TargetTensor = io.TargetTensor,
+            Notes = { io.Notes },
+        };
+        var seedLength = io.SeedShape.Aggregate(1L, (a, b) => a * b);
+        foreach (var target in spec.Targets.Classes)
+        {
+            if (target >= seedLength)
+                GrpcErrors.InvalidArgument($"class {target} is outside the model's target tensor '{io.TargetTensor}' of {seedLength} values");
+        }
+    }
+
+    /// <summary>What `lantern inspect` shows: the layers a user can name, and which one Grad-CAM picks.</summary>
+    public IReadOnlyList<LayerInfo> Layers(string modelSha256, byte[] bytes, long[] inputShape) =>
+        _layers.GetOrAdd($"{modelSha256}|{string.Join(',', inputShape)}", _ => Catalog(bytes, inputShape));
+
+    private LayerInfo ResolveLayer(string modelSha256, byte[] bytes, long[] inputShape, string requested)
+    {
+        var layers = Layers(modelSha256, bytes, inputShape);
+        if (requested.Length == 0)
+        {
+            return layers.FirstOrDefault(l => l.IsDefaultCamLayer)
+                   ?? GrpcErrors.InvalidArgument<LayerInfo>("the model has no 4-D activation with spatial size above 1 to explain; " +
+                                                           "use an input method such as saliency or integrated-gradients");
+        }
+        var layer = layers.FirstOrDefault(l => l.Name == requested);
+        if (layer is null)
+            GrpcErrors.InvalidArgument(
+                $"layer '{requested}' is not a 4-D activation of the model; `lantern inspect MODEL` lists the layers " +
+                $"(e.g. {string.Join(", ", layers.TakeLast(3).Select(l => l.Name))})");
+        if (layer!.Shape[1] * layer.Shape[2] < 2)
+            GrpcErrors.InvalidArgument($"layer '{requested}' has no spatial extent ({string.Join('x', layer.Shape)}); pick a layer before global pooling");
+        return layer;
+    }
+
+    private static IReadOnlyList<LayerInfo> Catalog(byte[] bytes, long[] inputShape)
+    {
+        try
+        {
+            return LayerCatalog.List(bytes, inputShape);
+        }
+        catch (UnsupportedModelException e)
+        {
+            return GrpcErrors.InvalidArgument<IReadOnlyList<LayerInfo>>(e.Message);
+        }
+    }
+
+    private static GradientModel Build(byte[] bytes, GradientRequest request)
+    {
+        try
+        {
+            return GradientModelBuilder.Build(bytes, request);
+        }
+        catch (UnsupportedModelException e)
+        {
+            return GrpcErrors.InvalidArgument<GradientModel>(e.Message);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+namespace Lantern.Methods.Gradients;
+
+public enum GradientMethodKind
+{
+    GradCam, GradCamPlusPlus, Cam, ScoreCam, Activations,
+    Saliency, GradientXInput, IntegratedGradients, SmoothGrad, GuidedBackprop,
+}
+
+/// <summary>The names users type (CLI, gRPC) for the gradient and CAM methods.</summary>
+public static class GradientMethodNames
+{
+    private static readonly Dictionary<string, GradientMethodKind> Kinds = new(StringComparer.Ordinal)
+    {
+        ["gradcam"] = GradientMethodKind.GradCam,
+        ["gradcam++"] = GradientMethodKind.GradCamPlusPlus,
+        ["cam"] = GradientMethodKind.Cam,
+        ["scorecam"] = GradientMethodKind.ScoreCam,
+        ["activations"] = GradientMethodKind.Activations,
+        ["saliency"] = GradientMethodKind.Saliency,
+        ["gradient-x-input"] = GradientMethodKind.GradientXInput,
+        ["integrated-gradients"] = GradientMethodKind.IntegratedGradients,
+        ["smoothgrad"] = GradientMethodKind.SmoothGrad,
+        ["guided-backprop"] = GradientMethodKind.GuidedBackprop,
+    };
+
+    public static IReadOnlyCollection<string> All => Kinds.Keys;
+
+    /// <summary>The methods SmoothGrad can average.</summary>
+    public static readonly string[] Smoothable = ["saliency", "gradient-x-input", "integrated-gradients", "guided-backprop"];
+
+    public static bool TryParse(string name, out GradientMethodKind kind) => Kinds.TryGetValue(name, out kind);
+
+    public static GradientMethodKind Parse(string name) => TryParse(name, out var kind)
+        ? kind
+        : throw new ArgumentException($"unknown gradient method '{name}'; use one of {string.Join(", ", All)}");
+
+    public static string NameOf(GradientMethodKind kind) => Kinds.First(pair => pair.Value == kind).Key;
+
+    /// <summary>Methods that explain through a feature layer (and take --layer).</summary>
+    public static bool UsesLayer(GradientMethodKind kind) =>
+        kind is GradientMethodKind.GradCam or GradientMethodKind.GradCamPlusPlus or GradientMethodKind.Cam
+            or GradientMethodKind.ScoreCam or GradientMethodKind.Activations;
+}

@@ -1,0 +1,142 @@
+using System.Text.Json.Nodes;
+using Lantern.Contracts.Api;
+using Lantern.Contracts.Messages;
+using Lantern.Explainers;
+using Lantern.Explainers.Gradients;
+using Lantern.Explainers.Imaging;
+using Lantern.Gradients;
+
+namespace Lantern.Methods.Gradients;
+
+/// <summary>
+/// Attribution from the gradient with respect to the input (Captum's Saliency, InputXGradient, IntegratedGradients,
+/// NoiseTunnel(smoothgrad), GuidedBackprop). Per input pixel: saliency and guided backpropagation take the largest |gradient|
+/// over the colour channels; gradient × input and integrated gradients sum gradient × factor over the channels, so the map
+/// sums to integrated gradients' f(x) − f(x0) (completeness, reported per target).
+/// </summary>
+public sealed class InputGradientMethod : IGradientMethod
+{
+    private readonly GradientOptions _options;
+    private readonly GradientGeometry _geometry;
+    private readonly ulong _seed;
+    private readonly string _reduction;  // the method each evaluation is folded as: saliency, gradient-x-input, ...
+    private readonly PathIntegral? _path;
+    private readonly int _samples;
+
+    public InputGradientMethod(GradientOptions options, JobSpec spec)
+    {
+        _options = options;
+        _geometry = new GradientGeometry(spec);
+        _seed = spec.Seed;
+        var smoothing = options.Method == "smoothgrad";
+        _reduction = smoothing ? options.SmoothOver : options.Method;
+        _samples = smoothing ? options.SmoothSamples : 1;
+        if (_reduction == "integrated-gradients") _path = new PathIntegral(ParseRule(options.Integration), options.Steps);
+        PerturbationCount = (long)_samples * (_path?.Steps ?? 1) + (_path is not null && _samples == 1 ? 2 : 0);
+    }
+
+    public string Name => _options.Method == "smoothgrad" ? $"smoothgrad ({_reduction})" : _options.Method;
+    public long PerturbationCount { get; }
+    public int MapLength => _geometry.InputPixels;
+
+    // An input gradient is a model-input-sized map per target per evaluation; small items keep results small and spread.
+    public int? MaxItemSize => 8;
+
+    public GradientRequest Request(string inputName) => new()
+    {
+        GradientOf = [inputName],
+        Relu = _reduction == "guided-backprop" ? ReluRule.Guided : ReluRule.Plain,
+    };
+
+    public IGradientEvaluation Prepare(GradientJobInputs inputs)
+    {
+        var baseline = _options.Baseline == "black" ? inputs.BlackImage : new float[inputs.Input.Length];
+        var sigma = _samples > 1 ? InputPath.NoiseSigma(inputs.Input, _options.SmoothSigma) : 0f;
+        return new Evaluation(new InputPath(inputs.Input, baseline, _path, _samples, sigma, _seed), _reduction, _geometry.ChannelsFirst);
+    }
+
+    public IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor) =>
+        throw new InvalidOperationException("gradient methods are prepared by the worker's gradient path (IGradientMethod.Prepare)");
+
+    public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets) =>
+        throw new InvalidOperationException("gradient methods assemble from their work items' maps");
+
+    public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, ReadOnlySpan<float> itemMaps, int[] targets)
+    {
+        var maps = new List<OutputMap>();
+        var perTarget = new JsonArray();
+        for (var t = 0; t < targets.Length; t++)
+        {
+            var inputMap = GradientGeometry.SumItems(itemMaps, targets.Length, t, MapLength);
+            maps.Add(new OutputMap(targets[t], 0, "", _geometry.InputMapToImage(inputMap)));
+            if (_path is null || _samples != 1) continue;
+            // Completeness (Sundararajan et al.): Σ attributions ≈ f(x) − f(x0); the last two evaluations are x and x0.
+            var sum = 0.0;
+            foreach (var v in inputMap) sum += v;
+            var input = scores[(int)(PerturbationCount - 2) * targets.Length + t];
+            var atBaseline = scores[(int)(PerturbationCount - 1) * targets.Length + t];
+            perTarget.Add(new JsonObject
+            {
+                ["class"] = targets[t],
+                ["attribution_sum"] = sum,
+                ["score_input"] = input,
+                ["score_baseline"] = atBaseline,
+                ["completeness_gap"] = sum - (input - atBaseline),
+            });
+        }
+        return new MethodOutput(maps, perTarget.Count > 0 ? perTarget : null);
+    }
+
+    public JsonObject Parameters()
+    {
+        var parameters = new JsonObject { ["method"] = _options.Method, ["target"] = "logits when the model ends in softmax" };
+        if (_options.Method == "smoothgrad")
+        {
+            parameters["smooth_over"] = _reduction;
+            parameters["samples"] = _samples;
+            parameters["sigma"] = _options.SmoothSigma;
+            parameters["sigma_of"] = "the input tensor's value range";
+        }
+        if (_path is not null)
+        {
+            parameters["steps"] = _path.Steps;
+            parameters["integration"] = _options.Integration;
+            parameters["baseline"] = _options.Baseline;
+        }
+        parameters["reduction"] = _reduction is "saliency" or "guided-backprop"
+            ? "max over channels of |gradient|"
+            : _path is not null ? "sum over channels of (input - baseline) x integrated gradient" : "sum over channels of gradient x input";
+        return parameters;
+    }
+
+    public static IntegrationRule ParseRule(string name) => name switch
+    {
+        "gausslegendre" => IntegrationRule.GaussLegendre,
+        "riemann_left" => IntegrationRule.RiemannLeft,
+        "riemann_right" => IntegrationRule.RiemannRight,
+        "riemann_middle" => IntegrationRule.RiemannMiddle,
+        "riemann_trapezoid" => IntegrationRule.RiemannTrapezoid,
+        _ => throw new ArgumentException($"unknown integration '{name}'"),
+    };
+
+    private sealed class Evaluation(InputPath path, string reduction, bool channelsFirst) : IGradientEvaluation
+    {
+        private float[] _factor = [];
+
+        public void Write(long index, Span<float> tensor) => path.Write(index, tensor);
+
+        public void Accumulate(in GradientRow row, Span<float> map)
+        {
+            var weight = path.Weight(row.Index);
+            if (weight == 0) return;
+            if (reduction is "saliency" or "guided-backprop")
+            {
+                ChannelReduction.AddMaxAbs(row.InputGradient, channelsFirst, weight, map);
+                return;
+            }
+            if (_factor.Length != row.Input.Length) _factor = new float[row.Input.Length];
+            path.WriteProductFactor(row.Index, _factor);
+            ChannelReduction.AddProduct(row.InputGradient, _factor, channelsFirst, weight, map);
+        }
+    }
+}

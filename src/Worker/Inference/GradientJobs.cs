@@ -1,0 +1,143 @@
+using Lantern.Contracts.Messages;
+using Lantern.Gradients;
+using Lantern.Methods;
+using Lantern.Methods.Gradients;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Lantern.Worker.Inference;
+
+/// <summary>
+/// The worker's gradient path: gradient-model sessions (cached by content hash within the session budget), each job's
+/// prepared evaluation, and the evaluation of a work item into its block: the item's scores (evaluations × targets), then
+/// one folded map per target. Every evaluation runs once per target, each row with its target's one-hot seed.
+/// </summary>
+public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, long sessionBudget, int jobCacheSize,
+    Func<string, string, CancellationToken, Task<byte[]>> fetch)
+{
+    private readonly LruCache<string, GradientSession> _sessions = new(sessionBudget, session => session.EstimatedBytes);
+    private readonly LruCache<string, Prepared> _jobs = new(jobCacheSize);
+
+    private sealed record Prepared(GradientSession Session, IGradientEvaluation Evaluation, int[] Targets, int MapLength);
+
+    /// <returns>Evaluations run.</returns>
+    public async Task<(float[] Block, int Evaluations)> EvaluateAsync(WorkSpec work, PreparedJob job, WorkItem item, CancellationToken cancellationToken)
+    {
+        var prepared = await PrepareAsync(work, job, cancellationToken);
+        return (Evaluate(prepared, item.First, item.Count), item.Count * prepared.Targets.Length);
+    }
+
+    private static float[] Evaluate(Prepared job, long first, int count)
+    {
+        var (session, targets) = (job.Session, job.Targets);
+        var block = new float[count * targets.Length + targets.Length * job.MapLength];
+        var maps = block.AsSpan(count * targets.Length);
+        var rows = count * targets.Length;
+        for (var done = 0; done < rows;)
+        {
+            var batch = Math.Min(session.MaxBatch, rows - done);
+            FillRows(session, job, first, done, batch);
+            session.Run(batch);
+            for (var b = 0; b < batch; b++)
+            {
+                var (evaluation, slot) = Math.DivRem(done + b, targets.Length);
+                block[done + b] = session.Scores[b];
+                job.Evaluation.Accumulate(Row(session, job, b, first + evaluation, slot), maps.Slice(slot * job.MapLength, job.MapLength));
+            }
+            done += batch;
+        }
+        return block;
+    }
+
+    /// <summary>Rows are (evaluation, target) pairs in that order; an evaluation's input is written once and copied per target.</summary>
+    private static void FillRows(GradientSession session, Prepared job, long first, int firstRow, int batch)
+    {
+        var input = session.InputBuffer(batch);
+        var seeds = session.SeedBuffer(batch);
+        var length = session.InputLength;
+        for (var b = 0; b < batch; b++)
+        {
+            var (evaluation, slot) = Math.DivRem(firstRow + b, job.Targets.Length);
+            var row = input.Slice(b * length, length);
+            if (slot == 0 || b == 0) job.Evaluation.Write(first + evaluation, row);
+            else input.Slice((b - 1) * length, length).CopyTo(row);
+            seeds[b * session.SeedLength + job.Targets[slot]] = 1f;
+        }
+    }
+
+    private static GradientRow Row(GradientSession session, Prepared job, int b, long index, int slot)
+    {
+        var layerLength = session.LayerValues.Length > 0 ? LengthPerRow(session.LayerValues, session.Scores.Length) : 0;
+        return new GradientRow
+        {
+            Index = index,
+            TargetSlot = slot,
+            TargetClass = job.Targets[slot],
+            Score = session.Scores[b],
+            Input = session.InputBuffer(b + 1).Slice(b * session.InputLength, session.InputLength),
+            InputGradient = Slice(session.InputGradients, b, session.InputLength),
+            LayerValues = Slice(session.LayerValues, b, layerLength),
+            LayerGradient = Slice(session.LayerGradients, b, layerLength),
+        };
+    }
+
+    private static int LengthPerRow(float[] values, int rows) => values.Length / Math.Max(1, rows);
+
+    private static ReadOnlySpan<float> Slice(float[] values, int row, int length) =>
+        values.Length >= (row + 1) * length && length > 0 ? values.AsSpan(row * length, length) : [];
+
+    private async Task<Prepared> PrepareAsync(WorkSpec work, PreparedJob job, CancellationToken cancellationToken)
+    {
+        var key = $"{work.JobId}/{string.Join(',', work.Targets)}";
+        if (_jobs.TryGet(key, out var cached)) return cached;
+        var spec = work.Spec;
+        var session = await SessionAsync(spec, cancellationToken);
+        var method = (IGradientMethod)MethodCatalog.For(spec);
+        var targets = work.Targets.ToArray();
+        foreach (var target in targets)
+        {
+            if (target >= session.SeedLength)
+                throw new InvalidOperationException($"target {target} is outside the model's {session.SeedLength} outputs");
+        }
+
+        var black = new float[job.BaseTensor.Length];
+        job.Preprocessor.Write(new float[job.Image.Pixels.Length], black);
+        float[]? layerValues = null;
+        float[]? inputScores = null;
+        if (method.NeedsInputLayerValues)
+        {
+            // The unperturbed input once per target: the layer's values (the same in every row) and each target's score.
+            var probe = new Prepared(session, new Unperturbed(job.BaseTensor), targets, 0);
+            inputScores = Evaluate(probe, 0, 1);
+            layerValues = session.LayerValues.AsSpan(0, session.LayerValues.Length / targets.Length).ToArray();
+        }
+        var head = method.NeedsCamHead
+            ? CamHead.Find(await fetch(spec.ModelSha256, "model", cancellationToken), spec.Gradient.Layer)
+            : null;
+        var evaluation = method.Prepare(new GradientJobInputs(job.BaseTensor, black, targets, layerValues, inputScores, head));
+        var prepared = new Prepared(session, evaluation, targets, method.MapLength);
+        _jobs.Add(key, prepared);
+        return prepared;
+    }
+
+    private async Task<GradientSession> SessionAsync(JobSpec spec, CancellationToken cancellationToken)
+    {
+        if (_sessions.TryGet(spec.GradientModelSha256, out var cached)) return cached;
+        var bytes = await fetch(spec.GradientModelSha256, "gradient model", cancellationToken);
+        var session = new GradientSession(bytes, spec.GradientIo, [.. spec.InputShape], sessionOptions, maxBatch);
+        _sessions.Add(spec.GradientModelSha256, session);
+        return session;
+    }
+
+    public void Clear()
+    {
+        _sessions.Clear();
+        _jobs.Clear();
+    }
+
+    /// <summary>The unperturbed input for every evaluation; folds nothing.</summary>
+    private sealed class Unperturbed(float[] input) : IGradientEvaluation
+    {
+        public void Write(long index, Span<float> tensor) => input.CopyTo(tensor);
+        public void Accumulate(in GradientRow row, Span<float> map) { }
+    }
+}
