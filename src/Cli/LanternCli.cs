@@ -12,6 +12,7 @@ public static class LanternCli
         {
             ExplainCommand.Create(),
             ServeCommand.Create(),
+            InspectCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

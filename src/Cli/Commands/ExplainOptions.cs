@@ -1,3 +1,4 @@
+using Lantern.Methods.Gradients;
 using System.CommandLine;
 using System.Globalization;
 using Lantern.Cli.Client;
@@ -11,7 +12,15 @@ public sealed class ExplainOptions
 {
     public Argument<string> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP)" };
     public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model; a JSON descriptor beside it (name.json) supplies preprocessing and labels" };
-    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap or rise (Grad-CAM and gradient methods are planned)" };
+    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap, rise; gradcam, gradcam++, cam, scorecam, activations; saliency, gradient-x-input, integrated-gradients, smoothgrad, guided-backprop" };
+    public Option<string?> Layer { get; } = new("--layer") { Description = "gradcam, gradcam++, cam, scorecam, activations: the feature layer (see `lantern inspect`; default: the last with spatial size > 1)" };
+    public Option<int?> Steps { get; } = new("--steps") { Description = "integrated-gradients: points on the path (default 32)" };
+    public Option<string?> Baseline { get; } = new("--baseline") { Description = "integrated-gradients: zero (the zero input tensor, default) or black (a black image)" };
+    public Option<string?> Integration { get; } = new("--integration") { Description = "integrated-gradients: gausslegendre (default), riemann_left, riemann_right, riemann_middle or riemann_trapezoid" };
+    public Option<string?> SmoothOver { get; } = new("--smooth-over") { Description = "smoothgrad: saliency (default), gradient-x-input, integrated-gradients or guided-backprop" };
+    public Option<int?> SmoothSamples { get; } = new("--smooth-samples") { Description = "smoothgrad: noisy copies averaged (default 25)" };
+    public Option<float?> SmoothSigma { get; } = new("--smooth-sigma") { Description = "smoothgrad: noise std as a fraction of the input's value range (default 0.15)" };
+    public Option<int?> TopChannels { get; } = new("--top-channels") { Description = "activations: channel maps written, highest mean first (default 8)" };
     public Option<int?> Samples { get; } = new("--samples") { Description = "lime, kernelshap, rise: model evaluations to sample (default 1000; rise 2000)" };
     public Option<ulong> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed of the sampling methods; the same seed gives bit-identical maps" };
     public Option<string> SegmentationMethod { get; } = new("--segmentation") { DefaultValueFactory = _ => "slic", Description = "lime, kernelshap: slic, felzenszwalb or grid" };
@@ -53,6 +62,7 @@ public sealed class ExplainOptions
                      Model, Method, Window, Stride, Windows, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
+                     Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels,
                  })
             command.Options.Add(option);
     }
@@ -105,8 +115,18 @@ public sealed class ExplainOptions
                     Samples = parsed.GetValue(Samples) ?? 2000, Cells = parsed.GetValue(Cells) ?? 0, Density = parsed.GetValue(Density) ?? 0,
                 };
                 break;
+            case var name when GradientMethodNames.TryParse(name!, out _):
+                submit.Gradient = new GradientOptions
+                {
+                    Method = name, Layer = parsed.GetValue(Layer) ?? "", Steps = parsed.GetValue(Steps) ?? 0,
+                    Baseline = parsed.GetValue(Baseline) ?? "", Integration = parsed.GetValue(Integration) ?? "",
+                    SmoothOver = parsed.GetValue(SmoothOver) ?? "", SmoothSamples = parsed.GetValue(SmoothSamples) ?? 0,
+                    SmoothSigma = parsed.GetValue(SmoothSigma) ?? 0, TopChannels = parsed.GetValue(TopChannels) ?? 0,
+                };
+                break;
             case var other:
-                throw new ArgumentException($"--method '{other}' is not one of: occlusion, lime, kernelshap, rise");
+                throw new ArgumentException(
+                    $"--method '{other}' is not one of: occlusion, lime, kernelshap, rise, {string.Join(", ", GradientMethodNames.All)}");
         }
         var labels = parsed.GetValue(Labels) is { } labelsPath
             ? File.ReadAllLines(labelsPath)

@@ -55,6 +55,34 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Explain_runs_grad_cam_and_inspect_lists_the_model_layers()
+    {
+        var model = Path.Combine(_directory, "region.onnx");
+        File.WriteAllBytes(model, SyntheticModels.RegionCnn(Size, Size, (8, 8, 12, 12)));
+        File.WriteAllText(Path.ChangeExtension(model, ".json"), """
+            { "resize": "stretch", "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1], "output": "logits" }
+            """);
+        var image = Path.Combine(_directory, "noise.png");
+        File.WriteAllBytes(image, TestImages.Noise(Size, Size));
+        var output = Path.Combine(_directory, "gradcam");
+
+        Assert.Equal(0, await LanternCli.RunAsync(["inspect", model]));
+        Assert.Equal(2, await LanternCli.RunAsync(["inspect", image])); // not an ONNX file: a clear error, exit code 2
+        var exitCode = await LanternCli.RunAsync(
+            ["explain", image, "--model", model, "--method", "gradcam", "--classes", "0",
+             "--out", output, "--db", TestNode.TempDatabase(), "--provider", "cpu"]);
+
+        Assert.Equal(0, exitCode);
+        foreach (var file in new[] { "summary.json", "map-0.npy", "overlay-0.png" })
+            Assert.True(File.Exists(Path.Combine(output, file)), $"{file} was not written");
+        var (data, _) = Npy.Decode(File.ReadAllBytes(Path.Combine(output, "map-0.npy")));
+        Assert.True(data[12 * Size + 12] > 0, "the region the model sees lights up");
+        Assert.Equal(0f, data[40 * Size + 40]);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        Assert.Equal(SyntheticModels.FeatureLayer, summary.RootElement.GetProperty("parameters").GetProperty("layer").GetString());
+    }
+
+    [Fact]
     public async Task Explain_with_gateway_runs_the_job_on_a_running_node()
     {
         var (model, image) = WriteInputs();

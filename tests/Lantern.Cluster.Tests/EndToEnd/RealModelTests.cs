@@ -93,6 +93,47 @@ public sealed class RealModelTests : IAsyncLifetime
         Assert.Contains(TestJobs.Floats(result.Maps.Single(m => m.Kind == "")), w => w != 0);
     }
 
+    [Theory]
+    [MemberData(nameof(Models))]
+    public async Task Each_shared_model_puts_its_grad_cam_peak_on_the_dog(string model)
+    {
+        var submit = new SubmitJobRequest
+        {
+            Preprocessing = PreprocessingOf(model), Targets = new Targets { TopK = 1 }, Gradient = new GradientOptions { Method = "gradcam" },
+        };
+        var result = await TestJobs.RunAsync(_node, submit,
+            await File.ReadAllBytesAsync(SharedData.Model(model)), await File.ReadAllBytesAsync(SharedData.Image("golden_retriever.jpg")));
+
+        Assert.Equal([207], result.Targets);
+        var map = Assert.Single(result.Maps);
+        var values = TestJobs.Floats(map);
+        var peak = Array.IndexOf(values, values.Max());
+        var (x, y) = (peak % map.Width, peak / map.Width);
+        Assert.True(values.Max() > 0, $"{model}: Grad-CAM is all zero");
+        Assert.True(x >= Dog.X0 && x < Dog.X1 && y >= Dog.Y0 && y < Dog.Y1, $"{model}: the Grad-CAM peak is at ({x},{y}), off the dog");
+    }
+
+    [Theory]
+    [InlineData("mobilenetv2-12-fp32-dequant.onnx")]
+    [InlineData("squeezenet1.0-fp32.onnx")]
+    public async Task Integrated_gradients_on_a_real_model_nearly_add_up_to_the_score_difference(string model)
+    {
+        var submit = new SubmitJobRequest
+        {
+            Preprocessing = PreprocessingOf(model), Targets = new Targets { Classes = { 207 } },
+            Gradient = new GradientOptions { Method = "integrated-gradients", Steps = 32 },
+        };
+        var result = await TestJobs.RunAsync(_node, submit,
+            await File.ReadAllBytesAsync(SharedData.Model(model)), await File.ReadAllBytesAsync(SharedData.Image("golden_retriever.jpg")));
+
+        using var summary = System.Text.Json.JsonDocument.Parse(result.SummaryJson);
+        var target = summary.RootElement.GetProperty("per_target")[0];
+        var difference = target.GetProperty("score_input").GetDouble() - target.GetProperty("score_baseline").GetDouble();
+        var gap = target.GetProperty("completeness_gap").GetDouble();
+        // 32 Gauss–Legendre points on a piecewise-linear network: a few percent is what Captum reports too.
+        Assert.True(Math.Abs(gap) < 0.1 * Math.Abs(difference), $"{model}: completeness gap {gap} for f(x) − f(x0) = {difference}");
+    }
+
     /// <summary>Each model's preprocessing as PROVENANCE.md documents it.</summary>
     private static Preprocessing PreprocessingOf(string model) => model.StartsWith("squeezenet")
         ? new Preprocessing

@@ -107,6 +107,43 @@ public static class SyntheticModels
         }, classes: 2, float16Input: float16Input, fixedBatch: fixedBatch);
     }
 
+    /// <summary>The feature layer of <see cref="RegionCnn"/>: [N,4,H,W], what Grad-CAM picks by default.</summary>
+    public const string FeatureLayer = "features";
+
+    /// <summary>
+    /// A small CNN that only sees one region: the input is multiplied by a 0/1 mask of <paramref name="region"/>, then a
+    /// 1×1 convolution without bias (3→4 channels, positive weights) and ReLU give the feature layer, then global average
+    /// pooling, Flatten and Gemm (4→2, class 0 weights positive, class 1 mixed) give the scores. Every path from a pixel
+    /// outside the region to a score is multiplied by 0, so its gradient, and the features there, are exactly zero.
+    /// For positive inputs (0–255 pixels) class 0's score grows with the region's brightness.
+    /// </summary>
+    public static byte[] RegionCnn(int height, int width, (int X, int Y, int Width, int Height) region)
+    {
+        var mask = new float[height * width];
+        for (var y = region.Y; y < region.Y + region.Height; y++)
+            for (var x = region.X; x < region.X + region.Width; x++)
+                mask[y * width + x] = 1;
+        float[] convWeights = [0.5f, 0.2f, 0.1f, 0.1f, 0.6f, 0.2f, 0.3f, 0.3f, 0.3f, 0.05f, 0.1f, 0.9f]; // [4,3,1,1]
+        float[] head = [0.02f, -0.01f, 0.01f, 0.03f, 0.015f, 0.02f, 0.005f, -0.02f]; // Gemm B [4,2]: class 0 all positive
+
+        var graph = new GraphProto { Name = "synthetic_region_cnn" };
+        graph.Input.Add(Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim(height), Dim(width)));
+        graph.Output.Add(Value(OutputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(2)));
+        graph.Initializer.Add(FloatTensor("mask", mask, 1, 1, height, width));
+        graph.Initializer.Add(FloatTensor("conv_w", convWeights, 4, 3, 1, 1));
+        graph.Initializer.Add(FloatTensor("head_w", head, 4, 2));
+        graph.Initializer.Add(FloatTensor("head_b", [0.1f, -0.1f], 2));
+        graph.Node.Add(Node("Mul", [InputName, "mask"], ["masked"]));
+        graph.Node.Add(Node("Conv", ["masked", "conv_w"], ["conv"]));
+        graph.Node.Add(Node("Relu", ["conv"], [FeatureLayer]));
+        graph.Node.Add(Node("GlobalAveragePool", [FeatureLayer], ["pooled"]));
+        graph.Node.Add(Node("Flatten", ["pooled"], ["flat"], Int("axis", 1)));
+        graph.Node.Add(Node("Gemm", ["flat", "head_w", "head_b"], [OutputName]));
+        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model.ToByteArray();
+    }
+
     private static TensorShapeProto.Types.Dimension Dim(long value) => new() { DimValue = value };
 
     private static TensorShapeProto.Types.Dimension Dim(string symbol) => new() { DimParam = symbol };
