@@ -37,6 +37,10 @@ public static class GradientModelBuilder
                 throw new UnsupportedModelException(
                     $"the model has no tensor named '{name}'; run `lantern inspect MODEL` to list the input and the layers you can name");
 
+        var weights = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        if (request.GradientOf.FirstOrDefault(weights.Contains) is { } weight)
+            throw new UnsupportedModelException($"'{weight}' is a weight of the model; Lantern computes gradients of the input and of activations only");
+
         var target = request.TargetBeforeSoftmax && prepared.SoftmaxLogits is { } logits ? logits : prepared.FirstOutput;
         var path = GradientPath.Find(graph, request.GradientOf, target);
         var missing = path.Nodes.Where(n => !Rules.ContainsKey(n.OpType) || n.Domain is not ("" or "ai.onnx")).ToList();

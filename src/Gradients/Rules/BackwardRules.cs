@@ -17,6 +17,8 @@ internal static class BackwardRules
             new MaxPoolRule(), new AveragePoolRule(AveragePoolDivisors.WindowWeights), new GlobalAveragePoolRule(),
             new ReduceRule("ReduceMean"), new ReduceRule("ReduceSum"),
             new BatchNormalizationRule(), new LrnRule(),
+            new CastRule(), new ExpRule(), new LogRule(), new SqrtRule(), new AbsRule(), new PowRule(),
+            new EluRule(), new SoftplusRule(), new PReluRule(),
         ];
         return rules.ToDictionary(r => r.OpType, StringComparer.Ordinal);
     }

@@ -51,7 +51,10 @@ internal sealed class AveragePoolRule(Func<NodeProto, long[], float[]> windowWei
         var geometry = WindowGeometry.Resolve(node, kernel, inputShape[2..], outputShape[2..]);
         // weight[o] = 1 / (divisor of output o), one plane broadcast over batch and channels.
         var weights = windowWeights(node, [1, 1, .. inputShape[2..]]);
-        var perOutput = context.Floats([1, 1, .. outputShape[2..]], weights);
+        // Shaped from dY at run time: for some ceil_mode windows ONNX shape inference and ONNX Runtime's kernel disagree
+        // on the output size, and a constant of the kernel's size would fail the model's load-time shape check.
+        var planeShape = context.Node("Concat", [context.Ints(1, 1), context.Node("Slice", [context.DynamicShape(node.Output[0]), context.Ints(2), context.Ints(long.MaxValue)])], Attributes.Int("axis", 0));
+        var perOutput = context.Node("Reshape", [context.Floats([weights.Length], weights), planeShape]);
         var channels = inputShape[1];
         var ones = context.Floats([channels, 1, .. kernel], Enumerable.Repeat(1f, (int)(channels * kernel.Aggregate(1L, (a, k) => a * k))).ToArray());
         var scaled = context.Node("Mul", [dY, perOutput]);
