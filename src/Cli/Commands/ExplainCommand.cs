@@ -93,6 +93,9 @@ public static class ExplainCommand
         using var client = ExplainClient.Connect(address);
         var model = await File.ReadAllBytesAsync(request.ModelPath, cancellationToken);
         var image = await File.ReadAllBytesAsync(request.ImagePath, cancellationToken);
+        if (request.TwinPath is { } twin)
+            request.Submit.Gradient.TwinModelSha256 =
+                (await client.UploadModelAsync(await File.ReadAllBytesAsync(twin, cancellationToken), Path.GetFileName(twin), cancellationToken)).Sha256;
         JobResult? result = null;
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())

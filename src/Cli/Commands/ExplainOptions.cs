@@ -20,6 +20,7 @@ public sealed class ExplainOptions
     public Option<string?> SmoothOver { get; } = new("--smooth-over") { Description = "smoothgrad: saliency (default), gradient-x-input, integrated-gradients or guided-backprop" };
     public Option<int?> SmoothSamples { get; } = new("--smooth-samples") { Description = "smoothgrad: noisy copies averaged (default 25)" };
     public Option<float?> SmoothSigma { get; } = new("--smooth-sigma") { Description = "smoothgrad: noise std as a fraction of the input's value range (default 0.15)" };
+    public Option<string?> Twin { get; } = new("--twin") { Description = "gradient methods on a quantized model: its float32 twin (e.g. the fp32 model it was quantized from), differentiated in its place" };
     public Option<int?> TopChannels { get; } = new("--top-channels") { Description = "activations: channel maps written, highest mean first (default 8)" };
     public Option<int?> Samples { get; } = new("--samples") { Description = "lime, kernelshap, rise: model evaluations to sample (default 1000; rise 2000)" };
     public Option<ulong> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed of the sampling methods; the same seed gives bit-identical maps" };
@@ -62,7 +63,7 @@ public sealed class ExplainOptions
                      Model, Method, Window, Stride, Windows, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
-                     Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels,
+                     Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin,
                  })
             command.Options.Add(option);
     }
@@ -132,7 +133,11 @@ public sealed class ExplainOptions
             ? File.ReadAllLines(labelsPath)
             : ModelDescriptorFile.LoadLabels(modelPath, descriptor);
         if (labels is not null) submit.Labels.Add(labels);
-        return new ExplainRequest(imagePath, modelPath, submit, parsed.GetValue(Out)!);
+        var twin = parsed.GetValue(Twin);
+        if (twin is not null && !File.Exists(twin)) throw new ArgumentException($"no such file: {twin}");
+        if (twin is not null && submit.MethodCase != SubmitJobRequest.MethodOneofCase.Gradient)
+            throw new ArgumentException("--twin applies to the gradient and CAM methods only");
+        return new ExplainRequest(imagePath, modelPath, submit, parsed.GetValue(Out)!, twin);
     }
 
     private Preprocessing ToPreprocessing(ModelDescriptor descriptor, ParseResult parsed)

@@ -22,16 +22,20 @@ public sealed class GradientModels(IArtifactStore artifacts)
     /// <summary>Resolves the layer, builds (or reuses) the gradient model and writes what workers need into the spec.</summary>
     public async Task PrepareAsync(JobSpec spec, OnnxModelInfo model, CancellationToken cancellationToken)
     {
-        var bytes = await artifacts.GetAsync(spec.ModelSha256, cancellationToken)
-                    ?? throw new ArtifactUnavailableException($"model {spec.ModelSha256} is not in the artifact store");
+        var options = spec.Gradient;
+        var differentiated = options.TwinModelSha256.Length > 0 ? options.TwinModelSha256 : spec.ModelSha256;
+        var bytes = await artifacts.GetAsync(differentiated, cancellationToken);
+        if (bytes is null && options.TwinModelSha256.Length > 0)
+            GrpcErrors.NotFound($"twin model {options.TwinModelSha256} was never uploaded; upload it with UploadModel first");
+        if (bytes is null) throw new ArtifactUnavailableException($"model {spec.ModelSha256} is not in the artifact store");
+        var inputName = options.TwinModelSha256.Length > 0 ? Twin(bytes, model).InputName : model.InputName;
         long[] inputShape = model.ChannelsFirst
             ? [3, spec.Preprocessing.Height, spec.Preprocessing.Width]
             : [spec.Preprocessing.Height, spec.Preprocessing.Width, 3];
-        var options = spec.Gradient;
         var kind = GradientMethodNames.Parse(options.Method);
         if (GradientMethodNames.UsesLayer(kind))
         {
-            var layer = ResolveLayer(spec.ModelSha256, bytes, inputShape, options.Layer);
+            var layer = ResolveLayer(differentiated, bytes, inputShape, options.Layer);
             options.Layer = layer.Name;
             spec.LayerShape.Add(layer.Shape);
             if (kind == GradientMethodKind.Cam && CamHead.Find(bytes, layer.Name) is null)
@@ -42,8 +46,8 @@ public sealed class GradientModels(IArtifactStore artifacts)
         spec.InputShape.Add(inputShape);
 
         var method = (IGradientMethod)MethodCatalog.For(spec);
-        var request = method.Request(model.InputName) with { InputShape = inputShape };
-        var key = $"{spec.ModelSha256}|{string.Join(',', request.GradientOf)}|{string.Join(',', request.ValuesOf)}|{request.Relu}|{string.Join(',', inputShape)}";
+        var request = method.Request(inputName) with { InputShape = inputShape };
+        var key = $"{differentiated}|{string.Join(',', request.GradientOf)}|{string.Join(',', request.ValuesOf)}|{request.Relu}|{string.Join(',', inputShape)}";
         if (!_built.TryGetValue(key, out var built))
         {
             var gradientModel = Build(bytes, request);
@@ -59,7 +63,7 @@ public sealed class GradientModels(IArtifactStore artifacts)
             Seed = io.SeedName,
             SeedShape = { io.SeedShape },
             Score = io.ScoreName,
-            InputGradient = io.GradientOutputs.GetValueOrDefault(model.InputName, ""),
+            InputGradient = io.GradientOutputs.GetValueOrDefault(inputName, ""),
             LayerValue = options.Layer.Length > 0 ? io.ValueOutputs.GetValueOrDefault(options.Layer, "") : "",
             LayerGradient = options.Layer.Length > 0 ? io.GradientOutputs.GetValueOrDefault(options.Layer, "") : "",
             BatchIsFixed = io.BatchIsFixed,
@@ -117,7 +121,28 @@ public sealed class GradientModels(IArtifactStore artifacts)
         }
         catch (UnsupportedModelException e)
         {
-            return GrpcErrors.InvalidArgument<GradientModel>(e.Message);
+            return GrpcErrors.InvalidArgument<GradientModel>(
+                $"{e.Message} (a quantized model can be explained through its float32 twin: upload it and set twin_model_sha256, or --twin)");
         }
+    }
+
+    /// <summary>The twin must take the same image input as the job's model; its output may differ only in type.</summary>
+    private static OnnxModelInfo Twin(byte[] bytes, OnnxModelInfo model)
+    {
+        OnnxModelInfo twin;
+        try
+        {
+            twin = OnnxModelInspector.Inspect(bytes);
+        }
+        catch (InvalidModelException e)
+        {
+            return GrpcErrors.InvalidArgument<OnnxModelInfo>($"the twin model: {e.Message}");
+        }
+        if (twin.ChannelsFirst != model.ChannelsFirst || twin.InputHeight != model.InputHeight || twin.InputWidth != model.InputWidth
+            || twin.ClassCount != model.ClassCount)
+            GrpcErrors.InvalidArgument(
+                $"the twin model's input [{string.Join(',', twin.InputShape)}] and {twin.ClassCount} outputs do not match the model's " +
+                $"[{string.Join(',', model.InputShape)}] and {model.ClassCount}");
+        return twin;
     }
 }

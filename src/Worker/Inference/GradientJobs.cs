@@ -111,7 +111,8 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
             layerValues = session.LayerValues.AsSpan(0, session.LayerValues.Length / targets.Length).ToArray();
         }
         var head = method.NeedsCamHead
-            ? CamHead.Find(await fetch(spec.ModelSha256, "model", cancellationToken), spec.Gradient.Layer)
+            ? CamHead.Find(await fetch(spec.Gradient.TwinModelSha256.Length > 0 ? spec.Gradient.TwinModelSha256 : spec.ModelSha256,
+                "model", cancellationToken), spec.Gradient.Layer)
             : null;
         var evaluation = method.Prepare(new GradientJobInputs(job.BaseTensor, black, targets, layerValues, inputScores, head));
         var prepared = new Prepared(session, evaluation, targets, method.MapLength);

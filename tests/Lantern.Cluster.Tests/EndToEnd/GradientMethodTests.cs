@@ -105,6 +105,24 @@ public sealed class GradientMethodTests : IAsyncLifetime
         Assert.True(first.Where((_, i) => !Inside(i)).All(v => v == 0), "the features are zero where the mask hides the input");
     }
 
+    [Fact]
+    public async Task A_quantized_model_without_a_backward_rule_is_refused_with_the_twin_as_the_way_out()
+    {
+        var model = await _node.Client.UploadModelAsync(await File.ReadAllBytesAsync(SharedData.Model("mobilenetv2-12-int8.onnx")), "int8.onnx");
+        var image = await _node.Client.UploadImageAsync(await File.ReadAllBytesAsync(SharedData.Image("golden_retriever.jpg")), "dog.jpg");
+        var request = new SubmitJobRequest
+        {
+            ModelSha256 = model.Sha256, ImageSha256 = image.Sha256, Preprocessing = new Preprocessing { Output = "logits" },
+            Gradient = new GradientOptions { Method = "saliency" },
+        };
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _node.Api.SubmitJobAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("QLinear", error.Status.Detail);
+        Assert.Contains("twin", error.Status.Detail);
+    }
+
     [Theory]
     [InlineData("gradcam", "no_such_layer", "no_such_layer")]
     [InlineData("gradcam", "pooled", "spatial")]
