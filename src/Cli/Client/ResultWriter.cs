@@ -16,7 +16,12 @@ public static class ResultWriter
         var written = new List<string>();
         foreach (var map in result.Maps)
         {
-            var stem = map.Window == 0 ? $"{map.TargetClass}" : $"{map.TargetClass}-w{map.Window}";
+            var stem = (map.Window, map.Region) switch
+            {
+                (0, 0) => $"{map.TargetClass}",
+                (0, var region) => $"{map.TargetClass}-r{region}",
+                var (window, _) => $"{map.TargetClass}-w{window}",
+            };
             var kind = map.Kind.Length > 0 ? map.Kind : "map"; // "mask": LIME's positive-only view
             var values = MemoryMarshal.Cast<byte, float>(map.Data.Span);
             written.Add(WriteFile(directory, $"{kind}-{stem}.npy", Npy.Encode(values, map.Height, map.Width)));

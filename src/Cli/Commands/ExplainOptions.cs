@@ -20,6 +20,7 @@ public sealed class ExplainOptions
     public Option<string?> SmoothOver { get; } = new("--smooth-over") { Description = "smoothgrad: saliency (default), gradient-x-input, integrated-gradients or guided-backprop" };
     public Option<int?> SmoothSamples { get; } = new("--smooth-samples") { Description = "smoothgrad: noisy copies averaged (default 25)" };
     public Option<float?> SmoothSigma { get; } = new("--smooth-sigma") { Description = "smoothgrad: noise std as a fraction of the input's value range (default 0.15)" };
+    public Option<string[]> Regions { get; } = new("--region") { Description = "Segmentation models, gradient methods: explain CLASS summed over the whole output map, or CLASS:X,Y,WxH over a rectangle of it (output pixels); repeatable" };
     public Option<string?> Twin { get; } = new("--twin") { Description = "gradient methods on a quantized model: its float32 twin (e.g. the fp32 model it was quantized from), differentiated in its place" };
     public Option<int?> TopChannels { get; } = new("--top-channels") { Description = "activations: channel maps written, highest mean first (default 8)" };
     public Option<int?> Samples { get; } = new("--samples") { Description = "lime, kernelshap, rise: model evaluations to sample (default 1000; rise 2000)" };
@@ -63,7 +64,7 @@ public sealed class ExplainOptions
                      Model, Method, Window, Stride, Windows, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
-                     Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin,
+                     Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions,
                  })
             command.Options.Add(option);
     }
@@ -160,9 +161,25 @@ public sealed class ExplainOptions
 
     private Targets ToTargets(ParseResult parsed)
     {
+        if (parsed.GetValue(Regions) is { Length: > 0 } regions)
+            return new Targets { Regions = { regions.Select(ToRegion) } };
         if (parsed.GetValue(Classes) is { } classes)
             return new Targets { Classes = { classes.Split(',').Select(c => Int(c, "--classes")) } };
         return new Targets { TopK = parsed.GetValue(TopK) };
+    }
+
+    /// <summary>"CLASS" (the whole map) or "CLASS:X,Y,WxH" in output pixels.</summary>
+    private static Region ToRegion(string text)
+    {
+        var parts = text.Split(':');
+        var region = new Region { ClassIndex = Int(parts[0], "--region") };
+        if (parts.Length == 1) return region;
+        var corner = parts[1].Split(',');
+        if (parts.Length != 2 || corner.Length != 3)
+            throw new ArgumentException($"--region '{text}' is not CLASS or CLASS:X,Y,WxH, e.g. 12:40,60,32x32");
+        (region.X, region.Y) = (Int(corner[0], "--region"), Int(corner[1], "--region"));
+        (region.Width, region.Height) = Pair(corner[2], "--region"); // WxH: width first, as the X,Y before it
+        return region;
     }
 
     private OcclusionOptions ToOcclusion(ParseResult parsed)

@@ -29,7 +29,9 @@ public static class JobAssembly
             var put = await artifacts.PutAsync(MemoryMarshal.AsBytes(map.Data.AsSpan()).ToArray(), "map");
             outcome.Maps.Add(new StoredMap
             {
-                TargetClass = map.Target, Window = map.Window, Kind = map.Kind,
+                TargetClass = map.Kind == "activation" ? map.Target : spec.ClassOf(map.Target),
+                Region = map.Kind == "activation" ? 0 : TargetRegions.RegionNumber(map.Target),
+                Window = map.Window, Kind = map.Kind,
                 Height = spec.ImageHeight, Width = spec.ImageWidth, DataSha256 = put.Sha256,
             });
         }

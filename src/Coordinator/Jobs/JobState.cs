@@ -193,8 +193,9 @@ public sealed class JobState(string jobId)
     /// <summary>The targets' scores for the unperturbed image, in the score kind the job asked for.</summary>
     public float[] BaselineTargetScores()
     {
-        var scores = Spec!.AppliesSoftmax() ? Scores.Softmax(Baseline) : Baseline;
-        return [.. Targets.Select(t => scores[t])];
+        var spec = Spec!;
+        var scores = spec.AppliesSoftmax() ? Scores.Softmax(Baseline) : Baseline;
+        return [.. Targets.Select(t => spec.Score(t, scores, spec.OutputShape))];
     }
 
     public JobProgress ToProgress() => new()
@@ -224,6 +225,7 @@ public sealed class JobState(string jobId)
 
     private static int[] ResolveTargets(JobSpec spec, IReadOnlyList<float> baseline)
     {
+        if (spec.Targets.Regions.Count > 0) return [.. Enumerable.Range(0, spec.Targets.Regions.Count).Select(TargetRegions.RegionTarget)];
         if (spec.Targets.Classes.Count > 0) return [.. spec.Targets.Classes];
         return Scores.TopK([.. baseline], Math.Max(1, spec.Targets.TopK));
     }

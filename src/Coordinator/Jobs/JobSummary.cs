@@ -40,7 +40,8 @@ public static class JobSummary
             })]),
             ["targets"] = new JsonArray([.. state.Targets.Select((c, i) => (JsonNode)new JsonObject
             {
-                ["class"] = c, ["label"] = spec.LabelOf(c), ["score"] = baselineTargets[i],
+                ["class"] = spec.ClassOf(c), ["label"] = spec.Describe(c), ["score"] = baselineTargets[i],
+                ["region"] = TargetRegions.IsRegion(c) ? JsonNode.Parse(Google.Protobuf.JsonFormatter.Default.Format(spec.Targets.Regions[TargetRegions.RegionIndex(c)])) : null,
             })]),
             ["per_target"] = output.PerTarget,
             ["evaluations"] = state.Evaluations,
@@ -63,7 +64,9 @@ public static class JobSummary
     {
         var spec = state.Spec!;
         var parameters = method.Parameters();
-        parameters["targets"] = spec.Targets.Classes.Count > 0
+        parameters["targets"] = spec.Targets.Regions.Count > 0
+            ? new JsonObject { ["regions"] = spec.Targets.Regions.Count }
+            : spec.Targets.Classes.Count > 0
             ? new JsonObject { ["classes"] = new JsonArray([.. spec.Targets.Classes.Select(c => (JsonNode)c)]) }
             : new JsonObject { ["top_k"] = Math.Max(1, spec.Targets.TopK) };
         parameters["score"] = spec.AppliesSoftmax() ? "probability" : "model output";

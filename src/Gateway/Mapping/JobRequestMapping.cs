@@ -35,6 +35,7 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             Labels = { request.Labels },
             Name = request.Name,
             ClassCount = model.ClassCount,
+            OutputShape = { model.OutputShape.Skip(1) },
         };
         switch (request.MethodCase)
         {
@@ -57,8 +58,32 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
                 await gradientModels.PrepareAsync(spec, model, cancellationToken);
                 break;
         }
+        if (spec.Targets.Regions.Count > 0) CheckRegions(spec);
         CheckQuota(spec);
         return spec;
+    }
+
+    /// <summary>Region targets weigh a segmentation output [classes, H, W]; the gradient methods take them as a seed.</summary>
+    private static void CheckRegions(JobSpec spec)
+    {
+        if (spec.MethodCase != JobSpec.MethodOneofCase.Gradient || spec.Gradient.Method == "cam")
+            GrpcErrors.InvalidArgument("region targets are for the gradient methods (gradcam, saliency, integrated-gradients, ...), not CAM or sampling methods");
+        if (spec.Score == ScoreKind.Probability)
+            GrpcErrors.InvalidArgument("region targets sum the model's output; ask for score OUTPUT");
+        var shapes = new[] { spec.OutputShape, spec.GradientIo.SeedShape };
+        if (shapes.Any(s => s.Count != 3 || s.Any(d => d < 1)) || !spec.OutputShape.SequenceEqual(spec.GradientIo.SeedShape))
+            GrpcErrors.InvalidArgument(
+                $"region targets need a segmentation output [N, classes, H, W]; the model's output is [N,{string.Join(',', spec.OutputShape)}]");
+        var (classes, height, width) = ((int)spec.OutputShape[0], (int)spec.OutputShape[1], (int)spec.OutputShape[2]);
+        foreach (var r in spec.Targets.Regions)
+        {
+            if (r.ClassIndex < 0 || r.ClassIndex >= classes)
+                GrpcErrors.InvalidArgument($"region class {r.ClassIndex} is out of range: the output has {classes} classes");
+            var whole = r.Width == 0 && r.Height == 0;
+            if (!whole && (r.Width < 1 || r.Height < 1 || r.X < 0 || r.Y < 0 || r.X + r.Width > width || r.Y + r.Height > height))
+                GrpcErrors.InvalidArgument(
+                    $"region ({r.X},{r.Y}) {r.Width}x{r.Height} does not lie inside the {width}x{height} output map");
+        }
     }
 
     private void CheckQuota(JobSpec spec)
@@ -120,6 +145,9 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
     private static Targets ResolveTargets(Targets? requested, int classCount)
     {
         var targets = requested?.Clone() ?? new Targets();
+        if (targets.Regions.Count > 0 && (targets.Classes.Count > 0 || targets.TopK > 0))
+            GrpcErrors.InvalidArgument("give either regions or classes/top_k as targets, not both");
+        if (targets.Regions.Count > 0) return targets;
         foreach (var c in targets.Classes)
         {
             if (c < 0 || c >= classCount)

@@ -34,7 +34,9 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
                        ?? throw new InvalidOperationException($"map {stored.DataSha256} is missing from the artifact store");
             var map = new AttributionMap
             {
-                TargetClass = stored.TargetClass, Label = spec.LabelOf(stored.TargetClass), Window = stored.Window, Kind = stored.Kind,
+                TargetClass = stored.TargetClass, Region = stored.Region,
+                Label = stored.Kind == "activation" ? $"channel {stored.TargetClass}" : spec.LabelOf(stored.TargetClass),
+                Window = stored.Window, Kind = stored.Kind,
                 Height = stored.Height, Width = stored.Width, Data = ByteString.CopyFrom(data),
             };
             if (image is not null)

@@ -17,7 +17,7 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
     private readonly LruCache<string, GradientSession> _sessions = new(sessionBudget, session => session.EstimatedBytes);
     private readonly LruCache<string, Prepared> _jobs = new(jobCacheSize);
 
-    private sealed record Prepared(GradientSession Session, IGradientEvaluation Evaluation, int[] Targets, int MapLength);
+    private sealed record Prepared(JobSpec Spec, GradientSession Session, IGradientEvaluation Evaluation, int[] Targets, int MapLength);
 
     /// <returns>Evaluations run.</returns>
     public async Task<(float[] Block, int Evaluations)> EvaluateAsync(WorkSpec work, PreparedJob job, WorkItem item, CancellationToken cancellationToken)
@@ -60,7 +60,7 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
             var row = input.Slice(b * length, length);
             if (slot == 0 || b == 0) job.Evaluation.Write(first + evaluation, row);
             else input.Slice((b - 1) * length, length).CopyTo(row);
-            seeds[b * session.SeedLength + job.Targets[slot]] = 1f;
+            job.Spec.WriteSeed(job.Targets[slot], seeds.Slice(b * session.SeedLength, session.SeedLength), job.Spec.GradientIo.SeedShape);
         }
     }
 
@@ -71,7 +71,7 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
         {
             Index = index,
             TargetSlot = slot,
-            TargetClass = job.Targets[slot],
+            TargetClass = job.Spec.ClassOf(job.Targets[slot]),
             Score = session.Scores[b],
             Input = session.InputBuffer(b + 1).Slice(b * session.InputLength, session.InputLength),
             InputGradient = Slice(session.InputGradients, b, session.InputLength),
@@ -106,7 +106,7 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
         if (method.NeedsInputLayerValues)
         {
             // The unperturbed input once per target: the layer's values (the same in every row) and each target's score.
-            var probe = new Prepared(session, new Unperturbed(job.BaseTensor), targets, 0);
+            var probe = new Prepared(spec, session, new Unperturbed(job.BaseTensor), targets, 0);
             inputScores = Evaluate(probe, 0, 1);
             layerValues = session.LayerValues.AsSpan(0, session.LayerValues.Length / targets.Length).ToArray();
         }
@@ -115,7 +115,7 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
                 "model", cancellationToken), spec.Gradient.Layer)
             : null;
         var evaluation = method.Prepare(new GradientJobInputs(job.BaseTensor, black, targets, layerValues, inputScores, head));
-        var prepared = new Prepared(session, evaluation, targets, method.MapLength);
+        var prepared = new Prepared(spec, session, evaluation, targets, method.MapLength);
         _jobs.Add(key, prepared);
         return prepared;
     }

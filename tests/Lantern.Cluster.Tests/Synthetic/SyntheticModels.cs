@@ -144,6 +144,28 @@ public static class SyntheticModels
         return model.ToByteArray();
     }
 
+    /// <summary>
+    /// A per-pixel segmenter: 1×1 convolution (3→4, positive weights) and ReLU give "features", a second 1×1 convolution
+    /// gives two class scores per pixel, output "scores" [N,2,H,W]. Each output pixel depends on its own input pixel only,
+    /// so the gradient of a region's summed class score is zero outside the region.
+    /// </summary>
+    public static byte[] PixelSegmenter(int height, int width)
+    {
+        float[] first = [0.5f, 0.2f, 0.1f, 0.1f, 0.6f, 0.2f, 0.3f, 0.3f, 0.3f, 0.05f, 0.1f, 0.9f]; // [4,3,1,1]
+        float[] second = [0.02f, -0.01f, 0.01f, 0.03f, 0.015f, 0.02f, 0.005f, 0.02f]; // [2,4,1,1]
+        var graph = new GraphProto { Name = "synthetic_pixel_segmenter" };
+        graph.Input.Add(Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim(height), Dim(width)));
+        graph.Output.Add(Value(OutputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(2), Dim(height), Dim(width)));
+        graph.Initializer.Add(FloatTensor("w1", first, 4, 3, 1, 1));
+        graph.Initializer.Add(FloatTensor("w2", second, 2, 4, 1, 1));
+        graph.Node.Add(Node("Conv", [InputName, "w1"], ["conv1"]));
+        graph.Node.Add(Node("Relu", ["conv1"], [FeatureLayer]));
+        graph.Node.Add(Node("Conv", [FeatureLayer, "w2"], [OutputName]));
+        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model.ToByteArray();
+    }
+
     private static TensorShapeProto.Types.Dimension Dim(long value) => new() { DimValue = value };
 
     private static TensorShapeProto.Types.Dimension Dim(string symbol) => new() { DimParam = symbol };
