@@ -24,6 +24,12 @@ public sealed record GradientRequest
     /// </summary>
     public bool TargetBeforeSoftmax { get; init; } = true;
 
+    /// <summary>
+    /// The tensor whose values are the scores (MATLAB's ReductionLayer), overriding the choice above: any output or
+    /// activation of the model, e.g. the logits of a model whose Softmax is not at the very end.
+    /// </summary>
+    public string? TargetTensor { get; init; }
+
     public ReluRule Relu { get; init; } = ReluRule.Plain;
 
     /// <summary>The input's shape without the batch dimension, for models that leave some of it symbolic (e.g. [3,224,224]); null: from the model.</summary>

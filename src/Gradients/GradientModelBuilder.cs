@@ -32,7 +32,7 @@ public static class GradientModelBuilder
         var prepared = PreparedModel.From(onnxModel);
         var graph = prepared.Model.Graph;
         var index = new GraphIndex(graph);
-        foreach (var name in request.GradientOf.Concat(request.ValuesOf))
+        foreach (var name in request.GradientOf.Concat(request.ValuesOf).Concat(request.TargetTensor is { } t ? [t] : []))
             if (!index.Exists(name))
                 throw new UnsupportedModelException(
                     $"the model has no tensor named '{name}'; run `lantern inspect MODEL` to list the input and the layers you can name");
@@ -41,7 +41,10 @@ public static class GradientModelBuilder
         if (request.GradientOf.FirstOrDefault(weights.Contains) is { } weight)
             throw new UnsupportedModelException($"'{weight}' is a weight of the model; Lantern computes gradients of the input and of activations only");
 
-        var target = request.TargetBeforeSoftmax && prepared.SoftmaxLogits is { } logits ? logits : prepared.FirstOutput;
+        var target = request.TargetTensor
+                     ?? (request.TargetBeforeSoftmax && prepared.SoftmaxLogits is { } logits ? logits : prepared.FirstOutput);
+        if (weights.Contains(target))
+            throw new UnsupportedModelException($"'{target}' is a weight of the model; the target must be an output or an activation");
         var path = GradientPath.Find(graph, request.GradientOf, target);
         var missing = path.Nodes.Where(n => !Rules.ContainsKey(n.OpType) || n.Domain is not ("" or "ai.onnx")).ToList();
         if (missing.Count > 0)

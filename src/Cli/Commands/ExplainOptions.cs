@@ -21,6 +21,7 @@ public sealed class ExplainOptions
     public Option<int?> SmoothSamples { get; } = new("--smooth-samples") { Description = "smoothgrad: noisy copies averaged (default 25)" };
     public Option<float?> SmoothSigma { get; } = new("--smooth-sigma") { Description = "smoothgrad: noise std as a fraction of the input's value range (default 0.15)" };
     public Option<string[]> Regions { get; } = new("--region") { Description = "Segmentation models, gradient methods: explain CLASS summed over the whole output map, or CLASS:X,Y,WxH over a rectangle of it (output pixels); repeatable" };
+    public Option<string?> TargetTensor { get; } = new("--target-tensor") { Description = "gradient methods: the tensor whose values are the scores (default: the output, or the input of a final Softmax)" };
     public Option<string?> Twin { get; } = new("--twin") { Description = "gradient methods on a quantized model: its float32 twin (e.g. the fp32 model it was quantized from), differentiated in its place" };
     public Option<int?> TopChannels { get; } = new("--top-channels") { Description = "activations: channel maps written, highest mean first (default 8)" };
     public Option<int?> Samples { get; } = new("--samples") { Description = "lime, kernelshap, rise: model evaluations to sample (default 1000; rise 2000)" };
@@ -64,7 +65,7 @@ public sealed class ExplainOptions
                      Model, Method, Window, Stride, Windows, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
-                     Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions,
+                     Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
                  })
             command.Options.Add(option);
     }
@@ -124,6 +125,7 @@ public sealed class ExplainOptions
                     Baseline = parsed.GetValue(Baseline) ?? "", Integration = parsed.GetValue(Integration) ?? "",
                     SmoothOver = parsed.GetValue(SmoothOver) ?? "", SmoothSamples = parsed.GetValue(SmoothSamples) ?? 0,
                     SmoothSigma = parsed.GetValue(SmoothSigma) ?? 0, TopChannels = parsed.GetValue(TopChannels) ?? 0,
+                    TargetTensor = parsed.GetValue(TargetTensor) ?? "",
                 };
                 break;
             case var other:

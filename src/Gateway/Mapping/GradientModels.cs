@@ -46,8 +46,11 @@ public sealed class GradientModels(IArtifactStore artifacts)
         spec.InputShape.Add(inputShape);
 
         var method = (IGradientMethod)MethodCatalog.For(spec);
-        var request = method.Request(inputName) with { InputShape = inputShape };
-        var key = $"{differentiated}|{string.Join(',', request.GradientOf)}|{string.Join(',', request.ValuesOf)}|{request.Relu}|{string.Join(',', inputShape)}";
+        var request = method.Request(inputName) with
+        {
+            InputShape = inputShape, TargetTensor = options.TargetTensor.Length > 0 ? options.TargetTensor : null,
+        };
+        var key = $"{differentiated}|{request.TargetTensor}|{string.Join(',', request.GradientOf)}|{string.Join(',', request.ValuesOf)}|{request.Relu}|{string.Join(',', inputShape)}";
         if (!_built.TryGetValue(key, out var built))
         {
             var gradientModel = Build(bytes, request);

@@ -123,16 +123,39 @@ public sealed class GradientMethodTests : IAsyncLifetime
         Assert.Contains("twin", error.Status.Detail);
     }
 
+    [Fact]
+    public async Task The_target_tensor_can_be_any_activation_named_by_the_user()
+    {
+        // "pooled" is [N,4,1,1]: target 1 is the mean of feature channel 1, whose 1×1 convolution weights are 0.1, 0.6, 0.2.
+        var request = Request(new GradientOptions { Method = "saliency", TargetTensor = "pooled" });
+        request.Targets = new Targets { Classes = { 1 } };
+
+        var result = await TestJobs.RunAsync(_node, request, _model, _image);
+
+        using var summary = JsonDocument.Parse(result.SummaryJson);
+        Assert.Equal("pooled", summary.RootElement.GetProperty("parameters").GetProperty("gradient_target_tensor").GetString());
+        var map = TestJobs.Floats(Assert.Single(result.Maps));
+        for (var i = 0; i < map.Length; i++)
+        {
+            // d mean(relu(conv))/d pixel = max channel weight of feature 1 / pixel count, where the feature is active.
+            if (!Inside(i)) Assert.Equal(0f, map[i]);
+            else Assert.Equal(0.6f / (Size * Size), map[i], 1e-7f);
+        }
+    }
+
     [Theory]
     [InlineData("gradcam", "no_such_layer", "no_such_layer")]
     [InlineData("gradcam", "pooled", "spatial")]
     [InlineData("saliency", "features", "layer applies to")]
     [InlineData("warp-drive", "", "is not one of")]
+    [InlineData("saliency", "", "no_such_tensor")]
     public async Task Bad_gradient_requests_are_refused_with_a_message_that_names_the_problem(string method, string layer, string message)
     {
         var model = await _node.Client.UploadModelAsync(_model, "model.onnx");
         var image = await _node.Client.UploadImageAsync(_image, "image.png");
-        var request = Request(new GradientOptions { Method = method, Layer = layer });
+        var request = Request(message == "no_such_tensor"
+            ? new GradientOptions { Method = method, TargetTensor = "no_such_tensor" }
+            : new GradientOptions { Method = method, Layer = layer });
         (request.ModelSha256, request.ImageSha256) = (model.Sha256, image.Sha256);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await _node.Api.SubmitJobAsync(request));
