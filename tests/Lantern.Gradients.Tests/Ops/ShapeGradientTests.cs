@@ -54,6 +54,16 @@ public sealed class ShapeGradientTests(ITestOutputHelper output) : OpCaseTable(o
 
         OpCase.Of("Squeeze axes input", [1, 3, 1], (g, x) => g.Node("Squeeze", [x, g.Ints("axes", [1, 3])], "y")),
         OpCase.Of("Squeeze attribute (opset 11)", [1, 3, 1], (g, x) => g.Node("Squeeze", [x], "y", ("axes", new[] { -1 })), opset: 11),
+        // Without axes Squeeze drops every 1-dim, the batch too at batch 1: the builder makes the non-batch axes explicit.
+        OpCase.Of("Squeeze without axes, then Reshape [-1,3], at batch 1", [1, 3, 1], SqueezeAllThenRows, input: Inputs.Uniform([1, 1, 3, 1])),
+        OpCase.Of("Squeeze without axes, then Reshape [-1,3], at batch 2", [1, 3, 1], SqueezeAllThenRows),
+        OpCase.Of("Squeeze without axes (opset 11) at batch 1", [1, 3, 1], SqueezeAllThenRows, opset: 11, input: Inputs.Uniform([1, 1, 3, 1])),
+        OpCase.Of("Squeeze without axes as the target", [1, 3, 1], (g, x) => g.Node("Squeeze", [g.Node("Mul", [x, x], "xx")], "y")),
+        OpCase.Of("Squeeze without axes behind another, then Gemm", [1, 3, 1], (g, x) =>
+        {
+            var once = g.Node("Squeeze", [g.Node("Unsqueeze", [x, g.Ints("axes", [2])], "u")], "s1");
+            return g.Node("Gemm", [g.Node("Squeeze", [g.Node("Unsqueeze", [once, g.Ints("axes2", [1])], "u2")], "s2"), g.Weight("W", [3, 4])], "y");
+        }),
         OpCase.Of("Unsqueeze axes input [1,-1]", [3, 4], (g, x) => g.Node("Unsqueeze", [x, g.Ints("axes", [1, -1])], "y")),
         OpCase.Of("Unsqueeze attribute (opset 11)", [3, 4], (g, x) => g.Node("Unsqueeze", [x], "y", ("axes", new[] { 2 })), opset: 11),
 
@@ -72,6 +82,21 @@ public sealed class ShapeGradientTests(ITestOutputHelper output) : OpCaseTable(o
         OpCase.Of("PyTorch flatten: Shape→Gather→Unsqueeze→Concat→Reshape", Shape, PyTorchFlatten),
         OpCase.Of("PyTorch flatten, opset 11 (Unsqueeze attribute)", Shape, PyTorchFlatten, opset: 11),
     ];
+
+    private static string SqueezeAllThenRows(OnnxGraph g, string x) =>
+        g.Node("Reshape", [g.Node("Squeeze", [g.Node("Mul", [x, g.Weight("c", [1, 3, 1])], "a")], "s"), g.Ints("rows", [-1, 3])], "y");
+
+    [Fact]
+    public void A_squeeze_without_axes_keeps_the_batch_so_the_gradient_model_takes_any_batch()
+    {
+        var g = new OnnxGraph();
+        var x = g.Input("x", -1, 1, 3, 1);
+        g.Output(SqueezeAllThenRows(g, x));
+        var gm = GradientModelBuilder.Build(g.Build(), new GradientRequest { GradientOf = ["x"] });
+        Assert.False(gm.BatchIsFixed);
+        Assert.Equal([3L], gm.SeedShape);
+        Assert.Equal([1L, 3, 1], gm.Shapes["x"]);
+    }
 
     /// <summary>torch.flatten(x, 1) as exported: the batch size read from Shape(x) feeds the Reshape's target shape.</summary>
     private static string PyTorchFlatten(OnnxGraph g, string x)
