@@ -85,7 +85,12 @@ internal sealed class SplitRule : IBackwardRule
     }
 }
 
-/// <summary>Slice with unit steps: dX = dY padded back with zeros to X's shape (the pads are per-example, static).</summary>
+/// <summary>
+/// Slice with any steps: dY is put back where the slice read it, zeros elsewhere (starts, ends, axes and steps static).
+/// Per axis: a negative step is undone by reversing dY; a step s &gt; 1 by interleaving s − 1 zeros after each element
+/// (Unsqueeze, Pad the new axis, Reshape it away); then one Pad (negative where it crops) places the n·s run at the
+/// lowest index read.
+/// </summary>
 internal sealed class SliceRule : IBackwardRule
 {
     public string OpType => "Slice";
@@ -94,30 +99,48 @@ internal sealed class SliceRule : IBackwardRule
     {
         if (context.Gradient(node.Output[0]) is not { } dY) return;
         var input = context.ShapeOf(node.Input[0]);
+        var output = context.ShapeOf(node.Output[0]);
         var rank = input.Length;
         long[] Constant(int position, string what) =>
             context.Forward.ConstantInts(node.Input[position])
             ?? throw new UnsupportedModelException($"Slice (node '{node.Describe()}') has computed {what}, which Lantern cannot differentiate");
         var starts = Constant(1, "starts");
-        var ends = Constant(2, "ends");
         var axes = node.Input.Count > 3 && node.Input[3].Length > 0 ? Constant(3, "axes") : Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
         var steps = node.Input.Count > 4 && node.Input[4].Length > 0 ? Constant(4, "steps") : starts.Select(_ => 1L).ToArray();
         var pads = new long[2 * rank];
+        var shape = (long[])output.Clone();
+        var dX = dY;
         for (var i = 0; i < axes.Length; i++)
         {
             var axis = (int)BackwardContext.NormaliseAxis(axes[i], rank);
-            var dim = input[axis];
-            if (steps[i] != 1)
-                throw new UnsupportedModelException($"Slice (node '{node.Describe()}') uses step {steps[i]}; Lantern differentiates only unit steps");
-            var start = Math.Clamp(starts[i] < 0 ? starts[i] + dim : starts[i], 0, dim);
-            var end = Math.Clamp(ends[i] < 0 ? ends[i] + dim : ends[i], 0, dim);
-            if (axis == 0 && (start != 0 || end < dim))
-                throw new UnsupportedModelException($"Slice (node '{node.Describe()}') slices the batch axis, which Lantern cannot differentiate");
-            if (axis == 0) continue;
-            pads[axis] = start;
-            pads[rank + axis] = dim - Math.Max(end, start);
+            var (dim, count, step) = (input[axis], output[axis], steps[i]);
+            if (axis == 0)
+            {
+                if (count != dim || step != 1)
+                    throw new UnsupportedModelException($"Slice (node '{node.Describe()}') slices the batch axis, which Lantern cannot differentiate");
+                continue;
+            }
+            if (step == 0) throw new UnsupportedModelException($"Slice (node '{node.Describe()}') has step 0");
+            // ONNX clamps a start to [0, dim] for positive steps and to [0, dim − 1] for negative ones.
+            var start = starts[i] < 0 ? starts[i] + dim : starts[i];
+            start = step > 0 ? Math.Clamp(start, 0, dim) : Math.Clamp(start, 0, dim - 1);
+            var lowest = step > 0 ? start : start + (count - 1) * step;
+            if (step < 0)
+                dX = context.Node("Slice", [dX, context.Ints(-1), context.Ints(long.MinValue), context.Ints(axis), context.Ints(-1)]);
+            var stride = Math.Abs(step);
+            if (stride > 1 && count > 0)
+            {
+                var spread = context.Node("Unsqueeze", [dX, context.Ints(axis + 1)]);
+                var gaps = new long[2 * (rank + 1)];
+                gaps[rank + 1 + axis + 1] = stride - 1;
+                spread = context.Node("Pad", [spread, context.Ints(gaps)]);
+                shape[axis] = count * stride;
+                dX = context.Node("Reshape", [spread, context.Ints([0, .. shape[1..]])]);
+            }
+            pads[axis] = lowest;
+            pads[rank + axis] = dim - lowest - shape[axis];
         }
-        context.Accumulate(node.Input[0], context.Node("Pad", [dY, context.Ints(pads)]));
+        context.Accumulate(node.Input[0], pads.All(p => p == 0) ? dX : context.Node("Pad", [dX, context.Ints(pads)]));
     }
 }
 
