@@ -92,6 +92,15 @@ public sealed class ShapeGradientTests(ITestOutputHelper output) : OpCaseTable(o
         OpCase.Of("Pad axes input (opset 18)", Shape, (g, x) => g.Node("Pad",
             [x, g.Ints("pads", [1, 0, 2, 1]), "", g.Ints("axes", [2, 3])], "y"), opset: 18),
 
+        OpCase.Of("Pad edge", Shape, (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 0, 2, 1, 0, 0, 1, 3])], "y", ("mode", "edge"))),
+        OpCase.Of("Pad edge one side, longer than the axis", Shape, (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 1, 0, 6, 0, 0, 0, 0])], "y", ("mode", "edge"))),
+        OpCase.Of("Pad reflect", Shape, (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 0, 2, 1, 0, 0, 3, 4])], "y", ("mode", "reflect"))),
+        OpCase.Of("Pad reflect 1 on every side (as a ReflectionPad2d)", Shape,
+            (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])], "y", ("mode", "reflect"))),
+        OpCase.Of("Pad reflect on the channels", Shape, (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 2, 0, 0, 0, 1, 0, 0])], "y", ("mode", "reflect"))),
+        OpCase.Of("Pad reflect attribute (opset 9)", Shape, (g, x) => g.Node("Pad", [x], "y", ("pads", new[] { 0, 0, 1, 2, 0, 0, 3, 0 }), ("mode", "reflect")), opset: 9),
+        OpCase.Of("Pad edge axes input (opset 18)", Shape, (g, x) => g.Node("Pad",
+            [x, g.Ints("pads", [2, 0, 1, 3]), "", g.Ints("axes", [-1, 2])], "y", ("mode", "edge")), opset: 18),
         OpCase.Of("PyTorch flatten: Shape→Gather→Unsqueeze→Concat→Reshape", Shape, PyTorchFlatten),
         OpCase.Of("PyTorch flatten, opset 11 (Unsqueeze attribute)", Shape, PyTorchFlatten, opset: 11),
     ];
