@@ -12,7 +12,7 @@ internal static class BackwardRules
             new TransposeRule(), new ExpandRule(), new ConcatRule(), new SplitRule(), new SliceRule(), new PadRule(),
             new AddSubRule("Add"), new AddSubRule("Sub"), new AddSubRule("Sum"), new MulRule(), new DivRule(), new NegRule(),
             new RectifiedLinearRule(), new LeakyReluRule(), new ClipRule(), new SigmoidRule(), new TanhRule(),
-            new HardSigmoidRule(), new HardSwishRule(), new SoftmaxRule(), new LogSoftmaxRule(),
+            new HardSigmoidRule(), new HardSwishRule(), new SoftmaxRule(), new LogSoftmaxRule(), new ErfRule(), new GeluRule(),
             new GemmRule(), new MatMulRule(), new ConvRule(), new ConvTransposeRule(),
             new MaxPoolRule(), new AveragePoolRule(AveragePoolDivisors.WindowWeights), new GlobalAveragePoolRule(),
             new ReduceRule("ReduceMean"), new ReduceRule("ReduceSum"),
