@@ -10,15 +10,27 @@ namespace Lantern.Gradients.Graph;
 /// </summary>
 internal static class ShapeProbe
 {
+    /// <summary>
+    /// The shapes of every tensor. Makes axis-less Squeezes explicit first (see <see cref="SqueezeAxes"/>): that
+    /// rewrites <paramref name="prepared"/>, so the shapes hold for the graph the gradient model is built from.
+    /// </summary>
     public static Dictionary<string, long[]> Run(PreparedModel prepared, long[] inputShape)
+    {
+        SqueezeAxes.MakeExplicit(prepared, inputShape);
+        return Run(prepared, inputShape, null);
+    }
+
+    /// <summary>The shapes of <paramref name="only"/> (null: every tensor), running just the nodes they need.</summary>
+    public static Dictionary<string, long[]> Run(PreparedModel prepared, long[] inputShape, IReadOnlyCollection<string>? only)
     {
         var model = prepared.Model.Clone();
         var graph = model.Graph;
         SetInputShape(graph, prepared.InputName, inputShape.Select(d => (long?)d).ToArray(), null);
         graph.Output.Clear();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var output in graph.Node.SelectMany(n => n.Output))
+        foreach (var output in only ?? graph.Node.SelectMany(n => n.Output))
             if (output.Length > 0 && seen.Add(output)) graph.Output.Add(new ValueInfoProto { Name = output });
+        if (only is not null) Quantization.RemoveUnused(graph, _ => true);
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = Open(model.ToByteArray(), options);

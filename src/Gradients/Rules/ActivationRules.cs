@@ -154,3 +154,52 @@ internal sealed class LogSoftmaxRule : IBackwardRule
         context.Accumulate(node.Input[0], context.Node("Sub", [dY, context.Node("Mul", [context.Node("Exp", [y]), total])]));
     }
 }
+
+/// <summary>Erf: dX = dY·(2/√π)·exp(−X²).</summary>
+internal sealed class ErfRule : IBackwardRule
+{
+    public string OpType => "Erf";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        var x = node.Input[0];
+        var gauss = context.Node("Exp", [context.Node("Neg", [context.Node("Mul", [x, x])])]);
+        context.Accumulate(x, context.Node("Mul", [dY, context.Node("Mul", [gauss, context.Scalar((float)(2 / Math.Sqrt(Math.PI)))])]));
+    }
+}
+
+/// <summary>
+/// Gelu (opset 20). Exact, Y = ½X(1 + erf(X/√2)): slope ½(1 + erf(X/√2)) + X·φ(X), φ the standard normal density.
+/// approximate="tanh", Y = ½X(1 + T) with T = tanh(√(2/π)(X + 0.044715X³)): slope ½(1 + T) + ½X(1 − T²)·√(2/π)(1 + 3·0.044715X²).
+/// </summary>
+internal sealed class GeluRule : IBackwardRule
+{
+    public string OpType => "Gelu";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        var x = node.Input[0];
+        string Mul(string a, string b) => context.Node("Mul", [a, b]);
+        string Add(string a, string b) => context.Node("Add", [a, b]);
+        var square = Mul(x, x);
+        string slope;
+        if ((node.GetString("approximate") ?? "none") == "tanh")
+        {
+            var c = (float)Math.Sqrt(2 / Math.PI);
+            var inner = Mul(Add(x, Mul(context.Scalar(0.044715f), Mul(square, x))), context.Scalar(c));
+            var t = context.Node("Tanh", [inner]);
+            var innerSlope = Mul(context.Scalar(c), Add(context.Scalar(1f), Mul(context.Scalar(3 * 0.044715f), square)));
+            var tanhSlope = context.Node("Sub", [context.Scalar(1f), Mul(t, t)]);
+            slope = Add(Mul(context.Scalar(0.5f), Add(context.Scalar(1f), t)), Mul(Mul(context.Scalar(0.5f), x), Mul(tanhSlope, innerSlope)));
+        }
+        else
+        {
+            var cdf = Mul(context.Scalar(0.5f), Add(context.Scalar(1f), context.Node("Erf", [Mul(x, context.Scalar((float)(1 / Math.Sqrt(2))))])));
+            var density = Mul(context.Node("Exp", [Mul(square, context.Scalar(-0.5f))]), context.Scalar((float)(1 / Math.Sqrt(2 * Math.PI))));
+            slope = Add(cdf, Mul(x, density));
+        }
+        context.Accumulate(x, Mul(dY, slope));
+    }
+}

@@ -25,6 +25,9 @@ internal sealed class ConvRule : IBackwardRule
 /// <summary>
 /// ConvTranspose: the adjoint of a transposed convolution is the convolution with the same weights, strides, dilations
 /// and groups, its pads being the ones the transposed convolution cropped.
+/// With <c>output_shape</c> the crop is total = full − output_shape, split as the ONNX spec says and ONNX Runtime does:
+/// SAME_UPPER crops ⌊total/2⌋ at the start, anything else (NOTSET included) crops the odd pixel at the start,
+/// total − ⌊total/2⌋. Without it, SAME_UPPER/SAME_LOWER crop to input·stride, the odd pixel at the start for SAME_LOWER.
 /// </summary>
 internal sealed class ConvTransposeRule : IBackwardRule
 {
@@ -45,15 +48,18 @@ internal sealed class ConvTransposeRule : IBackwardRule
         var outputPadding = node.GetInts("output_padding") ?? new long[rank];
         var autoPad = node.GetString("auto_pad") ?? "NOTSET";
         var explicitPads = node.GetInts("pads");
+        var outputShape = node.GetInts("output_shape") is { Length: > 0 } requested ? requested[^rank..] : null;
         var begin = new long[rank];
         var end = new long[rank];
         for (var i = 0; i < rank; i++)
         {
             var total = strides[i] * (inputSpatial[i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1 - outputSpatial[i];
-            begin[i] = autoPad switch
+            if (total < 0)
+                throw new UnsupportedModelException($"ConvTranspose (node '{node.Describe()}') produces {outputSpatial[i]} positions on spatial axis {i}, more than its input covers; Lantern cannot differentiate it");
+            begin[i] = (autoPad, outputShape) switch
             {
-                "SAME_UPPER" => total / 2,
-                "SAME_LOWER" => total - total / 2,
+                ("SAME_UPPER", _) => total / 2,
+                ("SAME_LOWER", _) or (_, not null) => total - total / 2,
                 _ => explicitPads?[i] ?? 0,
             };
             end[i] = total - begin[i];

@@ -118,3 +118,25 @@ internal sealed class PReluRule : IBackwardRule
         context.Accumulate(x, context.ReduceToShapeOf(context.Node("Mul", [dY, slope]), context.ShapeOf(node.Output[0]), x));
     }
 }
+
+/// <summary>
+/// Max and Min (variadic, numpy broadcasting): dY goes to the input that won each element, summed over its broadcast
+/// axes; inputs tied for the win share it equally (as PyTorch's max of two does).
+/// </summary>
+internal sealed class MaxMinRule(string opType) : IBackwardRule
+{
+    public string OpType => opType;
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        var y = node.Output[0];
+        var outputShape = context.ShapeOf(y);
+        var inputs = node.Input.Where(i => i.Length > 0).ToList();
+        var wins = inputs.Select(i => context.Node("Cast", [context.Node("Equal", [i, y])], Attributes.Int("to", (long)TensorProto.Types.DataType.Float))).ToList();
+        var share = wins.Count == 1 ? dY : context.Node("Div", [dY, context.Node("Sum", wins)]);
+        for (var i = 0; i < inputs.Count; i++)
+            if (context.NeedsGradient(inputs[i]))
+                context.Accumulate(inputs[i], context.ReduceToShapeOf(context.Node("Mul", [share, wins[i]]), outputShape, inputs[i]));
+    }
+}

@@ -38,7 +38,11 @@ internal sealed class GemmRule : IBackwardRule
         context.Node("Gemm", [a, b], Attributes.Float("alpha", alpha), Attributes.Int("transA", transA), Attributes.Int("transB", transB));
 }
 
-/// <summary>MatMul (N-D, broadcast batch dims): dA = dY·Bᵀ, dB = Aᵀ·dY over the last two axes, summed over broadcast axes.</summary>
+/// <summary>
+/// MatMul (N-D, broadcast batch dims): dA = dY·Bᵀ, dB = Aᵀ·dY over the last two axes, summed over broadcast axes.
+/// A 1-D operand is promoted as numpy does, A [K] to [1, K] and B [K] to [K, 1], and dY gets the axis the product
+/// dropped back; the operand's gradient is reshaped back to 1-D.
+/// </summary>
 internal sealed class MatMulRule : IBackwardRule
 {
     public string OpType => "MatMul";
@@ -49,17 +53,32 @@ internal sealed class MatMulRule : IBackwardRule
         var (a, b) = (node.Input[0], node.Input[1]);
         var shapeA = context.ShapeOf(a);
         var shapeB = context.ShapeOf(b);
-        if (shapeA.Length < 2 || shapeB.Length < 2)
-            throw new UnsupportedModelException($"MatMul (node '{node.Describe()}') has a 1-D operand, which Lantern cannot differentiate");
+        if (shapeA.Length == 1 && shapeB.Length == 1)
+            throw new UnsupportedModelException($"MatMul (node '{node.Describe()}') is a dot product of two vectors, which Lantern cannot differentiate");
         var outputShape = context.ShapeOf(node.Output[0]);
+        var (matrixA, matrixB) = (a, b);
+        if (shapeA.Length == 1)
+        {
+            matrixA = context.Node("Unsqueeze", [a, context.Ints(0)]);
+            shapeA = [1, shapeA[0]];
+            dY = context.Node("Unsqueeze", [dY, context.Ints(-2)]);
+            outputShape = [.. outputShape[..^1], 1, outputShape[^1]];
+        }
+        if (shapeB.Length == 1)
+        {
+            matrixB = context.Node("Unsqueeze", [b, context.Ints(1)]);
+            shapeB = [shapeB[0], 1];
+            dY = context.Node("Unsqueeze", [dY, context.Ints(-1)]);
+            outputShape = [.. outputShape, 1];
+        }
         if (context.NeedsGradient(a))
         {
-            var dA = context.Node("MatMul", [dY, SwapLastAxes(context, b, shapeB.Length)]);
+            var dA = context.Node("MatMul", [dY, SwapLastAxes(context, matrixB, shapeB.Length)]);
             context.Accumulate(a, context.ReduceToShapeOf(dA, [.. outputShape[..^2], shapeA[^2], shapeA[^1]], a));
         }
         if (context.NeedsGradient(b))
         {
-            var dB = context.Node("MatMul", [SwapLastAxes(context, a, shapeA.Length), dY]);
+            var dB = context.Node("MatMul", [SwapLastAxes(context, matrixA, shapeA.Length), dY]);
             context.Accumulate(b, context.ReduceToShapeOf(dB, [.. outputShape[..^2], shapeB[^2], shapeB[^1]], b));
         }
     }

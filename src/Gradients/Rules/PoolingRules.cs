@@ -111,3 +111,19 @@ internal sealed class ReduceRule(string opType) : IBackwardRule
         context.Accumulate(x, spread);
     }
 }
+
+/// <summary>GlobalMaxPool: dY goes to the maximum of each channel's plane, shared equally among tied maxima.</summary>
+internal sealed class GlobalMaxPoolRule : IBackwardRule
+{
+    public string OpType => "GlobalMaxPool";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        var x = node.Input[0];
+        var spatial = Enumerable.Range(2, context.RankOf(x) - 2).Select(a => (long)a).ToArray();
+        var wins = context.Node("Cast", [context.Node("Equal", [x, node.Output[0]])], Attributes.Int("to", (long)TensorProto.Types.DataType.Float));
+        var count = context.Node("ReduceSum", [wins, context.Ints(spatial)], Attributes.Int("keepdims", 1));
+        context.Accumulate(x, context.Node("Mul", [wins, context.Node("Div", [dY, count])]));
+    }
+}

@@ -85,7 +85,12 @@ internal sealed class SplitRule : IBackwardRule
     }
 }
 
-/// <summary>Slice with unit steps: dX = dY padded back with zeros to X's shape (the pads are per-example, static).</summary>
+/// <summary>
+/// Slice with any steps: dY is put back where the slice read it, zeros elsewhere (starts, ends, axes and steps static).
+/// Per axis: a negative step is undone by reversing dY; a step s &gt; 1 by interleaving s − 1 zeros after each element
+/// (Unsqueeze, Pad the new axis, Reshape it away); then one Pad (negative where it crops) places the n·s run at the
+/// lowest index read.
+/// </summary>
 internal sealed class SliceRule : IBackwardRule
 {
     public string OpType => "Slice";
@@ -94,34 +99,57 @@ internal sealed class SliceRule : IBackwardRule
     {
         if (context.Gradient(node.Output[0]) is not { } dY) return;
         var input = context.ShapeOf(node.Input[0]);
+        var output = context.ShapeOf(node.Output[0]);
         var rank = input.Length;
         long[] Constant(int position, string what) =>
             context.Forward.ConstantInts(node.Input[position])
             ?? throw new UnsupportedModelException($"Slice (node '{node.Describe()}') has computed {what}, which Lantern cannot differentiate");
         var starts = Constant(1, "starts");
-        var ends = Constant(2, "ends");
         var axes = node.Input.Count > 3 && node.Input[3].Length > 0 ? Constant(3, "axes") : Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
         var steps = node.Input.Count > 4 && node.Input[4].Length > 0 ? Constant(4, "steps") : starts.Select(_ => 1L).ToArray();
         var pads = new long[2 * rank];
+        var shape = (long[])output.Clone();
+        var dX = dY;
         for (var i = 0; i < axes.Length; i++)
         {
             var axis = (int)BackwardContext.NormaliseAxis(axes[i], rank);
-            var dim = input[axis];
-            if (steps[i] != 1)
-                throw new UnsupportedModelException($"Slice (node '{node.Describe()}') uses step {steps[i]}; Lantern differentiates only unit steps");
-            var start = Math.Clamp(starts[i] < 0 ? starts[i] + dim : starts[i], 0, dim);
-            var end = Math.Clamp(ends[i] < 0 ? ends[i] + dim : ends[i], 0, dim);
-            if (axis == 0 && (start != 0 || end < dim))
-                throw new UnsupportedModelException($"Slice (node '{node.Describe()}') slices the batch axis, which Lantern cannot differentiate");
-            if (axis == 0) continue;
-            pads[axis] = start;
-            pads[rank + axis] = dim - Math.Max(end, start);
+            var (dim, count, step) = (input[axis], output[axis], steps[i]);
+            if (axis == 0)
+            {
+                if (count != dim || step != 1)
+                    throw new UnsupportedModelException($"Slice (node '{node.Describe()}') slices the batch axis, which Lantern cannot differentiate");
+                continue;
+            }
+            if (step == 0) throw new UnsupportedModelException($"Slice (node '{node.Describe()}') has step 0");
+            // ONNX clamps a start to [0, dim] for positive steps and to [0, dim − 1] for negative ones.
+            var start = starts[i] < 0 ? starts[i] + dim : starts[i];
+            start = step > 0 ? Math.Clamp(start, 0, dim) : Math.Clamp(start, 0, dim - 1);
+            var lowest = step > 0 ? start : start + (count - 1) * step;
+            if (step < 0)
+                dX = context.Node("Slice", [dX, context.Ints(-1), context.Ints(long.MinValue), context.Ints(axis), context.Ints(-1)]);
+            var stride = Math.Abs(step);
+            if (stride > 1 && count > 0)
+            {
+                var spread = context.Node("Unsqueeze", [dX, context.Ints(axis + 1)]);
+                var gaps = new long[2 * (rank + 1)];
+                gaps[rank + 1 + axis + 1] = stride - 1;
+                spread = context.Node("Pad", [spread, context.Ints(gaps)]);
+                shape[axis] = count * stride;
+                dX = context.Node("Reshape", [spread, context.Ints([0, .. shape[1..]])]);
+            }
+            pads[axis] = lowest;
+            pads[rank + axis] = dim - lowest - shape[axis];
         }
-        context.Accumulate(node.Input[0], context.Node("Pad", [dY, context.Ints(pads)]));
+        context.Accumulate(node.Input[0], pads.All(p => p == 0) ? dX : context.Node("Pad", [dX, context.Ints(pads)]));
     }
 }
 
-/// <summary>Pad (constant mode): dX is the part of dY that covers X; negative pads (crops) pad the gradient back with zeros.</summary>
+/// <summary>
+/// Pad. Constant mode: dX is the part of dY that covers X; negative pads (crops) pad the gradient back with zeros.
+/// Edge and reflect modes copy X's border into the pad, so the pad's gradient folds back onto X, one axis at a time
+/// (the modes are per-axis index maps, so they compose): edge sums each side's pad into the first / last element;
+/// reflect (mirror without repeating the edge) sends pad element j from the border to X[j] / X[d − 1 − j], j ≥ 1.
+/// </summary>
 internal sealed class PadRule : IBackwardRule
 {
     public string OpType => "Pad";
@@ -130,9 +158,10 @@ internal sealed class PadRule : IBackwardRule
     {
         if (context.Gradient(node.Output[0]) is not { } dY) return;
         var mode = node.GetString("mode") ?? "constant";
-        if (mode != "constant")
-            throw new UnsupportedModelException($"Pad (node '{node.Describe()}') uses mode '{mode}'; Lantern differentiates only constant padding");
-        var rank = context.RankOf(node.Input[0]);
+        if (mode is not ("constant" or "edge" or "reflect"))
+            throw new UnsupportedModelException($"Pad (node '{node.Describe()}') uses mode '{mode}'; Lantern differentiates constant, edge and reflect padding");
+        var input = context.ShapeOf(node.Input[0]);
+        var rank = input.Length;
         var pads = context.Forward.ConstantInts(node.Input[1])
             ?? throw new UnsupportedModelException($"Pad (node '{node.Describe()}') has computed pads, which Lantern cannot differentiate");
         var axes = node.Input.Count > 3 && node.Input[3].Length > 0
@@ -148,12 +177,57 @@ internal sealed class PadRule : IBackwardRule
         }
         if (begin[0] != 0 || end[0] != 0)
             throw new UnsupportedModelException($"Pad (node '{node.Describe()}') pads the batch axis, which Lantern cannot differentiate");
+        context.Accumulate(node.Input[0], mode == "constant" ? Constant(context, dY, begin, end) : Folded(context, node, mode, dY, input, begin, end));
+    }
+
+    private static string Constant(BackwardContext context, string dY, long[] begin, long[] end)
+    {
+        var rank = begin.Length;
         var sliceAxes = Enumerable.Range(1, rank - 1).Select(i => (long)i).ToArray();
         var starts = sliceAxes.Select(a => Math.Max(begin[a], 0)).ToArray();
         var ends = sliceAxes.Select(a => end[a] > 0 ? -end[a] : long.MaxValue).ToArray();
         var dX = context.Node("Slice", [dY, context.Ints(starts), context.Ints(ends), context.Ints(sliceAxes)]);
         if (begin.Any(p => p < 0) || end.Any(p => p < 0))
             dX = context.Node("Pad", [dX, context.Ints([.. begin.Select(p => Math.Max(-p, 0)), .. end.Select(p => Math.Max(-p, 0))])]);
-        context.Accumulate(node.Input[0], dX);
+        return dX;
+    }
+
+    private static string Folded(BackwardContext context, NodeProto node, string mode, string dY, long[] input, long[] begin, long[] end)
+    {
+        var rank = input.Length;
+        var dX = dY;
+        for (var axis = 1; axis < rank; axis++)
+        {
+            var (b, e, d) = (begin[axis], end[axis], input[axis]);
+            if (b == 0 && e == 0) continue;
+            if (b < 0 || e < 0)
+                throw new UnsupportedModelException($"Pad (node '{node.Describe()}') crops in mode '{mode}', which Lantern cannot differentiate");
+            if (mode == "reflect" && Math.Max(b, e) > d - 1)
+                throw new UnsupportedModelException($"Pad (node '{node.Describe()}') reflects {Math.Max(b, e)} elements of an axis of {d}; Lantern differentiates reflect pads up to the size − 1");
+            string Part(long start, long stop, long step) =>
+                context.Node("Slice", [dX, context.Ints(start), context.Ints(stop), context.Ints(axis), context.Ints(step)]);
+            string Placed(string part, long before, long after)
+            {
+                var placement = new long[2 * rank];
+                placement[axis] = before;
+                placement[rank + axis] = after;
+                return context.Node("Pad", [part, context.Ints(placement)]);
+            }
+            var parts = new List<string> { Part(b, b + d, 1) };
+            if (mode == "edge")
+            {
+                string Summed(string part) => context.Node("ReduceSum", [part, context.Ints(axis)], Attributes.Int("keepdims", 1));
+                if (b > 0) parts.Add(Placed(Summed(Part(0, b, 1)), 0, d - 1));
+                if (e > 0) parts.Add(Placed(Summed(Part(b + d, b + d + e, 1)), d - 1, 0));
+            }
+            else
+            {
+                // Reversed, the begin pad reads X[1..b] and the end pad X[d−1−e .. d−2].
+                if (b > 0) parts.Add(Placed(Part(b - 1, long.MinValue, -1), 1, d - 1 - b));
+                if (e > 0) parts.Add(Placed(Part(b + d + e - 1, b + d - 1, -1), d - 1 - e, 1));
+            }
+            dX = context.Node("Sum", parts);
+        }
+        return dX;
     }
 }

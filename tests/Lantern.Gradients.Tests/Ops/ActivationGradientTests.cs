@@ -32,6 +32,16 @@ public sealed class ActivationGradientTests(ITestOutputHelper output) : OpCaseTa
         OpCase.OnGrid("HardSigmoid default alpha 0.2 beta 0.5", Shape, (g, x) => g.Node("HardSigmoid", [x], "y")),
         OpCase.OnGrid("HardSigmoid alpha 0.5 beta 0.4", Shape, (g, x) => g.Node("HardSigmoid", [x], "y", ("alpha", 0.5f), ("beta", 0.4f))),
         OpCase.OnGrid("HardSwish", Shape, (g, x) => g.Node("HardSwish", [x], "y")),
+        OpCase.Of("Erf", Shape, (g, x) => g.Node("Erf", [x], "y"), input: Inputs.Uniform([2, .. Shape], low: -2, high: 2)),
+        OpCase.Of("Gelu as PyTorch exports it before opset 20 (Erf)", Shape, (g, x) =>
+        {
+            var erf = g.Node("Erf", [g.Node("Div", [x, g.Scalar("sqrt2", MathF.Sqrt(2))], "scaled")], "erf");
+            var half = g.Node("Mul", [x, g.Node("Add", [erf, g.Scalar("one", 1f)], "cdf2")], "x_cdf2");
+            return g.Node("Mul", [half, g.Scalar("half", 0.5f)], "y");
+        }, input: Inputs.Uniform([2, .. Shape], low: -3, high: 3)),
+        OpCase.Of("Gelu (opset 20)", Shape, (g, x) => g.Node("Gelu", [x], "y"), opset: 20, input: Inputs.Uniform([2, .. Shape], low: -3, high: 3)),
+        OpCase.Of("Gelu approximate tanh (opset 20)", Shape, (g, x) => g.Node("Gelu", [x], "y", ("approximate", "tanh")), opset: 20,
+            input: Inputs.Uniform([2, .. Shape], low: -3, high: 3)),
     ];
 
     public static TheoryData<string> Names => NamesOf(Cases);

@@ -44,6 +44,21 @@ public sealed class ConvolutionGradientTests(ITestOutputHelper output) : OpCaseT
             (g, x) => ConvTranspose(g, x, [4, 3, 3, 3], 3, ("strides", new[] { 2, 2 }), ("pads", new[] { 1, 1, 1, 1 }), ("output_padding", new[] { 1, 1 }))),
         OpCase.Of("group 2", [4, 5, 5], (g, x) => ConvTranspose(g, x, [4, 2, 3, 3], 4, ("group", 2))),
         OpCase.Of("dilations 2", [4, 4, 4], (g, x) => ConvTranspose(g, x, [4, 3, 3, 3], 3, ("dilations", new[] { 2, 2 }))),
+        // output_shape one short of the full 9×11 on each axis: the odd total padding must be cropped where ORT crops it.
+        OpCase.Of("output_shape [8,10] stride 2 (odd total padding)", [4, 4, 5],
+            (g, x) => ConvTranspose(g, x, [4, 3, 3, 3], 3, ("strides", new[] { 2, 2 }), ("output_shape", new[] { 8, 10 }))),
+        OpCase.Of("output_shape [7,8] stride 2 (total padding 2 and 3)", [4, 4, 5],
+            (g, x) => ConvTranspose(g, x, [4, 3, 3, 3], 3, ("strides", new[] { 2, 2 }), ("output_shape", new[] { 7, 8 }))),
+        OpCase.Of("output_shape [8,10] with auto_pad SAME_UPPER", [4, 4, 5],
+            (g, x) => ConvTranspose(g, x, [4, 3, 3, 3], 3, ("strides", new[] { 2, 2 }), ("output_shape", new[] { 8, 10 }), ("auto_pad", "SAME_UPPER"))),
+        OpCase.Of("output_shape [8,10] with auto_pad SAME_LOWER", [4, 4, 5],
+            (g, x) => ConvTranspose(g, x, [4, 3, 3, 3], 3, ("strides", new[] { 2, 2 }), ("output_shape", new[] { 8, 10 }), ("auto_pad", "SAME_LOWER"))),
+        OpCase.Of("output_shape with output_padding and dilations", [4, 4, 5],
+            (g, x) => ConvTranspose(g, x, [4, 3, 3, 3], 3, ("strides", new[] { 2, 2 }), ("dilations", new[] { 2, 1 }), ("output_padding", new[] { 1, 1 }), ("output_shape", new[] { 10, 9 }))),
+        OpCase.Of("auto_pad SAME_UPPER stride 2 kernel 4", [4, 4, 5],
+            (g, x) => ConvTranspose(g, x, [4, 3, 4, 4], 3, ("strides", new[] { 2, 2 }), ("auto_pad", "SAME_UPPER"))),
+        OpCase.Of("auto_pad SAME_LOWER stride 2 kernel 3", [4, 4, 5],
+            (g, x) => ConvTranspose(g, x, [4, 3, 3, 3], 3, ("strides", new[] { 2, 2 }), ("auto_pad", "SAME_LOWER"))),
     ];
 
     public static TheoryData<string> ConvTransposeNames => NamesOf(ConvTransposeCases);

@@ -52,4 +52,28 @@ public sealed class ElementwiseGradientTests(ITestOutputHelper output) : OpCaseT
 
     [Theory, MemberData(nameof(Names))]
     public void Broadcasting_arithmetic_gradient_matches_finite_differences(string variant) => Check(Cases, variant);
+
+    /// <summary>On the grid input x, c⊙x and 0.2 never tie nor come within a step of each other (c ∈ {−0.5, 2, 0.3}).</summary>
+    public static readonly OpCase[] MaxMinCases =
+    [
+        OpCase.OnGrid("Max of x and c[3,1,1]⊙x", [3, 4, 5], (g, x) =>
+            g.Node("Max", [x, g.Node("Mul", [x, g.Weight("c", [3, 1, 1], [-0.5f, 2f, 0.3f])], "cx")], "y")),
+        OpCase.OnGrid("Min of x and c[3,1,1]⊙x", [3, 4, 5], (g, x) =>
+            g.Node("Min", [x, g.Node("Mul", [x, g.Weight("c", [3, 1, 1], [-0.5f, 2f, 0.3f])], "cx")], "y")),
+        OpCase.OnGrid("Max of x and a scalar (a shifted ReLU)", [3, 4, 5], (g, x) => g.Node("Max", [x, g.Scalar("floor", 0.2f)], "y")),
+        // x[:, :, :1] broadcasts over H and ties with x itself in row 0, where the halves must add back up to dY; the
+        // constants sit at multiples of 0.1, 0.05 from every grid value.
+        OpCase.OnGrid("Max of three: x, its first row broadcast (a tie with itself) and c[5]", [3, 4, 5], (g, x) =>
+        {
+            var first = g.Node("Slice", [x, g.Ints("starts", [0]), g.Ints("ends", [1]), g.Ints("axes", [2])], "first");
+            return g.Node("Max", [x, first, g.Weight("c", [5], [-0.3f, 0.1f, 0f, 0.6f, -1f])], "y");
+        }),
+        OpCase.OnGrid("Min of one input", [3, 4, 5], (g, x) => g.Node("Min", [x], "y")),
+        OpCase.OnGrid("Max opset 9", [3, 4, 5], (g, x) => g.Node("Max", [x, g.Scalar("floor", -0.2f)], "y"), opset: 9),
+    ];
+
+    public static TheoryData<string> MaxMinNames => NamesOf(MaxMinCases);
+
+    [Theory, MemberData(nameof(MaxMinNames))]
+    public void Max_and_Min_send_the_gradient_to_the_winning_input(string variant) => Check(MaxMinCases, variant);
 }

@@ -37,6 +37,11 @@ public sealed class MatrixGradientTests(ITestOutputHelper output) : OpCaseTable(
         OpCase.Of("3-D x·W, W broadcast", [3, 4], (g, x) => g.Node("MatMul", [x, g.Weight("W", [4, 5])], "y")),
         OpCase.Of("4-D x·W[3,5,2] broadcast over the batch", [3, 4, 5], (g, x) => g.Node("MatMul", [x, g.Weight("W", [3, 5, 2])], "y")),
         OpCase.Of("W·x with the constant first", [4, 5], (g, x) => g.Node("MatMul", [g.Weight("W", [3, 4]), x], "y")),
+        OpCase.Of("vector·x: w[4]·x[N,3,4,5]", [3, 4, 5], (g, x) => g.Node("MatMul", [g.Weight("w", [4]), x], "y")),
+        OpCase.Of("x·vector: x[N,3,5]·w[5]", [3, 5], (g, x) => g.Node("MatMul", [x, g.Weight("w", [5])], "y")),
+        OpCase.Of("x·vector to one score per row: x[N,5]·w[5]", [5], (g, x) => g.Node("MatMul", [x, g.Weight("w", [5])], "y")),
+        OpCase.Of("vector·x on 2-D rows, then scaled", [4, 5], (g, x) =>
+            g.Node("Mul", [g.Node("MatMul", [g.Weight("w", [4]), x], "v"), g.Weight("c", [5])], "y")),
         OpCase.Of("batched x·xᵀ", [3, 4], (g, x) => g.Node("MatMul", [x, g.Node("Transpose", [x], "xt", ("perm", new[] { 0, 2, 1 }))], "y")),
         OpCase.Of("activation·activation broadcasting [N,3,4,5]·[N,1,5,4]", [3, 4, 5], (g, x) =>
         {

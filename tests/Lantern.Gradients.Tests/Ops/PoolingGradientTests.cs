@@ -62,10 +62,13 @@ public sealed class PoolingGradientTests(ITestOutputHelper output) : OpCaseTable
     [
         OpCase.Of("GlobalAveragePool", [3, 5, 4], (g, x) => g.Node("GlobalAveragePool", [x], "y")),
         OpCase.Of("GlobalAveragePool opset 9", [3, 5, 4], (g, x) => g.Node("GlobalAveragePool", [x], "y"), opset: 9),
+        OpCase.OnGrid("GlobalMaxPool", [3, 5, 4], (g, x) => g.Node("GlobalMaxPool", [x], "y")),
+        OpCase.OnGrid("GlobalMaxPool 1-D, then Flatten and Gemm", [3, 6], (g, x) =>
+            g.Node("Gemm", [g.Node("Flatten", [g.Node("GlobalMaxPool", [x], "p")], "f"), g.Weight("W", [3, 2])], "y")),
     ];
 
     public static TheoryData<string> GlobalNames => NamesOf(GlobalCases);
 
     [Theory, MemberData(nameof(GlobalNames))]
-    public void GlobalAveragePool_gradient_matches_finite_differences(string variant) => Check(GlobalCases, variant);
+    public void Global_pool_gradient_matches_finite_differences(string variant) => Check(GlobalCases, variant);
 }

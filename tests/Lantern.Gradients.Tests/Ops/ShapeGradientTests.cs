@@ -40,6 +40,19 @@ public sealed class ShapeGradientTests(ITestOutputHelper output) : OpCaseTable(o
             [x, g.Ints("starts", [1, -4]), g.Ints("ends", [4, 100]), g.Ints("axes", [2, 3])], "y")),
         OpCase.Of("Slice with unit steps and a negative axis", Shape, (g, x) => g.Node("Slice",
             [x, g.Ints("starts", [0, 1]), g.Ints("ends", [-1, 3]), g.Ints("axes", [-1, 1]), g.Ints("steps", [1, 1])], "y")),
+        OpCase.Of("Slice step 2 on H and -1 on W", Shape, (g, x) => g.Node("Slice",
+            [x, g.Ints("starts", [0, -1]), g.Ints("ends", [100, -100]), g.Ints("axes", [2, 3]), g.Ints("steps", [2, -1])], "y")),
+        OpCase.Of("Slice step 3 from 1 (reads 1 and 4 of 5)", Shape, (g, x) => g.Node("Slice",
+            [x, g.Ints("starts", [1]), g.Ints("ends", [5]), g.Ints("axes", [3]), g.Ints("steps", [3])], "y")),
+        OpCase.Of("Slice step -2 from the end", Shape, (g, x) => g.Node("Slice",
+            [x, g.Ints("starts", [-1]), g.Ints("ends", [long.MinValue]), g.Ints("axes", [2]), g.Ints("steps", [-2])], "y")),
+        OpCase.Of("Slice step -3 on W with a unit-step crop of the channels", Shape, (g, x) => g.Node("Slice",
+            [x, g.Ints("starts", [1, 4]), g.Ints("ends", [3, 0]), g.Ints("axes", [1, -1]), g.Ints("steps", [1, -3])], "y")),
+        OpCase.Of("Slice step 2 of x added to a step -2 slice of x", Shape, (g, x) => g.Node("Add",
+        [
+            g.Node("Slice", [x, g.Ints("s1", [0]), g.Ints("e1", [100]), g.Ints("a1", [3]), g.Ints("t1", [2])], "even"),
+            g.Node("Slice", [x, g.Ints("s2", [100]), g.Ints("e2", [-100]), g.Ints("a2", [3]), g.Ints("t2", [-2])], "odd_reversed"),
+        ], "y")),
         OpCase.Of("Slice attributes (opset 9)", Shape, (g, x) => g.Node("Slice", [x], "y",
             ("starts", new[] { 1, 0 }), ("ends", new[] { 3, -1 }), ("axes", new[] { 1, 3 })), opset: 9),
 
@@ -54,6 +67,16 @@ public sealed class ShapeGradientTests(ITestOutputHelper output) : OpCaseTable(o
 
         OpCase.Of("Squeeze axes input", [1, 3, 1], (g, x) => g.Node("Squeeze", [x, g.Ints("axes", [1, 3])], "y")),
         OpCase.Of("Squeeze attribute (opset 11)", [1, 3, 1], (g, x) => g.Node("Squeeze", [x], "y", ("axes", new[] { -1 })), opset: 11),
+        // Without axes Squeeze drops every 1-dim, the batch too at batch 1: the builder makes the non-batch axes explicit.
+        OpCase.Of("Squeeze without axes, then Reshape [-1,3], at batch 1", [1, 3, 1], SqueezeAllThenRows, input: Inputs.Uniform([1, 1, 3, 1])),
+        OpCase.Of("Squeeze without axes, then Reshape [-1,3], at batch 2", [1, 3, 1], SqueezeAllThenRows),
+        OpCase.Of("Squeeze without axes (opset 11) at batch 1", [1, 3, 1], SqueezeAllThenRows, opset: 11, input: Inputs.Uniform([1, 1, 3, 1])),
+        OpCase.Of("Squeeze without axes as the target", [1, 3, 1], (g, x) => g.Node("Squeeze", [g.Node("Mul", [x, x], "xx")], "y")),
+        OpCase.Of("Squeeze without axes behind another, then Gemm", [1, 3, 1], (g, x) =>
+        {
+            var once = g.Node("Squeeze", [g.Node("Unsqueeze", [x, g.Ints("axes", [2])], "u")], "s1");
+            return g.Node("Gemm", [g.Node("Squeeze", [g.Node("Unsqueeze", [once, g.Ints("axes2", [1])], "u2")], "s2"), g.Weight("W", [3, 4])], "y");
+        }),
         OpCase.Of("Unsqueeze axes input [1,-1]", [3, 4], (g, x) => g.Node("Unsqueeze", [x, g.Ints("axes", [1, -1])], "y")),
         OpCase.Of("Unsqueeze attribute (opset 11)", [3, 4], (g, x) => g.Node("Unsqueeze", [x], "y", ("axes", new[] { 2 })), opset: 11),
 
@@ -69,9 +92,33 @@ public sealed class ShapeGradientTests(ITestOutputHelper output) : OpCaseTable(o
         OpCase.Of("Pad axes input (opset 18)", Shape, (g, x) => g.Node("Pad",
             [x, g.Ints("pads", [1, 0, 2, 1]), "", g.Ints("axes", [2, 3])], "y"), opset: 18),
 
+        OpCase.Of("Pad edge", Shape, (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 0, 2, 1, 0, 0, 1, 3])], "y", ("mode", "edge"))),
+        OpCase.Of("Pad edge one side, longer than the axis", Shape, (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 1, 0, 6, 0, 0, 0, 0])], "y", ("mode", "edge"))),
+        OpCase.Of("Pad reflect", Shape, (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 0, 2, 1, 0, 0, 3, 4])], "y", ("mode", "reflect"))),
+        OpCase.Of("Pad reflect 1 on every side (as a ReflectionPad2d)", Shape,
+            (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])], "y", ("mode", "reflect"))),
+        OpCase.Of("Pad reflect on the channels", Shape, (g, x) => g.Node("Pad", [x, g.Ints("pads", [0, 2, 0, 0, 0, 1, 0, 0])], "y", ("mode", "reflect"))),
+        OpCase.Of("Pad reflect attribute (opset 9)", Shape, (g, x) => g.Node("Pad", [x], "y", ("pads", new[] { 0, 0, 1, 2, 0, 0, 3, 0 }), ("mode", "reflect")), opset: 9),
+        OpCase.Of("Pad edge axes input (opset 18)", Shape, (g, x) => g.Node("Pad",
+            [x, g.Ints("pads", [2, 0, 1, 3]), "", g.Ints("axes", [-1, 2])], "y", ("mode", "edge")), opset: 18),
         OpCase.Of("PyTorch flatten: Shape→Gather→Unsqueeze→Concat→Reshape", Shape, PyTorchFlatten),
         OpCase.Of("PyTorch flatten, opset 11 (Unsqueeze attribute)", Shape, PyTorchFlatten, opset: 11),
     ];
+
+    private static string SqueezeAllThenRows(OnnxGraph g, string x) =>
+        g.Node("Reshape", [g.Node("Squeeze", [g.Node("Mul", [x, g.Weight("c", [1, 3, 1])], "a")], "s"), g.Ints("rows", [-1, 3])], "y");
+
+    [Fact]
+    public void A_squeeze_without_axes_keeps_the_batch_so_the_gradient_model_takes_any_batch()
+    {
+        var g = new OnnxGraph();
+        var x = g.Input("x", -1, 1, 3, 1);
+        g.Output(SqueezeAllThenRows(g, x));
+        var gm = GradientModelBuilder.Build(g.Build(), new GradientRequest { GradientOf = ["x"] });
+        Assert.False(gm.BatchIsFixed);
+        Assert.Equal([3L], gm.SeedShape);
+        Assert.Equal([1L, 3, 1], gm.Shapes["x"]);
+    }
 
     /// <summary>torch.flatten(x, 1) as exported: the batch size read from Shape(x) feeds the Reshape's target shape.</summary>
     private static string PyTorchFlatten(OnnxGraph g, string x)
