@@ -12,11 +12,14 @@ public sealed class BenchMethod
     public const string MultiScaleName = "multiscale";
     public const string LimeName = "lime";
 
+    /// <summary>Multi-scale occlusion, coarse to fine (in-process only: jobs do not run it yet).</summary>
+    public const string CoarseToFineName = "multiscale-c2f";
+
     /// <summary>The windows of the multi-scale job, each with a stride of half its size (the CLI's default).</summary>
     public static readonly int[] MultiScaleWindows = [16, 32, 48, 64];
 
     /// <summary>The methods <c>--methods</c> accepts, in the order a full run measures them.</summary>
-    public static readonly string[] Names = [OcclusionName, MultiScaleName, LimeName];
+    public static readonly string[] Names = [OcclusionName, MultiScaleName, CoarseToFineName, LimeName];
 
     private readonly Action<SubmitJobRequest> _apply;
 
@@ -40,6 +43,7 @@ public sealed class BenchMethod
     {
         OcclusionName => Occlusion(options.Window, options.Stride),
         MultiScaleName => MultiScale(),
+        CoarseToFineName => MultiScale(CoarseToFineName, $", coarse to fine at threshold {options.CoarseToFineThreshold}"),
         LimeName => Lime(options.Samples),
         _ => throw new ArgumentException($"--methods '{name}' is not one of: {string.Join(", ", Names)}"),
     };
@@ -54,8 +58,8 @@ public sealed class BenchMethod
         });
 
     /// <summary>Multi-scale occlusion, windows 16/32/48/64 with strides 8/16/24/32, zero fill: 729+169+64+36 = 998 on 224×224.</summary>
-    public static BenchMethod MultiScale() => new(MultiScaleName,
-        $"windows {string.Join('/', MultiScaleWindows)}, stride half the window, zero fill",
+    public static BenchMethod MultiScale(string name = MultiScaleName, string suffix = "") => new(name,
+        $"windows {string.Join('/', MultiScaleWindows)}, stride half the window, zero fill{suffix}",
         request =>
         {
             var options = new OcclusionOptions { Fill = new Fill { Kind = Fill.Types.Kind.Zero } };

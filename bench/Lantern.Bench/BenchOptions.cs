@@ -13,7 +13,9 @@ public sealed record BenchOptions
                              [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE] [--results FILE]
           --models    model files, as paths or names under SHARED/models (default: the six shared models,
                       MobileNetV2, SqueezeNet and ShuffleNetV2, each fp32 and int8/fp16)
-          --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), lime (default: all)
+          --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), multiscale-c2f (coarse to
+                      fine, in-process only), lime (default: all)
+          --c2f-threshold  fraction of the coarser map's maximum that makes a pixel worth refining (default 0.1)
           --paths     in-process (WorkEvaluator), cluster (the local node's actors), grpc (end to end)
                       (default: all three)
           --shared    the shared data folder (default: the first shared/ with a models/ folder above the
@@ -50,6 +52,7 @@ public sealed record BenchOptions
     public int Window { get; init; } = 16;
     public int Stride { get; init; } = 8;
     public int Samples { get; init; } = 1000;
+    public double CoarseToFineThreshold { get; init; } = 0.1;
     public ExecutionProviderPreference Provider { get; init; } = ExecutionProviderPreference.Cpu;
     public double SecondsPerBatchSize { get; init; } = 3;
     public bool Quick { get; init; }
@@ -82,6 +85,7 @@ public sealed record BenchOptions
                 "--stride" => options with { Stride = Positive(Value(), "--stride") },
                 "--provider" => options with { Provider = ParseProvider(Value()) },
                 "--seconds" => options with { SecondsPerBatchSize = Seconds(Value()) },
+                "--c2f-threshold" => options with { CoarseToFineThreshold = Fraction(Value()) },
                 "--quick" => options with { Quick = true },
                 "--json" => options with { Json = Value() },
                 "--results" => options with { Results = Value() },
@@ -114,6 +118,11 @@ public sealed record BenchOptions
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0
             ? v
             : throw new ArgumentException($"--seconds takes a positive number, got '{text}'");
+
+    private static double Fraction(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0 && v <= 1
+            ? v
+            : throw new ArgumentException($"--c2f-threshold takes a fraction between 0 and 1, got '{text}'");
 
     private static ExecutionProviderPreference ParseProvider(string text) => text switch
     {

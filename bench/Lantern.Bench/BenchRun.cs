@@ -46,7 +46,9 @@ public static class BenchRun
                 foreach (var job in jobs)
                 {
                     Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name}, {job.Perturbations} perturbations ...");
-                    rows.Add(await InProcessJob.MeasureAsync(job, worker, rss));
+                    rows.Add(job.Method.Name == BenchMethod.CoarseToFineName
+                        ? await CoarseToFineJob.MeasureAsync(job, worker, options.CoarseToFineThreshold, rss)
+                        : await InProcessJob.MeasureAsync(job, worker, rss));
                 }
             }
             results.Add(new ModelResult(first.ModelName, raw, rows));
@@ -58,7 +60,7 @@ public static class BenchRun
             await using var cluster = await LocalCluster.StartAsync(worker);
             for (var i = 0; i < models.Count; i++)
             {
-                foreach (var job in models[i])
+                foreach (var job in models[i].Where(j => j.Method.Name != BenchMethod.CoarseToFineName)) // in-process only
                 {
                     if (options.Paths.Contains(BenchOptions.ClusterPath))
                     {
