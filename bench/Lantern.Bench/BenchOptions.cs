@@ -15,7 +15,7 @@ public sealed record BenchOptions
                       MobileNetV2, SqueezeNet and ShuffleNetV2, each fp32 and int8/fp16)
           --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), multiscale-c2f (coarse to
                       fine, in-process only), lime (default: all)
-          --c2f-threshold  fraction of the coarser map's maximum that makes a pixel worth refining (default 0.1)
+          --c2f-threshold  fraction of the coarser map's maximum that makes a pixel worth refining (default 0.25)
           --paths     in-process (WorkEvaluator), cluster (the local node's actors), grpc (end to end)
                       (default: all three)
           --shared    the shared data folder (default: the first shared/ with a models/ folder above the
@@ -52,7 +52,7 @@ public sealed record BenchOptions
     public int Window { get; init; } = 16;
     public int Stride { get; init; } = 8;
     public int Samples { get; init; } = 1000;
-    public double CoarseToFineThreshold { get; init; } = 0.1;
+    public double CoarseToFineThreshold { get; init; } = 0.25;
     public ExecutionProviderPreference Provider { get; init; } = ExecutionProviderPreference.Cpu;
     public double SecondsPerBatchSize { get; init; } = 3;
     public bool Quick { get; init; }

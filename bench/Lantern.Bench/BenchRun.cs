@@ -6,6 +6,9 @@ namespace Lantern.Bench;
 /// </summary>
 public static class BenchRun
 {
+    /// <summary>Measured time of the raw figure taken right before each explanation row (see <see cref="RawThroughput.Nearby"/>).</summary>
+    private const double NearbySeconds = 1.5;
+
     public static async Task<int> RunAsync(BenchOptions options, IReadOnlyList<string> args)
     {
         var shared = SharedFolder.Locate(options.Shared);
@@ -32,6 +35,8 @@ public static class BenchRun
         foreach (var line in jobLines) Console.WriteLine($"job: {line}");
 
         var provider = "";
+        var rawProbes = new List<(BenchJob Job, int Batch)>();
+        double Nearby(BenchJob job, int batch) => RawThroughput.Nearby(job, worker, batch, NearbySeconds, rss);
         var results = new List<ModelResult>();
         foreach (var jobs in models)
         {
@@ -41,14 +46,18 @@ public static class BenchRun
             var (raw, rawProvider) = RawThroughput.Measure(first, worker, sweep, options.SecondsPerBatchSize, rss);
             provider = rawProvider;
             var rows = new List<Measurement>();
+            var bestBatch = raw.MaxBy(m => m.EvalsPerSecond)!.Batch!.Value;
+            rawProbes.Add((first, bestBatch));
             if (options.Paths.Contains(BenchOptions.InProcessPath))
             {
                 foreach (var job in jobs)
                 {
                     Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name}, {job.Perturbations} perturbations ...");
-                    rows.Add(job.Method.Name == BenchMethod.CoarseToFineName
+                    var nearby = Nearby(first, bestBatch);
+                    var row = job.Method.Name == BenchMethod.CoarseToFineName
                         ? await CoarseToFineJob.MeasureAsync(job, worker, options.CoarseToFineThreshold, rss)
-                        : await InProcessJob.MeasureAsync(job, worker, rss));
+                        : await InProcessJob.MeasureAsync(job, worker, rss);
+                    rows.Add(row with { RawNearby = nearby });
                 }
             }
             results.Add(new ModelResult(first.ModelName, raw, rows));
@@ -65,12 +74,14 @@ public static class BenchRun
                     if (options.Paths.Contains(BenchOptions.ClusterPath))
                     {
                         Console.WriteLine($"{job.ModelName}: {job.Method.Name} through the local cluster's actors ...");
-                        results[i].Rows.Add(await cluster.MeasureActorsAsync(job, rss));
+                        var nearby = Nearby(rawProbes[i].Job, rawProbes[i].Batch);
+                        results[i].Rows.Add(await cluster.MeasureActorsAsync(job, rss) with { RawNearby = nearby });
                     }
                     if (options.Paths.Contains(BenchOptions.GrpcPath))
                     {
                         Console.WriteLine($"{job.ModelName}: {job.Method.Name} end to end through gRPC ...");
-                        results[i].Rows.Add(await cluster.MeasureGrpcAsync(job, rss));
+                        var nearby = Nearby(rawProbes[i].Job, rawProbes[i].Batch);
+                        results[i].Rows.Add(await cluster.MeasureGrpcAsync(job, rss) with { RawNearby = nearby });
                     }
                 }
             }
@@ -79,7 +90,8 @@ public static class BenchRun
         var loadAtEnd = Report.Load();
         Console.WriteLine();
         Console.Write(Report.Table(results, options.Methods));
-        Console.WriteLine("ratio = evals/s over the model's best raw evals/s; peak RSS MB = the process's peak resident set during the row.");
+        Console.WriteLine("ratio = evals/s over the model's best raw evals/s; nearby = over raw at that batch size measured right before the row;");
+        Console.WriteLine("peak RSS MB = the process's peak resident set during the row.");
         Console.WriteLine(Report.Notes(results));
         Console.WriteLine($"{loadAtEnd} (end)");
         if (options.Json is { } json)

@@ -32,6 +32,13 @@ public static class RawThroughput
         return (results, provider);
     }
 
+    /// <summary>
+    /// Raw throughput at one batch size on a fresh session, measured just before an explanation row: on a shared machine
+    /// the load changes over a run, and the ratio against this figure compares two things measured under the same load.
+    /// </summary>
+    public static double Nearby(BenchJob job, WorkerOptions worker, int batch, double seconds, RssSampler rss) =>
+        Measure(job, worker, [batch], seconds, rss).PerBatch[0].EvalsPerSecond;
+
     private static Measurement MeasureBatch(BenchJob job, ModelSession session, int batch, float[] scores, double seconds, RssSampler rss)
     {
         rss.Restart();

@@ -26,7 +26,8 @@ public sealed record RunDescription(IReadOnlyList<string> Args, IReadOnlyList<st
 /// <summary>Prints the results as a table with the machine they ran on, and writes them as JSON and as markdown.</summary>
 public static class Report
 {
-    private static readonly string[] Header = ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "peak RSS MB"];
+    private static readonly string[] Header =
+        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "peak RSS MB"];
 
     private const int TextColumns = 3;
 
@@ -122,7 +123,9 @@ public static class Report
         foreach (var row in Rows(results, methods))
             md.AppendLine($"| {string.Join(" | ", row)} |");
         md.AppendLine();
-        md.AppendLine("ratio = evals/s ÷ the model's best raw evals/s (DESIGN.md §5). peak RSS MB = the bench process's peak " +
+        md.AppendLine("ratio = evals/s ÷ the model's best raw evals/s (DESIGN.md §5). raw nearby = raw evals/s at the best batch " +
+                      "size on a fresh session, measured for 1.5 s right before the row, and ratio nearby = evals/s ÷ raw nearby: on a " +
+                      "shared machine the load drifts over a run, and this pair was measured under the same load. peak RSS MB = the bench process's peak " +
                       "resident set during that row, sampled every 10 ms; cluster and gRPC rows include the whole one-node cluster.");
         md.AppendLine().AppendLine("Notes per row:").AppendLine();
         foreach (var m in results.SelectMany(r => r.Explanations(methods)))
@@ -133,13 +136,15 @@ public static class Report
     private static string[] Row(Measurement m, double bestRaw, string path) =>
     [
         m.Model, m.Method ?? "-", path, m.Evaluations.ToString(CultureInfo.InvariantCulture), F(m.Seconds, 2), F(m.EvalsPerSecond, 1),
-        F(bestRaw, 1), F(m.EvalsPerSecond / bestRaw, 3), F(m.PeakRssMb, 0),
+        F(bestRaw, 1), F(m.EvalsPerSecond / bestRaw, 3),
+        m.RawNearby is { } near ? F(near, 1) : "-", m.RawNearby is { } n ? F(m.EvalsPerSecond / n, 3) : "-", F(m.PeakRssMb, 0),
     ];
 
     private static JsonResult JsonRow(Measurement m, Measurement bestRaw) => new(
         m.Model, m.Method, m.Path, m.Evaluations, Math.Round(m.Seconds, 4), Math.Round(m.EvalsPerSecond, 2),
         Math.Round(bestRaw.EvalsPerSecond, 2), Math.Round(m.EvalsPerSecond / bestRaw.EvalsPerSecond, 4), Math.Round(m.PeakRssMb, 1),
-        m.Batch, m.Error is { } e ? Math.Round(e.RelativeL2, 6) : null, m.Error is { } o ? Math.Round(o.TopOverlap, 4) : null);
+        m.Batch, m.RawNearby is { } near ? Math.Round(near, 2) : null, m.RawNearby is { } n ? Math.Round(m.EvalsPerSecond / n, 4) : null,
+        m.Error is { } e ? Math.Round(e.RelativeL2, 6) : null, m.Error is { } o ? Math.Round(o.TopOverlap, 4) : null);
 
     private static string F(double value, int decimals) => value.ToString($"F{decimals}", CultureInfo.InvariantCulture);
 
@@ -149,6 +154,8 @@ public static class Report
     /// </summary>
     private sealed record JsonResult(string Model, string? Method, string Path, long Evaluations, double Seconds, double EvalsPerS,
         double RawEvalsPerS, double Ratio, double PeakRssMb, int? Batch,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RawNearbyEvalsPerS,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioNearby,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RelativeL2Error,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? TopOverlap);
 }
