@@ -33,8 +33,12 @@ public sealed class ModelSession : IDisposable
         _outputNames = [info.OutputName];
         MaxBatch = info.BatchIsFixed ? 1 : Math.Max(1, maxBatch);
         TensorLength = 3 * info.InputHeight * info.InputWidth;
-        // Weights, ORT's pre-packed copies and its arena: a rough, conservative multiple of the file size.
-        EstimatedBytes = 3L * modelBytes.Length;
+        // Weights, ORT's pre-packed copies and its arena: a rough, conservative multiple of the file size; plus the
+        // session's own batch buffers (float input, its float16 copy for a float16 model, the scores), so that the
+        // worker's session cache budget bounds them too.
+        var bufferBytes = (long)MaxBatch * TensorLength * (info.InputType == TensorElementKind.Float16 ? 6 : 4)
+                          + (long)MaxBatch * Math.Max(0, info.ClassCount) * 4;
+        EstimatedBytes = 3L * modelBytes.Length + bufferBytes;
     }
 
     public long EstimatedBytes { get; }
