@@ -36,7 +36,11 @@ public static class BenchRun
 
         var provider = "";
         var rawProbes = new List<(BenchJob Job, int Batch)>();
-        double Nearby(BenchJob job, int batch) => RawThroughput.Nearby(job, worker, batch, NearbySeconds, rss);
+        async Task<double> Nearby(BenchJob job, int batch)
+        {
+            await WarmUp.QuietAsync(); // right after the node starts, the JIT is still compiling its hosting stack
+            return RawThroughput.Nearby(job, worker, batch, NearbySeconds, rss);
+        }
         var results = new List<ModelResult>();
         foreach (var jobs in models)
         {
@@ -53,7 +57,7 @@ public static class BenchRun
                 foreach (var job in jobs)
                 {
                     Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name}, {job.Perturbations} perturbations ...");
-                    var nearby = Nearby(first, bestBatch);
+                    var nearby = await Nearby(first, bestBatch);
                     var row = job.Method.Name == BenchMethod.CoarseToFineName
                         ? await CoarseToFineJob.MeasureAsync(job, worker, options.CoarseToFineThreshold, rss)
                         : await InProcessJob.MeasureAsync(job, worker, rss);
@@ -74,13 +78,13 @@ public static class BenchRun
                     if (options.Paths.Contains(BenchOptions.ClusterPath))
                     {
                         Console.WriteLine($"{job.ModelName}: {job.Method.Name} through the local cluster's actors ...");
-                        var nearby = Nearby(rawProbes[i].Job, rawProbes[i].Batch);
+                        var nearby = await Nearby(rawProbes[i].Job, rawProbes[i].Batch);
                         results[i].Rows.Add(await cluster.MeasureActorsAsync(job, rss) with { RawNearby = nearby });
                     }
                     if (options.Paths.Contains(BenchOptions.GrpcPath))
                     {
                         Console.WriteLine($"{job.ModelName}: {job.Method.Name} end to end through gRPC ...");
-                        var nearby = Nearby(rawProbes[i].Job, rawProbes[i].Batch);
+                        var nearby = await Nearby(rawProbes[i].Job, rawProbes[i].Batch);
                         results[i].Rows.Add(await cluster.MeasureGrpcAsync(job, rss) with { RawNearby = nearby });
                     }
                 }

@@ -14,7 +14,7 @@ public static class WarmUp
     /// <summary>A run that compiles fewer methods than this leaves the JIT essentially idle.</summary>
     private const long QuietMethods = 25;
 
-    public static async Task<int> RunAsync(Func<Task> run, int maxRuns = 4)
+    public static async Task<int> RunAsync(Func<Task> run, int maxRuns = 6)
     {
         var runs = 0;
         while (runs < maxRuns)
