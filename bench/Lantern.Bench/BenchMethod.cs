@@ -9,10 +9,17 @@ namespace Lantern.Bench;
 public sealed class BenchMethod
 {
     public const string OcclusionName = "occlusion";
+    public const string MultiScaleName = "multiscale";
     public const string LimeName = "lime";
 
+    /// <summary>Multi-scale occlusion, coarse to fine (in-process only: jobs do not run it yet).</summary>
+    public const string CoarseToFineName = "multiscale-c2f";
+
+    /// <summary>The windows of the multi-scale job, each with a stride of half its size (the CLI's default).</summary>
+    public static readonly int[] MultiScaleWindows = [16, 32, 48, 64];
+
     /// <summary>The methods <c>--methods</c> accepts, in the order a full run measures them.</summary>
-    public static readonly string[] Names = [OcclusionName, LimeName];
+    public static readonly string[] Names = [OcclusionName, MultiScaleName, CoarseToFineName, LimeName];
 
     private readonly Action<SubmitJobRequest> _apply;
 
@@ -35,6 +42,8 @@ public sealed class BenchMethod
     public static BenchMethod Create(string name, BenchOptions options) => name switch
     {
         OcclusionName => Occlusion(options.Window, options.Stride),
+        MultiScaleName => MultiScale(),
+        CoarseToFineName => MultiScale(CoarseToFineName, $", coarse to fine at threshold {options.CoarseToFineThreshold}"),
         LimeName => Lime(options.Samples),
         _ => throw new ArgumentException($"--methods '{name}' is not one of: {string.Join(", ", Names)}"),
     };
@@ -46,6 +55,17 @@ public sealed class BenchMethod
         {
             Fill = new Fill { Kind = Fill.Types.Kind.Zero },
             Windows = { new Window { Height = window, Width = window, StrideY = stride, StrideX = stride } },
+        });
+
+    /// <summary>Multi-scale occlusion, windows 16/32/48/64 with strides 8/16/24/32, zero fill: 729+169+64+36 = 998 on 224×224.</summary>
+    public static BenchMethod MultiScale(string name = MultiScaleName, string suffix = "") => new(name,
+        $"windows {string.Join('/', MultiScaleWindows)}, stride half the window, zero fill{suffix}",
+        request =>
+        {
+            var options = new OcclusionOptions { Fill = new Fill { Kind = Fill.Types.Kind.Zero } };
+            foreach (var w in MultiScaleWindows)
+                options.Windows.Add(new Window { Height = w, Width = w, StrideY = w / 2, StrideX = w / 2 });
+            request.Occlusion = options;
         });
 
     /// <summary>

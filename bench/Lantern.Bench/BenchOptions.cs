@@ -8,12 +8,16 @@ namespace Lantern.Bench;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,lime] [--shared DIR] [--image PATH]
-                             [--window 16 --stride 8] [--samples 1000] [--provider cpu|auto|cuda] [--seconds 3]
-                             [--quick] [--json FILE]
-          --models    model files, as paths or names under SHARED/models
-                      (default: mobilenetv2-12-fp32-dequant.onnx,squeezenet1.0-fp32.onnx)
-          --methods   explanation methods to measure: occlusion, lime (default: both)
+        usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,multiscale,lime] [--paths in-process,cluster,grpc]
+                             [--shared DIR] [--image PATH] [--window 16 --stride 8] [--samples 1000]
+                             [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE] [--results FILE]
+          --models    model files, as paths or names under SHARED/models (default: the six shared models,
+                      MobileNetV2, SqueezeNet and ShuffleNetV2, each fp32 and int8/fp16)
+          --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), multiscale-c2f (coarse to
+                      fine, in-process only), lime (default: all)
+          --c2f-threshold  fraction of the coarser map's maximum that makes a pixel worth refining (default 0.25)
+          --paths     in-process (WorkEvaluator), cluster (the local node's actors), grpc (end to end)
+                      (default: all three)
           --shared    the shared data folder (default: the first shared/ with a models/ folder above the
                       current directory or the program)
           --image     image to explain (default: SHARED/images/tench.png, 224x224)
@@ -21,25 +25,39 @@ public sealed record BenchOptions
           --samples   LIME samples, on SLIC 50 segments with seed 0 (default 1000)
           --provider  inference provider for every path (default cpu)
           --seconds   measured time per raw batch size (default 3)
-          --quick     MobileNetV2 and occlusion only, raw at batch 1 and 32 only
+          --quick     MobileNetV2 and occlusion only (every path), raw at batch 1 and 32 only
           --json      also write the rows as a JSON array to FILE
+          --results   also write the results as markdown with the machine description to FILE (bench/RESULTS.md)
         """;
 
-    public static readonly string[] DefaultModels = ["mobilenetv2-12-fp32-dequant.onnx", "squeezenet1.0-fp32.onnx"];
+    public const string InProcessPath = "in-process";
+    public const string ClusterPath = "cluster";
+    public const string GrpcPath = "grpc";
+    public static readonly string[] PathNames = [InProcessPath, ClusterPath, GrpcPath];
+
+    public static readonly string[] DefaultModels =
+    [
+        "mobilenetv2-12-fp32-dequant.onnx", "mobilenetv2-12-int8.onnx",
+        "squeezenet1.0-fp32.onnx", "squeezenet1.0-fp16.onnx",
+        "shufflenet-v2-12-fp32-dequant.onnx", "shufflenet-v2-12-qdq.onnx",
+    ];
     public static readonly int[] FullBatchSweep = [1, 2, 4, 8, 16, 32, 64];
     public static readonly int[] QuickBatchSweep = [1, 32];
 
     public IReadOnlyList<string> Models { get; init; } = DefaultModels;
     public IReadOnlyList<string> Methods { get; init; } = BenchMethod.Names;
+    public IReadOnlyList<string> Paths { get; init; } = PathNames;
     public string? Shared { get; init; }
     public string? Image { get; init; }
     public int Window { get; init; } = 16;
     public int Stride { get; init; } = 8;
     public int Samples { get; init; } = 1000;
+    public double CoarseToFineThreshold { get; init; } = 0.25;
     public ExecutionProviderPreference Provider { get; init; } = ExecutionProviderPreference.Cpu;
     public double SecondsPerBatchSize { get; init; } = 3;
     public bool Quick { get; init; }
     public string? Json { get; init; }
+    public string? Results { get; init; }
 
     public IReadOnlyList<int> BatchSweep => Quick ? QuickBatchSweep : FullBatchSweep;
 
@@ -59,7 +77,7 @@ public sealed record BenchOptions
             options = args[i] switch
             {
                 "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
-                "--methods" => options with { Methods = ParseMethods(Value()) },
+                "--methods" => options with { Methods = ParseList(Value(), "--methods", BenchMethod.Names) },
                 "--samples" => options with { Samples = Positive(Value(), "--samples") },
                 "--shared" => options with { Shared = Value() },
                 "--image" => options with { Image = Value() },
@@ -67,8 +85,11 @@ public sealed record BenchOptions
                 "--stride" => options with { Stride = Positive(Value(), "--stride") },
                 "--provider" => options with { Provider = ParseProvider(Value()) },
                 "--seconds" => options with { SecondsPerBatchSize = Seconds(Value()) },
+                "--c2f-threshold" => options with { CoarseToFineThreshold = Fraction(Value()) },
                 "--quick" => options with { Quick = true },
                 "--json" => options with { Json = Value() },
+                "--results" => options with { Results = Value() },
+                "--paths" => options with { Paths = ParseList(Value(), "--paths", PathNames) },
                 var other => throw new ArgumentException($"unknown option '{other}'"),
             };
         }
@@ -78,13 +99,13 @@ public sealed record BenchOptions
         return options;
     }
 
-    private static string[] ParseMethods(string text)
+    private static string[] ParseList(string text, string option, string[] allowed)
     {
         var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToArray();
-        if (names.Length == 0) throw new ArgumentException("--methods needs at least one method");
+        if (names.Length == 0) throw new ArgumentException($"{option} needs at least one name");
         foreach (var name in names)
-            if (!BenchMethod.Names.Contains(name))
-                throw new ArgumentException($"--methods '{name}' is not one of: {string.Join(", ", BenchMethod.Names)}");
+            if (!allowed.Contains(name))
+                throw new ArgumentException($"{option} '{name}' is not one of: {string.Join(", ", allowed)}");
         return names;
     }
 
@@ -97,6 +118,11 @@ public sealed record BenchOptions
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0
             ? v
             : throw new ArgumentException($"--seconds takes a positive number, got '{text}'");
+
+    private static double Fraction(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0 && v <= 1
+            ? v
+            : throw new ArgumentException($"--c2f-threshold takes a fraction between 0 and 1, got '{text}'");
 
     private static ExecutionProviderPreference ParseProvider(string text) => text switch
     {

@@ -6,14 +6,20 @@ namespace Lantern.Bench;
 /// </summary>
 public static class BenchRun
 {
-    public static async Task<int> RunAsync(BenchOptions options)
+    /// <summary>Measured time of the raw figure taken right before each explanation row (see <see cref="RawThroughput.Nearby"/>).</summary>
+    private const double NearbySeconds = 1.5;
+
+    public static async Task<int> RunAsync(BenchOptions options, IReadOnlyList<string> args)
     {
         var shared = SharedFolder.Locate(options.Shared);
         var image = options.Image ?? Path.Combine(shared, "images", "tench.png");
         var worker = options.Worker;
         var methods = options.BenchMethods;
-        Console.WriteLine(Report.Machine());
-        Console.WriteLine($"{Report.Load()} (start)");
+        var machine = Report.Machine();
+        var loadAtStart = Report.Load();
+        foreach (var line in machine) Console.WriteLine(line);
+        Console.WriteLine($"{loadAtStart} (start)");
+        using var rss = new RssSampler();
 
         // One job per (model, method), each resolved by the gateway's mapping; a model's jobs share its raw figures.
         var models = new List<IReadOnlyList<BenchJob>>();
@@ -24,51 +30,84 @@ public static class BenchRun
                 jobs.Add(await BenchJob.CreateAsync(SharedFolder.ModelPath(shared, model), image, method));
             models.Add(jobs);
         }
-        foreach (var job in models[0])
-            Console.WriteLine($"job: {job.Method.Name} of {Path.GetFileName(image)}, {job.Method.Description}{Features(job)}, seed 0, top-1 target");
+        var jobLines = models[0].Select(job =>
+            $"{job.Method.Name} of {Path.GetFileName(image)}: {job.Method.Description}{Features(job)}, {job.Perturbations} perturbations, seed 0, top-1 target").ToList();
+        foreach (var line in jobLines) Console.WriteLine($"job: {line}");
 
-        var local = new List<(IReadOnlyList<Measurement> Raw, IReadOnlyList<Measurement> InProcess)>();
+        var provider = "";
+        var rawProbes = new List<(BenchJob Job, int Batch)>();
+        async Task<double> Nearby(BenchJob job, int batch)
+        {
+            await WarmUp.QuietAsync(); // right after the node starts, the JIT is still compiling its hosting stack
+            return RawThroughput.Nearby(job, worker, batch, NearbySeconds, rss);
+        }
+        var results = new List<ModelResult>();
         foreach (var jobs in models)
         {
             var first = jobs[0];
             var sweep = options.BatchSweep; // a fixed-batch model that cannot be rewritten is measured at batch 1 only
             Console.WriteLine($"{first.ModelName}: raw at batch {string.Join(',', sweep)} ...");
-            var (raw, provider) = RawThroughput.Measure(first, worker, sweep, options.SecondsPerBatchSize);
-            Console.WriteLine($"  provider: {provider}");
-            var inProcess = new List<Measurement>();
-            foreach (var job in jobs)
+            var (raw, rawProvider) = RawThroughput.Measure(first, worker, sweep, options.SecondsPerBatchSize, rss);
+            provider = rawProvider;
+            var rows = new List<Measurement>();
+            var bestBatch = raw.MaxBy(m => m.EvalsPerSecond)!.Batch!.Value;
+            rawProbes.Add((first, bestBatch));
+            if (options.Paths.Contains(BenchOptions.InProcessPath))
             {
-                Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name}, {job.Perturbations} perturbations ...");
-                inProcess.Add(await InProcessJob.MeasureAsync(job, worker));
+                foreach (var job in jobs)
+                {
+                    Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name}, {job.Perturbations} perturbations ...");
+                    var nearby = await Nearby(first, bestBatch);
+                    var row = job.Method.Name == BenchMethod.CoarseToFineName
+                        ? await CoarseToFineJob.MeasureAsync(job, worker, options.CoarseToFineThreshold, rss)
+                        : await InProcessJob.MeasureAsync(job, worker, rss);
+                    rows.Add(row with { RawNearby = nearby });
+                }
             }
-            local.Add((raw, inProcess));
+            results.Add(new ModelResult(first.ModelName, raw, rows));
         }
+        Console.WriteLine($"  provider: {provider}");
 
-        var results = new List<ModelResult>();
-        await using (var cluster = await ClusterJob.StartAsync(worker))
+        if (options.Paths.Contains(BenchOptions.ClusterPath) || options.Paths.Contains(BenchOptions.GrpcPath))
         {
+            await using var cluster = await LocalCluster.StartAsync(worker);
             for (var i = 0; i < models.Count; i++)
             {
-                var perMethod = new List<MethodResult>();
-                for (var j = 0; j < models[i].Count; j++)
+                foreach (var job in models[i].Where(j => j.Method.Name != BenchMethod.CoarseToFineName)) // in-process only
                 {
-                    var job = models[i][j];
-                    Console.WriteLine($"{job.ModelName}: {job.Method.Name} through the local cluster ...");
-                    perMethod.Add(new MethodResult(job.Method.Name, local[i].InProcess[j], await cluster.MeasureAsync(job)));
+                    if (options.Paths.Contains(BenchOptions.ClusterPath))
+                    {
+                        Console.WriteLine($"{job.ModelName}: {job.Method.Name} through the local cluster's actors ...");
+                        var nearby = await Nearby(rawProbes[i].Job, rawProbes[i].Batch);
+                        results[i].Rows.Add(await cluster.MeasureActorsAsync(job, rss) with { RawNearby = nearby });
+                    }
+                    if (options.Paths.Contains(BenchOptions.GrpcPath))
+                    {
+                        Console.WriteLine($"{job.ModelName}: {job.Method.Name} end to end through gRPC ...");
+                        var nearby = await Nearby(rawProbes[i].Job, rawProbes[i].Batch);
+                        results[i].Rows.Add(await cluster.MeasureGrpcAsync(job, rss) with { RawNearby = nearby });
+                    }
                 }
-                results.Add(new ModelResult(models[i][0].ModelName, local[i].Raw, perMethod));
             }
         }
 
+        var loadAtEnd = Report.Load();
         Console.WriteLine();
-        Console.Write(Report.Table(results));
-        Console.WriteLine("ratio = evals/s over the model's best raw evals/s; peak RSS is the process's peak so far.");
+        Console.Write(Report.Table(results, options.Methods));
+        Console.WriteLine("ratio = evals/s over the model's best raw evals/s; nearby = over raw at that batch size measured right before the row;");
+        Console.WriteLine("peak RSS MB = the process's peak resident set during the row.");
         Console.WriteLine(Report.Notes(results));
-        Console.WriteLine($"{Report.Load()} (end)");
+        Console.WriteLine($"{loadAtEnd} (end)");
         if (options.Json is { } json)
         {
             Report.WriteJson(json, results);
             Console.WriteLine($"wrote {json}");
+        }
+        if (options.Results is { } markdown)
+        {
+            var run = new RunDescription(args, machine, provider, jobLines, loadAtStart, loadAtEnd, DateTimeOffset.UtcNow);
+            Report.WriteMarkdown(markdown, run, results, options.Methods);
+            Console.WriteLine($"wrote {markdown}");
         }
         return 0;
     }

@@ -15,17 +15,20 @@ namespace Lantern.Bench;
 /// </summary>
 public static class InProcessJob
 {
-    public static async Task<Measurement> MeasureAsync(BenchJob job, WorkerOptions worker)
+    public static async Task<Measurement> MeasureAsync(BenchJob job, WorkerOptions worker, RssSampler rss)
     {
+        rss.Restart();
         using var evaluator = new WorkEvaluator(job.Store, worker, NullLogger<WorkEvaluator>.Instance);
-        await RunJobAsync(evaluator, job, $"{job.Method.Name}-warm-up", maxItems: 2); // loads the session; JIT of the perturbation path
+        // Loads the session and JITs the perturbation path; then lets tiered compilation finish (see WarmUp).
+        await RunJobAsync(evaluator, job, $"{job.Method.Name}-warm-up", maxItems: 2);
+        await WarmUp.QuietAsync();
 
         var before = evaluator.Evaluations;
         var clock = Stopwatch.StartNew();
         await RunJobAsync(evaluator, job, $"{job.Method.Name}-timed", maxItems: int.MaxValue);
         clock.Stop();
         return new Measurement(job.ModelName, "in-process", evaluator.Evaluations - before, clock.Elapsed.TotalSeconds,
-            Measurement.PeakRssNow(), Method: job.Method.Name,
+            rss.PeakMb, Method: job.Method.Name,
             Detail: $"WorkEvaluator, items of {ItemSize}, batch up to {worker.MaxBatch}");
     }
 

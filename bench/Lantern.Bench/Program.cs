@@ -7,7 +7,7 @@ if (args is ["-h"] or ["--help"])
 }
 try
 {
-    return await BenchRun.RunAsync(BenchOptions.Parse(args));
+    return await BenchRun.RunAsync(BenchOptions.Parse(args), args);
 }
 catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException)
 {

@@ -14,7 +14,7 @@ namespace Lantern.Bench;
 public static class RawThroughput
 {
     public static (IReadOnlyList<Measurement> PerBatch, string Provider) Measure(
-        BenchJob job, WorkerOptions worker, IReadOnlyList<int> batchSizes, double secondsEach)
+        BenchJob job, WorkerOptions worker, IReadOnlyList<int> batchSizes, double secondsEach, RssSampler rss)
     {
         var (sessionOptions, provider) = ExecutionProviders.Create(worker.ExecutionProvider, worker.IntraOpThreads);
         using var ownedOptions = sessionOptions;
@@ -27,13 +27,21 @@ public static class RawThroughput
 
         // A fixed-batch model whose batch could not be rewritten runs one image at a time, as the worker runs it.
         var results = batchSizes.Where(b => b <= session.MaxBatch)
-            .Select(batch => MeasureBatch(job, session, batch, scores, secondsEach))
+            .Select(batch => MeasureBatch(job, session, batch, scores, secondsEach, rss))
             .ToList();
         return (results, provider);
     }
 
-    private static Measurement MeasureBatch(BenchJob job, ModelSession session, int batch, float[] scores, double seconds)
+    /// <summary>
+    /// Raw throughput at one batch size on a fresh session, measured just before an explanation row: on a shared machine
+    /// the load changes over a run, and the ratio against this figure compares two things measured under the same load.
+    /// </summary>
+    public static double Nearby(BenchJob job, WorkerOptions worker, int batch, double seconds, RssSampler rss) =>
+        Measure(job, worker, [batch], seconds, rss).PerBatch[0].EvalsPerSecond;
+
+    private static Measurement MeasureBatch(BenchJob job, ModelSession session, int batch, float[] scores, double seconds, RssSampler rss)
     {
+        rss.Restart();
         // Warm-up: first runs at a new shape pay for allocation planning and page faults.
         var warmup = Stopwatch.StartNew();
         for (var i = 0; i < 3 || warmup.Elapsed.TotalSeconds < seconds / 10; i++) session.Run(batch, scores);
@@ -47,7 +55,7 @@ public static class RawThroughput
         }
         clock.Stop();
         return new Measurement(job.ModelName, $"raw b={batch}", runs * batch, clock.Elapsed.TotalSeconds,
-            Measurement.PeakRssNow(), Batch: batch);
+            rss.PeakMb, Batch: batch);
     }
 
     /// <summary>

@@ -2,38 +2,54 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Lantern.Bench;
 
-/// <summary>Everything measured for one model: the raw sweep, and the two explanation paths for each method.</summary>
-public sealed record ModelResult(string Model, IReadOnlyList<Measurement> RawSweep, IReadOnlyList<MethodResult> Methods)
+/// <summary>Everything measured for one model: the raw sweep, and every explanation row (method × path).</summary>
+public sealed record ModelResult(string Model, IReadOnlyList<Measurement> RawSweep, List<Measurement> Rows)
 {
     public Measurement BestRaw => RawSweep.MaxBy(m => m.EvalsPerSecond)!;
 
-    /// <summary>The in-process and cluster rows, method by method.</summary>
-    public IEnumerable<Measurement> Explanations => Methods.SelectMany(m => new[] { m.InProcess, m.Cluster });
+    /// <summary>The explanation rows in the order of the methods asked for, each method's paths in measuring order.</summary>
+    public IEnumerable<Measurement> Explanations(IReadOnlyList<string> methods) =>
+        Rows.OrderBy(r => IndexOf(methods, r.Method)).ThenBy(r => IndexOf(BenchOptions.PathNames, r.Path));
+
+    private static int IndexOf(IReadOnlyList<string> list, string? item) => item is null ? -1 : list.ToList().IndexOf(item);
 }
 
-/// <summary>One method's job on one model, in-process and through the cluster.</summary>
-public sealed record MethodResult(string Method, Measurement InProcess, Measurement Cluster);
+/// <summary>What a run was: its command line, machine, provider, jobs and the load around it; the head of RESULTS.md.</summary>
+public sealed record RunDescription(IReadOnlyList<string> Args, IReadOnlyList<string> Machine, string Provider,
+    IReadOnlyList<string> Jobs, string LoadAtStart, string LoadAtEnd, DateTimeOffset FinishedAt);
 
-/// <summary>Prints the results as a table with the machine they ran on, and writes them as JSON.</summary>
+/// <summary>Prints the results as a table with the machine they ran on, and writes them as JSON and as markdown.</summary>
 public static class Report
 {
-    private static readonly string[] Header = ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "peak RSS MB"];
+    private static readonly string[] Header =
+        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "peak RSS MB"];
 
     private const int TextColumns = 3;
 
-    public static string Machine()
+    /// <summary>CPU model, cores, memory, OS, .NET and ONNX Runtime: one fact per line.</summary>
+    public static IReadOnlyList<string> Machine()
     {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-            : null;
-        return $"machine: {Environment.ProcessorCount} cores, {cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, " +
-               $"{RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, " +
-               $"ONNX Runtime {OrtEnv.Instance().GetVersionString()}";
+        var cpu = ProcField("/proc/cpuinfo", "model name") ?? RuntimeInformation.ProcessArchitecture.ToString();
+        var memory = ProcField("/proc/meminfo", "MemTotal") is { } kb && long.TryParse(kb.Split(' ')[0], out var k)
+            ? $"{k / (1024.0 * 1024.0):F1} GiB"
+            : "unknown";
+        return
+        [
+            $"CPU: {cpu}, {Environment.ProcessorCount} cores visible to the process",
+            $"memory: {memory}",
+            $"OS: {RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})",
+            $"runtime: {RuntimeInformation.FrameworkDescription}, ONNX Runtime {OrtEnv.Instance().GetVersionString()}",
+        ];
     }
+
+    private static string? ProcField(string file, string key) => File.Exists(file)
+        ? File.ReadLines(file).FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+        : null;
 
     /// <summary>
     /// The 1/5/15-minute load averages: other processes on the same cores slow every path, and not equally, since
@@ -43,17 +59,9 @@ public static class Report
         ? $"load average: {string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))} on {Environment.ProcessorCount} cores"
         : "load average: unknown";
 
-    public static string Table(IReadOnlyList<ModelResult> results)
+    public static string Table(IReadOnlyList<ModelResult> results, IReadOnlyList<string> methods)
     {
-        var rows = new List<string[]> { Header };
-        foreach (var r in results)
-        {
-            var best = r.BestRaw.EvalsPerSecond;
-            foreach (var raw in r.RawSweep)
-                rows.Add(Row(raw, best, raw == r.BestRaw ? $"{raw.Path} (best)" : raw.Path));
-            foreach (var explanation in r.Explanations)
-                rows.Add(Row(explanation, best, explanation.Path));
-        }
+        var rows = Rows(results, methods).Prepend(Header).ToList();
         var widths = Enumerable.Range(0, Header.Length).Select(c => rows.Max(row => row[c].Length)).ToArray();
         var text = new StringBuilder();
         foreach (var row in rows)
@@ -65,35 +73,89 @@ public static class Report
         return text.ToString();
     }
 
+    private static IEnumerable<string[]> Rows(IReadOnlyList<ModelResult> results, IReadOnlyList<string> methods)
+    {
+        foreach (var r in results)
+        {
+            var best = r.BestRaw.EvalsPerSecond;
+            foreach (var raw in r.RawSweep)
+                yield return Row(raw, best, raw == r.BestRaw ? $"{raw.Path} (best)" : raw.Path);
+            foreach (var explanation in r.Explanations(methods))
+                yield return Row(explanation, best, explanation.Path);
+        }
+    }
+
     public static string Notes(IReadOnlyList<ModelResult> results) => string.Join(Environment.NewLine,
-        results.SelectMany(r => r.Explanations).Select(m => $"  {m.Model} {m.Method} {m.Path}: {m.Detail}"));
+        results.SelectMany(r => r.Rows).Select(m => $"  {m.Model} {m.Method} {m.Path}: {m.Detail}{ErrorNote(m)}"));
+
+    private static string ErrorNote(Measurement m) => m.Error is { } e
+        ? $"; against the exact maps: relative L2 error {F(e.RelativeL2, 4)}, top-5% overlap {F(e.TopOverlap, 3)}"
+        : "";
 
     public static void WriteJson(string path, IReadOnlyList<ModelResult> results)
     {
         var rows = results.SelectMany(r =>
         {
             var best = r.BestRaw;
-            return r.RawSweep.Prepend(best with { Path = "raw" }).Concat(r.Explanations).Select(m => JsonRow(m, best));
+            return r.RawSweep.Prepend(best with { Path = "raw" }).Concat(r.Rows).Select(m => JsonRow(m, best));
         });
         var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
         File.WriteAllText(path, JsonSerializer.Serialize(rows.ToList(), options));
     }
 
+    /// <summary>RESULTS.md: how the figures were made (command, machine, load, jobs), the table and the notes.</summary>
+    public static void WriteMarkdown(string path, RunDescription run, IReadOnlyList<ModelResult> results, IReadOnlyList<string> methods)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Lantern benchmark results").AppendLine();
+        md.AppendLine("Written by `Lantern.Bench --results`; every figure below was measured in the one run described here. " +
+                      "Do not edit by hand: run the command again. `bench/README.md` says what each row measures.").AppendLine();
+        md.AppendLine($"- command: `dotnet run -c Release --project bench/Lantern.Bench --{string.Concat(run.Args.Select(a => " " + a))}`");
+        md.AppendLine($"- finished: {run.FinishedAt:yyyy-MM-dd HH:mm} UTC");
+        foreach (var line in run.Machine) md.AppendLine($"- {line}");
+        md.AppendLine($"- inference provider: {run.Provider}");
+        md.AppendLine($"- {run.LoadAtStart} at the start, {run.LoadAtEnd.Replace("load average: ", "")} at the end " +
+                      "(a shared machine: ratios are comparable within this run only)");
+        foreach (var job in run.Jobs) md.AppendLine($"- job: {job}");
+        md.AppendLine();
+        md.AppendLine($"| {string.Join(" | ", Header)} |");
+        md.AppendLine($"|{string.Concat(Header.Select((_, c) => c < TextColumns ? "---|" : "---:|"))}");
+        foreach (var row in Rows(results, methods))
+            md.AppendLine($"| {string.Join(" | ", row)} |");
+        md.AppendLine();
+        md.AppendLine("ratio = evals/s ÷ the model's best raw evals/s (DESIGN.md §5). raw nearby = raw evals/s at the best batch " +
+                      "size on a fresh session, measured for 1.5 s right before the row, and ratio nearby = evals/s ÷ raw nearby: on a " +
+                      "shared machine the load drifts over a run, and this pair was measured under the same load. peak RSS MB = the bench process's peak " +
+                      "resident set during that row, sampled every 10 ms; cluster and gRPC rows include the whole one-node cluster.");
+        md.AppendLine().AppendLine("Notes per row:").AppendLine();
+        foreach (var m in results.SelectMany(r => r.Explanations(methods)))
+            md.AppendLine($"- {m.Model} {m.Method} {m.Path}: {m.Detail}{ErrorNote(m)}");
+        File.WriteAllText(path, md.ToString());
+    }
+
     private static string[] Row(Measurement m, double bestRaw, string path) =>
     [
         m.Model, m.Method ?? "-", path, m.Evaluations.ToString(CultureInfo.InvariantCulture), F(m.Seconds, 2), F(m.EvalsPerSecond, 1),
-        F(bestRaw, 1), F(m.EvalsPerSecond / bestRaw, 3), F(m.PeakRssMb, 0),
+        F(bestRaw, 1), F(m.EvalsPerSecond / bestRaw, 3),
+        m.RawNearby is { } near ? F(near, 1) : "-", m.RawNearby is { } n ? F(m.EvalsPerSecond / n, 3) : "-", F(m.PeakRssMb, 0),
     ];
 
     private static JsonResult JsonRow(Measurement m, Measurement bestRaw) => new(
         m.Model, m.Method, m.Path, m.Evaluations, Math.Round(m.Seconds, 4), Math.Round(m.EvalsPerSecond, 2),
-        Math.Round(bestRaw.EvalsPerSecond, 2), Math.Round(m.EvalsPerSecond / bestRaw.EvalsPerSecond, 4), Math.Round(m.PeakRssMb, 1), m.Batch);
+        Math.Round(bestRaw.EvalsPerSecond, 2), Math.Round(m.EvalsPerSecond / bestRaw.EvalsPerSecond, 4), Math.Round(m.PeakRssMb, 1),
+        m.Batch, m.RawNearby is { } near ? Math.Round(near, 2) : null, m.RawNearby is { } n ? Math.Round(m.EvalsPerSecond / n, 4) : null,
+        m.Error is { } e ? Math.Round(e.RelativeL2, 6) : null, m.Error is { } o ? Math.Round(o.TopOverlap, 4) : null);
 
     private static string F(double value, int decimals) => value.ToString($"F{decimals}", CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// One JSON object per (model, method, path); <c>method</c> is null on raw rows, <c>batch</c> is set on raw rows only.
+    /// One JSON object per (model, method, path); <c>method</c> is null on raw rows, <c>batch</c> is set on raw rows only,
+    /// the two error fields only on approximate rows (coarse-to-fine occlusion).
     /// </summary>
     private sealed record JsonResult(string Model, string? Method, string Path, long Evaluations, double Seconds, double EvalsPerS,
-        double RawEvalsPerS, double Ratio, double PeakRssMb, int? Batch);
+        double RawEvalsPerS, double Ratio, double PeakRssMb, int? Batch,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RawNearbyEvalsPerS,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioNearby,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RelativeL2Error,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? TopOverlap);
 }

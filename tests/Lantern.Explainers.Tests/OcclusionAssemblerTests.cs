@@ -54,6 +54,41 @@ public class OcclusionAssemblerTests
     }
 
     [Fact]
+    public void Windows_shared_by_two_scales_are_evaluated_once_and_the_maps_are_those_of_evaluating_them_twice()
+    {
+        // Scale 1 (4x3, stride 2x2) sits on scale 0's grid (4x3, stride 1x2) wherever x is even: those windows are the same
+        // occluded image. Scale 2 has another size and shares nothing.
+        WindowShape[] scales = [new(3, 4, 2, 1), new(3, 4, 2, 2), new(5, 2, 3, 2)];
+        var plan = OcclusionPlan.Create(13, 11, scales);
+        var separate = new[] { OcclusionPlan.Create(13, 11, [scales[0]]), OcclusionPlan.Create(13, 11, [scales[1]]), OcclusionPlan.Create(13, 11, [scales[2]]) };
+        Assert.Equal(separate[0].WindowCount + separate[2].WindowCount, plan.WindowCount);
+        Assert.Equal(0, plan.ScaleRange(1).Count);
+
+        // A model whose score depends only on which pixels are occluded: the same window gives the same score.
+        float Score(PixelRect w, int t) => (float)(Math.Sin(w.X * 1.3 + w.Y * 0.7 + w.Width * 0.11 + w.Height * 0.05) + t);
+        float[] baseline = [0.25f, 1.5f];
+        float[] ScoresOf(OcclusionPlan p)
+        {
+            var scores = new float[p.WindowCount * 2];
+            for (long i = 0; i < p.WindowCount; i++)
+            for (var t = 0; t < 2; t++)
+                scores[i * 2 + t] = Score(p.WindowAt(i), t);
+            return scores;
+        }
+
+        var maps = OcclusionAssembler.Assemble(plan, baseline, ScoresOf(plan), 2);
+
+        for (var s = 0; s < 3; s++)
+        {
+            var alone = OcclusionAssembler.Assemble(separate[s], baseline, ScoresOf(separate[s]), 2);
+            for (var t = 0; t < 2; t++)
+                TestImages.AssertBitIdentical(alone.PerScale[0][t], maps.PerScale[s][t], $"scale {s} target {t}");
+        }
+        for (long local = 0; local < plan.WindowsOfScale(1); local++)
+            Assert.Equal(plan.LocalRect(1, local), plan.WindowAt(plan.EvaluationOf(1, local)));
+    }
+
+    [Fact]
     public void With_one_scale_the_combined_map_is_that_scale_unnormalised()
     {
         var plan = OcclusionPlan.Create(13, 11, [TwoScales[0]]);

@@ -26,6 +26,21 @@ public class ScoresTests
     public void Softmax_of_nothing_is_nothing() => Assert.Empty(Scores.Softmax([]));
 
     [Fact]
+    public void SoftmaxOf_a_few_classes_is_bit_for_bit_the_full_softmax_at_those_classes()
+    {
+        var random = new Random(7);
+        var logits = new float[1000];
+        for (var i = 0; i < logits.Length; i++) logits[i] = (float)(random.NextDouble() * 40 - 20);
+        int[] classes = [999, 0, 207, 207, 531];
+        var few = new float[classes.Length];
+
+        Scores.SoftmaxOf(logits, classes, few);
+
+        var full = Scores.Softmax(logits);
+        Assert.Equal(classes.Select(c => BitConverter.SingleToInt32Bits(full[c])), few.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
     public void TopK_ranks_by_descending_score_and_breaks_ties_by_lower_index()
     {
         float[] scores = [0.1f, 0.5f, 0.3f, 0.5f, 0.9f, 0.3f];

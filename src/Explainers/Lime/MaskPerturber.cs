@@ -4,19 +4,28 @@ namespace Lantern.Explainers.Lime;
 
 /// <summary>
 /// The model input of evaluation <c>index</c> of a superpixel method (LIME, KernelSHAP): the mask source says which
-/// features stay, <see cref="FeaturePainter"/> paints the others with their hide colours, and the preprocessor does a
-/// full <see cref="ImagePreprocessor.Write"/> (about half the features change per sample, so a region update would not pay).
+/// features stay, and every feature switched off adds its precomputed contribution to the preprocessed image.
+/// <para>Why: preprocessing (resampling, then scale, mean and std) is affine in the pixels and the features are disjoint,
+/// so preprocess(image with features S hidden) = preprocess(image) + Σ_{f∈S} [preprocess(image with f hidden) −
+/// preprocess(image)]. The bracket is computed once per feature in the constructor (a region update of the tensor) and
+/// kept sparse: only the model-input elements whose resampling footprint meets the feature. A sample then costs one copy
+/// of the model input plus the sparse adds, independent of the source image's size, where a full preprocess of a large
+/// image took tens of milliseconds per sample.</para>
+/// <para>Deterministic (features are added in index order), but no longer bit-identical to painting the image and
+/// preprocessing it in full: the two differ by float rounding only (a few ulps where features' footprints overlap).
+/// Sample 0 of LIME, with every feature on, is the preprocessed image exactly.</para>
 /// Not thread-safe: one per thread. Allocates only in its constructor.
 /// </summary>
 public sealed class MaskPerturber : IPerturber
 {
-    private readonly RgbImage _image;
-    private readonly Segmentation.Segmentation _segmentation;
-    private readonly float[] _hideColours;
-    private readonly ImagePreprocessor _preprocessor;
+    private readonly float[] _baseTensor;
     private readonly IMaskSource _masks;
     private readonly bool[] _mask;
-    private readonly float[] _scratch;
+
+    // Feature f's contribution: element indices _indices[_offsets[f].._offsets[f + 1]) get _deltas added.
+    private readonly int[] _offsets;
+    private readonly int[] _indices;
+    private readonly float[] _deltas;
 
     public MaskPerturber(RgbImage image, Segmentation.Segmentation seg, float[] hideColours, ImagePreprocessor pre, IMaskSource masks)
     {
@@ -26,23 +35,91 @@ public sealed class MaskPerturber : IPerturber
         if (masks.FeatureCount != seg.FeatureCount)
             throw new ArgumentException(
                 $"the masks are over {masks.FeatureCount} features but the segmentation has {seg.FeatureCount}", nameof(masks));
-        _image = image;
-        _segmentation = seg;
-        _hideColours = (float[])hideColours.Clone(); // a caller reusing its array must not change later samples
-        _preprocessor = pre;
         _masks = masks;
         _mask = new bool[seg.FeatureCount];
-        _scratch = new float[image.Pixels.Length];
-        pre.Write(image.Pixels, new float[pre.TensorLength]); // fails now, not per sample, if the preprocessor expects another size
+        _baseTensor = new float[pre.TensorLength];
+        pre.Write(image.Pixels, _baseTensor); // also fails now, not per sample, if the preprocessor expects another size
+        (_offsets, _indices, _deltas) = Contributions(image, seg, hideColours, pre, _baseTensor);
     }
 
-    public int TensorLength => _preprocessor.TensorLength;
+    public int TensorLength => _baseTensor.Length;
 
-    /// <summary>tensor := preprocess(image with the features that are off in mask <paramref name="index"/> painted).</summary>
+    /// <summary>
+    /// tensor := preprocess(image) + the contributions of the features that are off in mask <paramref name="index"/>,
+    /// in feature order; equal within float rounding to preprocessing the image with those features painted.
+    /// </summary>
     public void Write(long index, Span<float> tensor)
     {
         _masks.Mask(index, _mask);
-        FeaturePainter.Paint(_image, _segmentation, _hideColours, _mask, _scratch);
-        _preprocessor.Write(_scratch, tensor);
+        _baseTensor.CopyTo(tensor);
+        for (var f = 0; f < _mask.Length; f++)
+        {
+            if (_mask[f]) continue;
+            for (int k = _offsets[f], end = _offsets[f + 1]; k < end; k++)
+                tensor[_indices[k]] += _deltas[k];
+        }
+    }
+
+    /// <summary>
+    /// Per feature, the non-zero elements of preprocess(image with only that feature painted) − preprocess(image). Each
+    /// feature's painted tensor is a region update of the base tensor over the feature's bounding box, bit-identical to a
+    /// full preprocess of the painted image.
+    /// </summary>
+    private static (int[] Offsets, int[] Indices, float[] Deltas) Contributions(RgbImage image, Segmentation.Segmentation seg,
+        float[] hideColours, ImagePreprocessor pre, float[] baseTensor)
+    {
+        int width = image.Width, features = seg.FeatureCount;
+        var labels = seg.Labels;
+        var boxes = BoundingBoxes(seg);
+        var scratch = (float[])image.Pixels.Clone();
+        var painted = (float[])baseTensor.Clone();
+        var offsets = new int[features + 1];
+        var indices = new List<int>(baseTensor.Length * 2);
+        var deltas = new List<float>(baseTensor.Length * 2);
+        for (var f = 0; f < features; f++)
+        {
+            offsets[f] = indices.Count;
+            var (x0, y0, x1, y1) = boxes[f];
+            if (x1 <= x0) continue; // a feature with no pixels changes nothing
+            var box = new PixelRect(x0, y0, x1 - x0, y1 - y0);
+            for (var y = y0; y < y1; y++)
+            for (var x = x0; x < x1; x++)
+            {
+                var p = y * width + x;
+                if (labels[p] != f) continue;
+                scratch[3 * p] = hideColours[3 * f];
+                scratch[3 * p + 1] = hideColours[3 * f + 1];
+                scratch[3 * p + 2] = hideColours[3 * f + 2];
+            }
+            pre.WriteRegion(scratch, painted, box);
+            for (var i = 0; i < painted.Length; i++)
+            {
+                if (painted[i] == baseTensor[i]) continue;
+                indices.Add(i);
+                deltas.Add(painted[i] - baseTensor[i]);
+                painted[i] = baseTensor[i];
+            }
+            for (var y = y0; y < y1; y++)
+                image.Pixels.AsSpan((y * width + x0) * 3, (x1 - x0) * 3).CopyTo(scratch.AsSpan((y * width + x0) * 3));
+        }
+        offsets[features] = indices.Count;
+        return (offsets, [.. indices], [.. deltas]);
+    }
+
+    /// <summary>Each feature's bounding box as (x0, y0, x1, y1), exclusive ends; (0, 0, 0, 0) for a feature with no pixels.</summary>
+    private static (int X0, int Y0, int X1, int Y1)[] BoundingBoxes(Segmentation.Segmentation seg)
+    {
+        var boxes = new (int X0, int Y0, int X1, int Y1)[seg.FeatureCount];
+        Array.Fill(boxes, (int.MaxValue, int.MaxValue, 0, 0));
+        for (var y = 0; y < seg.Height; y++)
+        for (var x = 0; x < seg.Width; x++)
+        {
+            var f = seg.Labels[y * seg.Width + x];
+            var (x0, y0, x1, y1) = boxes[f];
+            boxes[f] = (Math.Min(x0, x), Math.Min(y0, y), Math.Max(x1, x + 1), Math.Max(y1, y + 1));
+        }
+        for (var f = 0; f < boxes.Length; f++)
+            if (boxes[f].X1 == 0) boxes[f] = (0, 0, 0, 0);
+        return boxes;
     }
 }

@@ -7,7 +7,7 @@ public static class OcclusionAssembler
 {
     /// <summary>
     /// Turns the model's scores for every occluded image into attribution maps.
-    /// <para><paramref name="scores"/>: WindowCount × targetCount row-major; <paramref name="baseline"/>: the score of each
+    /// <para><paramref name="scores"/>: WindowCount (evaluations, shared windows once) × targetCount row-major; <paramref name="baseline"/>: the score of each
     /// target for the original image.</para>
     /// <para>Per scale and target, a pixel's attribution is the mean, over that scale's windows covering it, of
     /// (baseline − score), as in Captum's Occlusion: the differences are taken and summed in double, windows in index order,
@@ -39,10 +39,10 @@ public static class OcclusionAssembler
             foreach (var sum in sums) Array.Clear(sum);
             Array.Clear(counts);
 
-            var (first, count) = plan.ScaleRange(s);
-            for (long i = first; i < first + count; i++)
+            for (long local = 0, windows = plan.WindowsOfScale(s); local < windows; local++)
             {
-                var window = plan.WindowAt(i);
+                var window = plan.LocalRect(s, local);
+                var i = plan.EvaluationOf(s, local); // a window shared with an earlier scale reads that evaluation
                 for (var y = window.Y; y < window.Bottom; y++)
                 for (var x = window.X; x < window.Right; x++)
                     counts[y * width + x]++;

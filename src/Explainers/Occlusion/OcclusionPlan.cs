@@ -8,11 +8,21 @@ namespace Lantern.Explainers.Occlusion;
 /// height (count = (H - h) / StrideY + 1), and likewise for x. Windows never extend past the image, so when the stride
 /// does not divide (H - h) the last rows/columns may be covered by no window of a scale; such pixels get attribution 0
 /// for that scale.
+/// <para>Identical windows are evaluated once per job: when two scales share a window size (say 16 with stride 8 and 16
+/// with stride 16), a window of the later scale that sits on an earlier scale's grid is the same occluded image, so it
+/// gets no index of its own and the assembler reads the earlier one's score (<see cref="EvaluationOf"/>). The indices
+/// (<see cref="WindowCount"/> of them, what the job evaluates) number only the new windows of each scale, in the order
+/// above; a plan without shared sizes is numbered exactly as before. Every target is read from the same evaluation.</para>
 /// </summary>
 public sealed class OcclusionPlan
 {
-    private readonly long[] _first;       // first window index of each scale, plus WindowCount at the end
+    private readonly long[] _first;       // first evaluation index of each scale's new windows, plus WindowCount at the end
     private readonly int[] _columns;      // windows per row, per scale
+    private readonly int[] _rows;         // window rows, per scale
+
+    // Only for scales that share their window size with an earlier scale (null otherwise, numbering is contiguous):
+    private readonly long[]?[] _evaluationOf; // local window → evaluation index (its own, or the earlier identical window's)
+    private readonly int[]?[] _newLocals;     // k-th new window of the scale → its local index
 
     private OcclusionPlan(int imageWidth, int imageHeight, WindowShape[] scales)
     {
@@ -21,12 +31,43 @@ public sealed class OcclusionPlan
         Scales = Array.AsReadOnly(scales);
         _first = new long[scales.Length + 1];
         _columns = new int[scales.Length];
+        _rows = new int[scales.Length];
+        _evaluationOf = new long[]?[scales.Length];
+        _newLocals = new int[]?[scales.Length];
         for (var s = 0; s < scales.Length; s++)
         {
             var w = scales[s];
-            int rows = (imageHeight - w.Height) / w.StrideY + 1;
+            _rows[s] = (imageHeight - w.Height) / w.StrideY + 1;
             _columns[s] = (imageWidth - w.Width) / w.StrideX + 1;
-            _first[s + 1] = _first[s] + (long)rows * _columns[s];
+            var windows = (long)_rows[s] * _columns[s];
+            var earlier = Enumerable.Range(0, s).Where(e => scales[e].Height == w.Height && scales[e].Width == w.Width).ToArray();
+            if (earlier.Length == 0)
+            {
+                _first[s + 1] = _first[s] + windows;
+                continue;
+            }
+            var evaluationOf = new long[windows];
+            var newLocals = new List<int>();
+            for (var local = 0; local < windows; local++)
+            {
+                var rect = LocalRect(s, local);
+                var same = -1L;
+                foreach (var e in earlier)
+                {
+                    if (LocalIndexAt(e, rect) is not { } at) continue;
+                    same = EvaluationOf(e, at);
+                    break;
+                }
+                if (same < 0)
+                {
+                    same = _first[s] + newLocals.Count;
+                    newLocals.Add(local);
+                }
+                evaluationOf[local] = same;
+            }
+            _evaluationOf[s] = evaluationOf;
+            _newLocals[s] = [.. newLocals];
+            _first[s + 1] = _first[s] + newLocals.Count;
         }
     }
 
@@ -72,16 +113,40 @@ public sealed class OcclusionPlan
         return s;
     }
 
+    /// <summary>The window that evaluation <paramref name="windowIndex"/> occludes.</summary>
     public PixelRect WindowAt(long windowIndex)
     {
         int s = ScaleOf(windowIndex);
-        var w = Scales[s];
-        long local = windowIndex - _first[s];
-        int row = (int)(local / _columns[s]);
-        int column = (int)(local % _columns[s]);
+        var k = (int)(windowIndex - _first[s]);
+        return LocalRect(s, _newLocals[s] is { } locals ? locals[k] : k);
+    }
+
+    /// <summary>Windows of a scale, rows × columns, shared ones included: what its map averages over.</summary>
+    public long WindowsOfScale(int scale) => (long)_rows[scale] * _columns[scale];
+
+    /// <summary>Window <paramref name="local"/> of a scale, row-major, whether or not it has an evaluation of its own.</summary>
+    public PixelRect LocalRect(int scale, long local)
+    {
+        var w = Scales[scale];
+        int row = (int)(local / _columns[scale]);
+        int column = (int)(local % _columns[scale]);
         return new PixelRect(column * w.StrideX, row * w.StrideY, w.Width, w.Height);
     }
 
+    /// <summary>The evaluation whose scores window <paramref name="local"/> of a scale takes (an earlier scale's for a shared window).</summary>
+    public long EvaluationOf(int scale, long local) =>
+        _evaluationOf[scale] is { } map ? map[local] : _first[scale] + local;
+
+    /// <summary>The local index of <paramref name="rect"/> in a scale's grid, or null when the scale has no such window.</summary>
+    private int? LocalIndexAt(int scale, PixelRect rect)
+    {
+        var w = Scales[scale];
+        if (rect.X % w.StrideX != 0 || rect.Y % w.StrideY != 0) return null;
+        int column = rect.X / w.StrideX, row = rect.Y / w.StrideY;
+        return column < _columns[scale] && row < _rows[scale] ? row * _columns[scale] + column : null;
+    }
+
+    /// <summary>The evaluation indices of a scale's new windows (all of its windows when it shares no size with an earlier scale).</summary>
     public (long First, long Count) ScaleRange(int scale)
     {
         if ((uint)scale >= (uint)Scales.Count)

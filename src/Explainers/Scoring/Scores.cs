@@ -23,6 +23,23 @@ public static class Scores
     }
 
     /// <summary>
+    /// The softmax probabilities of a few classes only, without allocating: <c>destination[k]</c> is bit for bit
+    /// <c>Softmax(logits)[indices[k]]</c> (same shift, same exponentials, summed in double in the same order). The worker's
+    /// hot path calls it once per evaluated image.
+    /// </summary>
+    public static void SoftmaxOf(ReadOnlySpan<float> logits, ReadOnlySpan<int> indices, Span<float> destination)
+    {
+        if (destination.Length < indices.Length)
+            throw new ArgumentException($"destination holds {destination.Length} values, {indices.Length} needed", nameof(destination));
+        double max = double.NegativeInfinity;
+        foreach (var l in logits) max = Math.Max(max, l);
+        double total = 0;
+        for (var i = 0; i < logits.Length; i++) total += Math.Exp(logits[i] - max);
+        for (var k = 0; k < indices.Length; k++)
+            destination[k] = (float)(Math.Exp(logits[indices[k]] - max) / total);
+    }
+
+    /// <summary>
     /// The indices of the <paramref name="k"/> highest scores (all of them when k exceeds the count), highest first;
     /// ties go to the lower index, NaN ranks below every number.
     /// </summary>

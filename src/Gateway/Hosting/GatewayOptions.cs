@@ -10,6 +10,9 @@ public sealed record GatewayOptions
 
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often a progress stream looks at its job.</summary>
-    public TimeSpan WatchInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// How often a progress stream looks at its job (an ask to its entity, microseconds). It is also how late a client
+    /// learns that its job finished: at 200 ms that was ~3% of a 3-second job's end-to-end time.
+    /// </summary>
+    public TimeSpan WatchInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 }

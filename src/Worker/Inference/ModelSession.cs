@@ -6,6 +6,9 @@ namespace Lantern.Worker.Inference;
 /// <summary>
 /// One ONNX Runtime session for one model, with reusable input/output buffers. Runs a batch of preprocessed images
 /// and returns every output score. Not thread-safe: a worker runs one batch at a time per session.
+/// <para>The buffers are allocated once, at <see cref="MaxBatch"/>, and the OrtValues over them are kept per batch size
+/// (in practice two: the full batch and a job's last, shorter one), so a run allocates neither managed nor native
+/// tensors: ONNX Runtime reads the input from, and writes the scores into, memory pinned for the session's life.</para>
 /// </summary>
 public sealed class ModelSession : IDisposable
 {
@@ -15,6 +18,12 @@ public sealed class ModelSession : IDisposable
     private readonly string[] _outputNames;
     private float[] _input = [];
     private Float16[] _inputHalf = [];
+    private float[] _output = [];
+    private Float16[] _outputHalf = [];
+    private readonly Dictionary<int, BoundBatch> _bound = [];
+
+    /// <summary>The OrtValues of one batch size, over the session's input and output buffers.</summary>
+    private sealed record BoundBatch(OrtValue[] Inputs, OrtValue[]? Outputs);
 
     public ModelSession(byte[] modelBytes, OnnxModelInfo info, SessionOptions options, int maxBatch)
     {
@@ -24,8 +33,12 @@ public sealed class ModelSession : IDisposable
         _outputNames = [info.OutputName];
         MaxBatch = info.BatchIsFixed ? 1 : Math.Max(1, maxBatch);
         TensorLength = 3 * info.InputHeight * info.InputWidth;
-        // Weights, ORT's pre-packed copies and its arena: a rough, conservative multiple of the file size.
-        EstimatedBytes = 3L * modelBytes.Length;
+        // Weights, ORT's pre-packed copies and its arena: a rough, conservative multiple of the file size; plus the
+        // session's own batch buffers (float input, its float16 copy for a float16 model, the scores), so that the
+        // worker's session cache budget bounds them too.
+        var bufferBytes = (long)MaxBatch * TensorLength * (info.InputType == TensorElementKind.Float16 ? 6 : 4)
+                          + (long)MaxBatch * Math.Max(0, info.ClassCount) * 4;
+        EstimatedBytes = 3L * modelBytes.Length + bufferBytes;
     }
 
     public long EstimatedBytes { get; }
@@ -80,6 +93,7 @@ public sealed class ModelSession : IDisposable
     /// <summary>A buffer for up to <see cref="MaxBatch"/> input tensors, laid end to end; fill it, then <see cref="Run"/>.</summary>
     public Span<float> InputBuffer(int batch)
     {
+        // Allocated once at full size: the OrtValues bound over it stay valid for the session's life.
         if (_input.Length < MaxBatch * TensorLength) _input = new float[MaxBatch * TensorLength];
         return _input.AsSpan(0, batch * TensorLength);
     }
@@ -87,13 +101,33 @@ public sealed class ModelSession : IDisposable
     /// <summary>Runs the first <paramref name="batch"/> tensors of the input buffer; writes batch × classes scores.</summary>
     public void Run(int batch, Span<float> scores)
     {
-        var shape = Info.ChannelsFirst
-            ? new long[] { batch, 3, Info.InputHeight, Info.InputWidth }
-            : new long[] { batch, Info.InputHeight, Info.InputWidth, 3 };
-        using var input = CreateInput(batch, shape);
-        using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
-        var output = outputs[0];
+        if ((uint)batch - 1 >= (uint)MaxBatch)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be 1..{MaxBatch}");
+        InputBuffer(batch);
+        if (!_bound.TryGetValue(batch, out var bound)) _bound[batch] = bound = Bind(batch);
         var count = batch * ClassCount;
+        if (Info.InputType == TensorElementKind.Float16)
+        {
+            var length = batch * TensorLength;
+            for (var i = 0; i < length; i++) _inputHalf[i] = new Float16(BitConverter.HalfToUInt16Bits((Half)_input[i]));
+        }
+
+        if (bound.Outputs is null)
+        {
+            // An output whose shape the file does not pin down: ONNX Runtime allocates it.
+            using var outputs = _session.Run(_runOptions, _inputNames, bound.Inputs, _outputNames);
+            CopyScores(outputs[0], count, scores);
+            return;
+        }
+        _session.Run(_runOptions, _inputNames, bound.Inputs, _outputNames, bound.Outputs);
+        if (Info.OutputType == TensorElementKind.Float16)
+            for (var i = 0; i < count; i++) scores[i] = (float)BitConverter.UInt16BitsToHalf(_outputHalf[i].value);
+        else
+            _output.AsSpan(0, count).CopyTo(scores);
+    }
+
+    private void CopyScores(OrtValue output, int count, Span<float> scores)
+    {
         if (Info.OutputType == TensorElementKind.Float16)
         {
             var half = output.GetTensorDataAsSpan<Float16>();
@@ -105,19 +139,48 @@ public sealed class ModelSession : IDisposable
         }
     }
 
-    private OrtValue CreateInput(int batch, long[] shape)
+    /// <summary>
+    /// OrtValues for a batch size over the session's buffers. The output is bound too when the file gives its shape
+    /// (batch first, then dimensions whose product is the class count); otherwise ONNX Runtime allocates it per run.
+    /// </summary>
+    private BoundBatch Bind(int batch)
     {
         var length = batch * TensorLength;
-        if (Info.InputType != TensorElementKind.Float16)
-            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _input.AsMemory(0, length), shape);
+        if (Info.InputType == TensorElementKind.Float16 && _inputHalf.Length < _input.Length) _inputHalf = new Float16[_input.Length];
+        var shape = Info.ChannelsFirst
+            ? new long[] { batch, 3, Info.InputHeight, Info.InputWidth }
+            : new long[] { batch, Info.InputHeight, Info.InputWidth, 3 };
+        var input = Info.InputType == TensorElementKind.Float16
+            ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _inputHalf.AsMemory(0, length), shape)
+            : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _input.AsMemory(0, length), shape);
 
-        if (_inputHalf.Length < _input.Length) _inputHalf = new Float16[_input.Length];
-        for (var i = 0; i < length; i++) _inputHalf[i] = new Float16(BitConverter.HalfToUInt16Bits((Half)_input[i]));
-        return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _inputHalf.AsMemory(0, length), shape);
+        var outputShape = (long[])Info.OutputShape.Clone();
+        var known = outputShape.Length >= 2 && ClassCount > 0 && outputShape.Skip(1).All(d => d > 0);
+        if (!known) return new BoundBatch([input], null);
+        outputShape[0] = batch;
+        var count = batch * ClassCount;
+        OrtValue output;
+        if (Info.OutputType == TensorElementKind.Float16)
+        {
+            if (_outputHalf.Length < MaxBatch * ClassCount) _outputHalf = new Float16[MaxBatch * ClassCount];
+            output = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _outputHalf.AsMemory(0, count), outputShape);
+        }
+        else
+        {
+            if (_output.Length < MaxBatch * ClassCount) _output = new float[MaxBatch * ClassCount];
+            output = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _output.AsMemory(0, count), outputShape);
+        }
+        return new BoundBatch([input], [output]);
     }
 
     public void Dispose()
     {
+        foreach (var bound in _bound.Values)
+        {
+            foreach (var value in bound.Inputs) value.Dispose();
+            foreach (var value in bound.Outputs ?? []) value.Dispose();
+        }
+        _bound.Clear();
         _session.Dispose();
         _runOptions.Dispose();
     }

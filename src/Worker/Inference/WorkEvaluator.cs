@@ -111,9 +111,13 @@ public sealed class WorkEvaluator : IDisposable
             for (var b = 0; b < batch; b++)
             {
                 var row = _scores.AsSpan(b * classes, classes);
-                var scores = job.AppliesSoftmax ? Scores.Softmax(row) : row;
-                for (var t = 0; t < targets.Length; t++)
-                    block[(done + b) * targets.Length + t] = scores[targets[t]];
+                var into = block.AsSpan((done + b) * targets.Length, targets.Length);
+                if (job.AppliesSoftmax)
+                {
+                    Scores.SoftmaxOf(row, targets, into); // no per-image allocation
+                    continue;
+                }
+                for (var t = 0; t < targets.Length; t++) into[t] = row[targets[t]];
             }
             done += batch;
             Count(batch);

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Hosting;
+using Lantern.Cli.Client;
+using Lantern.Contracts.Cluster;
+using Lantern.Contracts.Messages;
+using Lantern.Host;
+using Lantern.Methods;
+using Lantern.Storage;
+using Lantern.Worker.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ApiJobState = Lantern.Contracts.Api.JobState;
+
+namespace Lantern.Bench;
+
+/// <summary>
+/// A one-node cluster in this process (gateway, coordinator and worker roles, SQLite journal and artifacts in a fresh
+/// temporary file), measured two ways:
+/// <list type="bullet">
+/// <item><c>cluster</c>: through its actors, as the gateway drives them but without gRPC: the artifacts are put in the
+/// node's store, <see cref="StartJob"/> goes to the job's shard region, its status is asked every few milliseconds until it
+/// is done. Job entity, dispatcher, worker actor, journal and map assembly are all in; upload, watch and fetch are not.</item>
+/// <item><c>grpc</c>: end to end through the public API with the CLI's own client: upload model and image, submit, watch the
+/// progress stream, fetch the result with its overlays.</item>
+/// </list>
+/// Each path is warmed up on the job first (<see cref="WarmUp"/>): a serving cluster has loaded the model and compiled
+/// its code.
+/// </summary>
+public sealed class LocalCluster : IAsyncDisposable
+{
+    private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(5);
+    private readonly WebApplication _node;
+    private readonly ExplainClient _client;
+    private readonly string _database;
+    private readonly IActorRef _jobs;
+    private readonly IArtifactStore _artifacts;
+
+    private LocalCluster(WebApplication node, ExplainClient client, string database)
+    {
+        _node = node;
+        _client = client;
+        _database = database;
+        _jobs = node.Services.GetRequiredService<IRequiredActor<JobRegionKey>>().ActorRef;
+        _artifacts = node.Services.GetRequiredService<IArtifactStore>();
+    }
+
+    public static async Task<LocalCluster> StartAsync(WorkerOptions worker)
+    {
+        var database = Path.Combine(Path.GetTempPath(), $"lantern-bench-{Guid.NewGuid():N}.db");
+        var node = LanternNode.Build(new NodeOptions
+        {
+            DatabasePath = database, GrpcPort = 0, LogLevel = LogLevel.Warning, Worker = worker,
+        });
+        await node.StartAsync();
+        return new LocalCluster(node, ExplainClient.Connect(LanternNode.GrpcAddress(node)), database);
+    }
+
+    /// <summary>Through the actors: from StartJob to the job entity reporting Done (maps assembled and stored).</summary>
+    public async Task<Measurement> MeasureActorsAsync(BenchJob job, RssSampler rss)
+    {
+        await PutArtifactsAsync(job);
+        var warmUps = await WarmUp.RunAsync(() => RunThroughActorsAsync(job));
+        rss.Restart();
+        var clock = Stopwatch.StartNew();
+        var progress = await RunThroughActorsAsync(job);
+        clock.Stop();
+        return new Measurement(job.ModelName, "cluster", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
+            Method: job.Method.Name,
+            Detail: $"job region + dispatcher + worker actor + SQLite journal + assembly, no gRPC; {warmUps} warm-up run(s)");
+    }
+
+    /// <summary>
+    /// End to end through gRPC: wall time from the start of the upload to the fetched result with its overlays. The
+    /// evaluation count is the job's own (perturbations + 1 baseline).
+    /// </summary>
+    public async Task<Measurement> MeasureGrpcAsync(BenchJob job, RssSampler rss)
+    {
+        var warmUps = await WarmUp.RunAsync(() => RunThroughGrpcAsync(job));
+        rss.Restart();
+        var clock = Stopwatch.StartNew();
+        var result = await RunThroughGrpcAsync(job);
+        clock.Stop();
+        var progress = result.Progress;
+        var jobSeconds = (progress.FinishedUnixMs - progress.SubmittedUnixMs) / 1000.0;
+        // A feature-based method's wall time also holds the gateway's segmentation, which it computes on every submission.
+        var segmentation = MethodCatalog.NeedsSegmentation(job.Spec) ? " + gateway segmentation" : "";
+        return new Measurement(job.ModelName, "grpc", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
+            Method: job.Method.Name,
+            Detail: $"upload + submit + watch + result with overlays{segmentation}; job entity's own submit-to-finish " +
+                    $"{jobSeconds:F2} s; {warmUps} warm-up run(s)");
+    }
+
+    /// <summary>What the gateway's uploads and segmentation leave in the store; the spec names them by content hash.</summary>
+    private async Task PutArtifactsAsync(BenchJob job)
+    {
+        await _artifacts.PutAsync(job.ModelBytes, "model");
+        await _artifacts.PutAsync(job.ImageBytes, "image");
+        if (MethodCatalog.NeedsSegmentation(job.Spec))
+            await _artifacts.PutAsync(await job.Store.GetAsync(job.Spec.SegmentationSha256)
+                                      ?? throw new InvalidOperationException("the bench job's segmentation is missing"), "segmentation");
+    }
+
+    private async Task<Contracts.Api.JobProgress> RunThroughActorsAsync(BenchJob job)
+    {
+        var jobId = Guid.NewGuid().ToString("N");
+        var timeout = TimeSpan.FromMinutes(10);
+        await Ask(new StartJob { JobId = jobId, Spec = job.Spec, SubmittedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, timeout);
+        while (true)
+        {
+            var progress = ((JobStatusResult)await Ask(new GetJobStatus { JobId = jobId }, timeout)).Progress;
+            if (progress.State == ApiJobState.Done) return progress;
+            if (progress.State is ApiJobState.Failed or ApiJobState.Cancelled)
+                throw new InvalidOperationException($"bench job {jobId} ended {progress.State}: {progress.Error}");
+            await Task.Delay(StatusPoll);
+        }
+    }
+
+    private async Task<object> Ask(IJobCommand command, TimeSpan timeout)
+    {
+        var reply = await _jobs.Ask<object>(command, timeout);
+        return reply is JobRejected rejected ? throw new InvalidOperationException(rejected.Reason) : reply;
+    }
+
+    private Task<Contracts.Api.JobResult> RunThroughGrpcAsync(BenchJob job) =>
+        _client.RunAsync(job.Submit.Clone(), job.ModelBytes, job.ModelName, job.ImageBytes, job.ImageName, _ => { });
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await _node.StopAsync();
+        await _node.DisposeAsync();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            File.Delete(_database + suffix);
+    }
+}
