@@ -9,7 +9,7 @@ internal static class BackwardRules
         [
             new PassThroughRule("Identity"), new PassThroughRule("Dropout"),
             new ReshapeLikeRule("Reshape"), new ReshapeLikeRule("Flatten"), new ReshapeLikeRule("Squeeze"), new ReshapeLikeRule("Unsqueeze"),
-            new TransposeRule(), new ExpandRule(), new ConcatRule(), new SplitRule(), new SliceRule(), new PadRule(), new ResizeRule(),
+            new TransposeRule(), new ExpandRule(), new ConcatRule(), new SplitRule(), new SliceRule(), new PadRule(), new ResizeRule(), new GatherRule(),
             new AddSubRule("Add"), new AddSubRule("Sub"), new AddSubRule("Sum"), new MulRule(), new DivRule(), new NegRule(),
             new RectifiedLinearRule(), new LeakyReluRule(), new ClipRule(), new SigmoidRule(), new TanhRule(),
             new HardSigmoidRule(), new HardSwishRule(), new SoftmaxRule(), new LogSoftmaxRule(), new ErfRule(), new GeluRule(),
