@@ -16,7 +16,7 @@ internal static class BackwardRules
             new GemmRule(), new MatMulRule(), new ConvRule(), new ConvTransposeRule(),
             new MaxPoolRule(), new AveragePoolRule(AveragePoolDivisors.WindowWeights), new GlobalAveragePoolRule(), new GlobalMaxPoolRule(),
             new ReduceRule("ReduceMean"), new ReduceRule("ReduceSum"),
-            new BatchNormalizationRule(), new LrnRule(),
+            new BatchNormalizationRule(), new InstanceNormalizationRule(), new LrnRule(),
             new CastRule(), new ExpRule(), new LogRule(), new SqrtRule(), new AbsRule(), new PowRule(),
             new EluRule(), new SoftplusRule(), new PReluRule(), new MaxMinRule("Max"), new MaxMinRule("Min"),
         ];
