@@ -4,7 +4,7 @@ using Onnx;
 namespace Lantern.Gradients.Rules;
 
 /// <summary>
-/// Resize in nearest or linear mode (Upsample and Resize-10 arrive upgraded to it). With the probed static sizes the op
+/// Resize in nearest, linear or cubic mode (Upsample and Resize-10 arrive upgraded to it). With the probed static sizes the op
 /// is separable over the last two axes: Y = A_h · X · A_wᵀ per (n, c), with A_h [H_out, H_in] and A_w [W_out, W_in]
 /// constant interpolation matrices (see <see cref="ResizeInterpolation"/>). So dX = A_hᵀ · dY · A_w: two MatMuls with
 /// constants, which broadcast over the leading axes.
@@ -40,8 +40,9 @@ internal sealed class ResizeRule : IBackwardRule
 /// The interpolation matrix of each resized axis, computed as ONNX Runtime's CPU kernel (upsample.cc, upsamplebase.h)
 /// computes its coordinates, in float32: the original coordinate from the coordinate_transformation_mode, then for
 /// nearest one input index per output (nearest_mode, clamped), for linear two weights (coordinate clamped to
-/// [0, in − 1], weight 1 − fraction on the floor, 0.5 + 0.5 when both neighbours clamp to one index). An axis with
-/// scale 1 is copied unchanged, as the kernel does.
+/// [0, in − 1], weight 1 − fraction on the floor, 0.5 + 0.5 when both neighbours clamp to one index), for cubic four
+/// Keys weights (cubic_coeff_a) on floor − 1 … floor + 2, edge indices repeated, or with exclude_outside dropped and the
+/// rest renormalised. An axis with scale 1 is copied unchanged, as the kernel does.
 /// </summary>
 internal static class ResizeInterpolation
 {
@@ -50,8 +51,8 @@ internal static class ResizeInterpolation
     {
         var rank = input.Length;
         var mode = node.GetString("mode") ?? "nearest";
-        if (mode is not ("nearest" or "linear"))
-            throw new UnsupportedModelException($"Resize (node '{node.Describe()}') uses mode '{mode}'; Lantern differentiates nearest and linear resizing");
+        if (mode is not ("nearest" or "linear" or "cubic"))
+            throw new UnsupportedModelException($"Resize (node '{node.Describe()}') uses mode '{mode}'; Lantern differentiates nearest, linear and cubic resizing");
         var transform = node.GetString("coordinate_transformation_mode") ?? "half_pixel";
         if (transform == "tf_crop_and_resize")
             throw new UnsupportedModelException($"Resize (node '{node.Describe()}') uses tf_crop_and_resize, which Lantern cannot differentiate");
@@ -68,9 +69,12 @@ internal static class ResizeInterpolation
             if (axis == 0 || axis < rank - 2)
                 throw new UnsupportedModelException(
                     $"Resize (node '{node.Describe()}') resizes axis {axis} of {rank}; Lantern differentiates resizing of the last two (spatial) axes only");
-            matrices[axis] = mode == "nearest"
-                ? Nearest(transform, nearestMode, input[axis], output[axis], scales[axis])
-                : Linear(transform, input[axis], output[axis], scales[axis]);
+            matrices[axis] = mode switch
+            {
+                "nearest" => Nearest(transform, nearestMode, input[axis], output[axis], scales[axis]),
+                "linear" => Linear(transform, input[axis], output[axis], scales[axis]),
+                _ => Cubic(transform, input[axis], output[axis], scales[axis], node.GetFloat("cubic_coeff_a", -0.75f), node.GetInt("exclude_outside", 0) != 0),
+            };
         }
         return matrices;
     }
@@ -156,5 +160,41 @@ internal static class ResizeInterpolation
             matrix[o * input + high] = MathF.Abs(original - low);
         }
         return matrix;
+    }
+
+    private static float[] Cubic(string transform, long input, long output, float scale, float a, bool excludeOutside)
+    {
+        var matrix = new float[output * input];
+        for (var o = 0; o < output; o++)
+        {
+            var original = Original(transform, o, scale, output, input);
+            var floor = (long)MathF.Floor(original);
+            var coefficients = CubicCoefficients(original - floor, a);
+            var sum = 1f;
+            if (excludeOutside)
+            {
+                sum = 0f;
+                for (var k = 0; k < 4; k++)
+                {
+                    if (floor - 1 + k < 0 || floor - 1 + k >= input) coefficients[k] = 0f;
+                    sum += coefficients[k];
+                }
+            }
+            for (var k = 0; k < 4; k++) matrix[o * input + Math.Clamp(floor - 1 + k, 0, input - 1)] += coefficients[k] / sum;
+        }
+        return matrix;
+    }
+
+    /// <summary>Keys' cubic convolution weights for the four samples around a fraction s (upsample.cc GetCubicCoeffs).</summary>
+    private static float[] CubicCoefficients(float s, float a)
+    {
+        var t = MathF.Abs(s);
+        return
+        [
+            ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+            ((a + 2) * t - (a + 3)) * t * t + 1,
+            ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
+            ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a,
+        ];
     }
 }

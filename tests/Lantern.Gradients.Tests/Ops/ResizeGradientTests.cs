@@ -65,6 +65,14 @@ public sealed class ResizeGradientTests(ITestOutputHelper output) : OpCaseTable(
             return g.Node("Conv", [up, g.Weight("W2", [2, 3, 3, 3])], "y");
         }),
 
+        OpCase.Of("cubic half_pixel 2x (defaults: a = −0.75)", Shape, (g, x) => Scaled(g, x, [1, 1, 2, 2], ("mode", "cubic"))),
+        OpCase.Of("cubic align_corners a = −0.5 to sizes", Shape,
+            (g, x) => Sized(g, x, [7, 9], ("mode", "cubic"), ("coordinate_transformation_mode", "align_corners"), ("cubic_coeff_a", -0.5f))),
+        OpCase.Of("cubic exclude_outside asymmetric 1.5x", Shape, (g, x) =>
+            Scaled(g, x, [1, 1, 1.5f, 2.5f], ("mode", "cubic"), ("coordinate_transformation_mode", "asymmetric"), ("exclude_outside", 1))),
+        OpCase.Of("cubic pytorch_half_pixel shrinks", [2, 6, 8], (g, x) =>
+            Scaled(g, x, [1, 1, 0.5f, 0.75f], ("mode", "cubic"), ("coordinate_transformation_mode", "pytorch_half_pixel"))),
+
         OpCase.Of("Upsample nearest 2x (opset 9)", Shape, (g, x) => g.Node("Upsample", [x, g.Weight("scales", [4], [1, 1, 2, 2])], "y"), opset: 9),
         OpCase.Of("Upsample nearest 3x2 attribute (opset 7)", Shape,
             (g, x) => g.Node("Upsample", [x], "y", ("scales", new[] { 1f, 1f, 3f, 2f })), opset: 7),
@@ -131,15 +139,15 @@ public sealed class ResizeGradientTests(ITestOutputHelper output) : OpCaseTable(
     }
 
     [Theory]
-    [InlineData("cubic", "half_pixel", "mode 'cubic'")]
-    [InlineData("nearest", "tf_crop_and_resize", "tf_crop_and_resize")]
-    public void An_unsupported_resize_mode_is_refused_naming_the_node(string mode, string transform, string named)
+    [InlineData("coordinate_transformation_mode", "tf_crop_and_resize", "tf_crop_and_resize")]
+    [InlineData("antialias", 1, "antialias")]
+    public void An_unsupported_resize_variant_is_refused_naming_the_node(string attribute, object value, string named)
     {
-        var g = new OnnxGraph();
+        var g = new OnnxGraph(18);
         var x = g.Input("x", -1, 2, 4, 4);
         var roi = g.Weight("roi", [8], [0, 0, 0.1f, 0.1f, 1, 1, 0.9f, 0.9f]);
-        g.Output(g.NodeNamed("decoder_up", "Resize", [x, roi, g.Weight("scales", [4], [1, 1, 2, 2])], ["y"],
-            ("mode", mode), ("coordinate_transformation_mode", transform))[0]);
+        g.Output(g.NodeNamed("decoder_up", "Resize", [x, roi, g.Weight("scales", [4], [1, 1, 0.5f, 0.5f])], ["y"],
+            ("mode", "linear"), (attribute, value))[0]);
 
         var error = Assert.Throws<UnsupportedModelException>(() => GradientModelBuilder.Build(g.Build(), new GradientRequest { GradientOf = ["x"] }));
         Assert.Contains("decoder_up", error.Message);
