@@ -30,6 +30,8 @@ internal static class Attributes
 
     public static long[]? GetInts(this NodeProto node, string name) => node.Find(name) is { } a ? a.Ints.ToArray() : null;
 
+    public static float[]? GetFloats(this NodeProto node, string name) => node.Find(name) is { } a ? a.Floats.ToArray() : null;
+
     public static string? GetString(this NodeProto node, string name) => node.Find(name) is { } a ? a.S.ToStringUtf8() : null;
 
     public static void Remove(this NodeProto node, string name)

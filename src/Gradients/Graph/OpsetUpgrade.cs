@@ -86,6 +86,8 @@ internal static class OpsetUpgrade
                 SetInput(node, 1, AddInts(graph, names, "shape", shape));
                 return [node];
             }
+            case "Upsample" or "Resize" when opset < 11:
+                return [OldResize(node, opset, graph, names)];
             case "Softmax" or "LogSoftmax" or "Hardmax" when opset < 13:
                 return OldSoftmax(node, names);
             case "BatchNormalization":
@@ -141,6 +143,50 @@ internal static class OpsetUpgrade
         reshape.Input.Add(shape);
         reshape.Output.Add(node.Output[0]);
         return [flatten, softmax, shapeOf, reshape];
+    }
+
+    /// <summary>
+    /// Upsample (7–9) and Resize-10 become Resize(X, "", scales). They had no coordinate_transformation_mode: ONNX
+    /// Runtime maps coordinates asymmetrically, and in nearest mode truncates where an axis grows and rounds up where it
+    /// shrinks (upsamplebase.h, SIMPLE), which is nearest_mode floor or ceil as long as no node does both.
+    /// </summary>
+    private static NodeProto OldResize(NodeProto node, long opset, GraphProto graph, Names names)
+    {
+        if (opset < 7) throw new UnsupportedModelException($"{node.OpType} (node '{node.Describe()}') is from opset {opset}; re-export the model with opset 7 or later");
+        var attribute = node.GetFloats("scales");
+        node.Remove("scales");
+        var scales = attribute is not null ? AddFloats(graph, names, "scales", attribute) : node.Input[1];
+        var x = node.Input[0];
+        node.OpType = "Resize";
+        node.Input.Clear();
+        node.Input.AddRange([x, "", scales]);
+        node.Set(Attributes.String("coordinate_transformation_mode", "asymmetric"));
+        if ((node.GetString("mode") ?? "nearest") == "nearest")
+        {
+            var values = attribute ?? ConstantFloats(graph, scales);
+            if (values is null && opset >= 10)
+                throw new UnsupportedModelException($"Resize (node '{node.Describe()}') of opset 10 has computed scales, which Lantern cannot normalise");
+            var shrinks = values?.Any(s => s < 1) ?? false; // Upsample never shrinks
+            if (shrinks && values!.Any(s => s > 1))
+                throw new UnsupportedModelException($"Resize (node '{node.Describe()}') of opset 10 grows one axis and shrinks another, which Lantern cannot normalise");
+            node.Set(Attributes.String("nearest_mode", shrinks ? "ceil" : "floor"));
+        }
+        return node;
+    }
+
+    private static float[]? ConstantFloats(GraphProto graph, string name)
+    {
+        if (graph.Initializer.FirstOrDefault(i => i.Name == name) is { } initializer) return Tensors.ReadFloats(initializer);
+        return graph.Node.FirstOrDefault(n => n.OpType == "Constant" && n.Output.Contains(name))?.Find("value") is { T: { } value }
+            ? Tensors.ReadFloats(value)
+            : null;
+    }
+
+    private static string AddFloats(GraphProto graph, Names names, string hint, float[] values)
+    {
+        var name = names.Fresh(hint);
+        graph.Initializer.Add(Tensors.Floats(name, [values.Length], values));
+        return name;
     }
 
     private static void SetInput(NodeProto node, int position, string name)

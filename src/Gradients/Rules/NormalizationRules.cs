@@ -62,3 +62,37 @@ internal sealed class LrnRule : IBackwardRule
         context.Accumulate(x, context.Node("Sub", [direct, cross]));
     }
 }
+
+/// <summary>
+/// InstanceNormalization, y = scale·x̂ + B with x̂ = (x − μ)/σ̂, σ̂ = √(σ² + ε), μ and the biased σ² over the spatial
+/// axes of each (n, c). With g = scale·dY and means over the same axes: dX = (g − mean(g) − x̂·mean(g·x̂)) / σ̂.
+/// Means are ReduceSum × 1/count, whose signature is the same at every opset the graph may carry (ReduceMean's is not).
+/// </summary>
+internal sealed class InstanceNormalizationRule : IBackwardRule
+{
+    public string OpType => "InstanceNormalization";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        if (node.Input.Skip(1).Any(context.NeedsGradient))
+            throw new UnsupportedModelException($"InstanceNormalization (node '{node.Describe()}') computes its scale or bias from the input, which Lantern cannot differentiate");
+        var x = node.Input[0];
+        var shape = context.ShapeOf(x);
+        if (shape.Length < 3)
+            throw new UnsupportedModelException($"InstanceNormalization (node '{node.Describe()}') has no spatial axes");
+        var spatial = context.Ints([.. Enumerable.Range(2, shape.Length - 2).Select(a => (long)a)]);
+        var inverseCount = context.Scalar(1f / shape[2..].Aggregate(1L, (a, d) => a * d));
+        string Mean(string value) =>
+            context.Node("Mul", [context.Node("ReduceSum", [value, spatial], Attributes.Int("keepdims", 1)), inverseCount]);
+        var centered = context.Node("Sub", [x, Mean(x)]);
+        var variance = Mean(context.Node("Mul", [centered, centered]));
+        var inverseDeviation = context.Node("Reciprocal", [context.Node("Sqrt", [context.Node("Add", [variance, context.Scalar(node.GetFloat("epsilon", 1e-5f))])])]);
+        var normalised = context.Node("Mul", [centered, inverseDeviation]);
+        var scale = context.Node("Unsqueeze", [node.Input[1], context.Ints([.. Enumerable.Range(1, shape.Length - 2).Select(a => (long)a)])]);
+        var g = context.Node("Mul", [dY, scale]);
+        var projected = context.Node("Mul", [normalised, Mean(context.Node("Mul", [g, normalised]))]);
+        var dX = context.Node("Mul", [context.Node("Sub", [context.Node("Sub", [g, Mean(g)]), projected]), inverseDeviation]);
+        context.Accumulate(x, dX);
+    }
+}

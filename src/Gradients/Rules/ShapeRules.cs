@@ -231,3 +231,33 @@ internal sealed class PadRule : IBackwardRule
         return dX;
     }
 }
+
+/// <summary>
+/// Gather with constant indices along a non-batch axis: dY is scattered back, with addition so that an index read
+/// several times collects every copy's gradient, into zeros of X's shape. dY is reshaped to X's rank with the indices'
+/// axes flattened into one (a scalar index, which drops the axis, gives length 1), and the indices, made non-negative,
+/// are broadcast to that shape as ScatterElements wants.
+/// </summary>
+internal sealed class GatherRule : IBackwardRule
+{
+    public string OpType => "Gather";
+
+    public void Emit(BackwardContext context, NodeProto node)
+    {
+        if (context.Gradient(node.Output[0]) is not { } dY) return;
+        var x = node.Input[0];
+        var shape = context.ShapeOf(x);
+        var rank = shape.Length;
+        var axis = (int)BackwardContext.NormaliseAxis(node.GetInt("axis", 0), rank);
+        if (axis == 0) throw new UnsupportedModelException($"Gather (node '{node.Describe()}') gathers along the batch axis, which Lantern cannot differentiate");
+        var indices = context.Forward.ConstantInts(node.Input[1])
+            ?? throw new UnsupportedModelException($"Gather (node '{node.Describe()}') has computed indices, which Lantern cannot differentiate");
+        var normalised = indices.Select(i => i < 0 ? i + shape[axis] : i).ToArray();
+        var count = normalised.Length;
+        var flat = context.Node("Reshape", [dY, context.Ints([0, .. shape[1..axis], count, .. shape[(axis + 1)..]])]);
+        long[] along = [.. Enumerable.Repeat(1L, axis), count, .. Enumerable.Repeat(1L, rank - axis - 1)];
+        var index = context.Node("Expand", [context.Node("Reshape", [context.Ints(normalised), context.Ints(along)]), context.DynamicShape(flat)]);
+        context.Accumulate(x, context.Node("ScatterElements", [context.ZerosLike(x), index, flat],
+            Attributes.Int("axis", axis), Attributes.String("reduction", "add")));
+    }
+}

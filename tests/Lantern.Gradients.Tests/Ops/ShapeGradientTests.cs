@@ -101,9 +101,38 @@ public sealed class ShapeGradientTests(ITestOutputHelper output) : OpCaseTable(o
         OpCase.Of("Pad reflect attribute (opset 9)", Shape, (g, x) => g.Node("Pad", [x], "y", ("pads", new[] { 0, 0, 1, 2, 0, 0, 3, 0 }), ("mode", "reflect")), opset: 9),
         OpCase.Of("Pad edge axes input (opset 18)", Shape, (g, x) => g.Node("Pad",
             [x, g.Ints("pads", [2, 0, 1, 3]), "", g.Ints("axes", [-1, 2])], "y", ("mode", "edge")), opset: 18),
+        OpCase.Of("Gather axis 1, index 2 read twice", Shape, (g, x) => g.Node("Gather", [x, g.Ints("indices", [2, 0, 2])], "y", ("axis", 1))),
+        OpCase.Of("Gather axis -1, negative indices (−5 and 0 both read)", Shape,
+            (g, x) => g.Node("Gather", [x, g.Ints("indices", [-1, 1, -5, 0])], "y", ("axis", -1))),
+        OpCase.Of("Gather scalar index drops the axis", Shape, (g, x) => g.Node("Gather", [x, g.Ints("index", [-2], scalar: true)], "y", ("axis", 2))),
+        OpCase.Of("Gather 2-D indices along axis 2, repeats", Shape,
+            (g, x) => g.Node("Gather", [x, g.Tensor(Int64s("indices", [2, 3], [3, 0, 3, 1, 3, -4]))], "y", ("axis", 2))),
+        OpCase.Of("Gather then Mul by x (two paths into x)", Shape,
+            (g, x) => g.Node("Mul", [g.Node("Gather", [x, g.Ints("indices", [1, 1, 0])], "gx", ("axis", 1)), x], "y")),
+        OpCase.Of("Gather opset 11", Shape, (g, x) => g.Node("Gather", [x, g.Ints("indices", [4, 4, -3])], "y", ("axis", 3)), opset: 11),
         OpCase.Of("PyTorch flatten: Shape→Gather→Unsqueeze→Concat→Reshape", Shape, PyTorchFlatten),
         OpCase.Of("PyTorch flatten, opset 11 (Unsqueeze attribute)", Shape, PyTorchFlatten, opset: 11),
     ];
+
+    private static Onnx.TensorProto Int64s(string name, long[] dims, long[] values)
+    {
+        var tensor = new Onnx.TensorProto { Name = name, DataType = (int)Onnx.TensorProto.Types.DataType.Int64 };
+        tensor.Dims.AddRange(dims);
+        tensor.Int64Data.AddRange(values);
+        return tensor;
+    }
+
+    [Fact]
+    public void Gather_along_the_batch_axis_is_refused_naming_the_node()
+    {
+        var g = new OnnxGraph();
+        var x = g.Input("x", -1, 3);
+        g.Output(g.NodeNamed("first_example", "Gather", [x, g.Ints("zero", [0])], ["y"], ("axis", 0))[0]);
+
+        var error = Assert.Throws<UnsupportedModelException>(() => GradientModelBuilder.Build(g.Build(), new GradientRequest { GradientOf = ["x"] }));
+        Assert.Contains("first_example", error.Message);
+        Assert.Contains("batch axis", error.Message);
+    }
 
     private static string SqueezeAllThenRows(OnnxGraph g, string x) =>
         g.Node("Reshape", [g.Node("Squeeze", [g.Node("Mul", [x, g.Weight("c", [1, 3, 1])], "a")], "s"), g.Ints("rows", [-1, 3])], "y");
