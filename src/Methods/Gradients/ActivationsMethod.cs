@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
 using Lantern.Contracts.Api;
 using Lantern.Contracts.Messages;
-using Lantern.Explainers;
-using Lantern.Explainers.Imaging;
 using Lantern.Gradients;
 
 namespace Lantern.Methods.Gradients;
@@ -24,12 +22,6 @@ public sealed class ActivationsMethod(GradientOptions options, JobSpec spec) : I
     public GradientRequest Request(string inputName) => new() { ValuesOf = [options.Layer] };
 
     public IGradientEvaluation Prepare(GradientJobInputs inputs) => new Evaluation(inputs.Input, Top, _geometry.LayerPixels);
-
-    public IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor) =>
-        throw new InvalidOperationException("gradient methods are prepared by the worker's gradient path (IGradientMethod.Prepare)");
-
-    public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets) =>
-        throw new InvalidOperationException("gradient methods assemble from their work items' maps");
 
     public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, ReadOnlySpan<float> itemMaps, int[] targets)
     {

@@ -1,4 +1,5 @@
 using Lantern.Explainers;
+using Lantern.Explainers.Imaging;
 using Lantern.Gradients;
 
 namespace Lantern.Methods.Gradients;
@@ -21,6 +22,12 @@ public interface IGradientMethod : IExplanationMethod
     bool NeedsCamHead => false;
 
     IGradientEvaluation Prepare(GradientJobInputs inputs);
+
+    IPerturber IExplanationMethod.CreatePerturber(RgbImage image, ImagePreprocessor preprocessor) =>
+        throw new InvalidOperationException("gradient methods are prepared by the worker's gradient path (IGradientMethod.Prepare)");
+
+    MethodOutput IExplanationMethod.Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets) =>
+        throw new InvalidOperationException("gradient methods assemble from their work items' maps");
 }
 
 /// <summary>A job's inputs as a worker prepares them: the perturber of its evaluations and the fold of their results.</summary>

@@ -1,9 +1,7 @@
 using System.Text.Json.Nodes;
 using Lantern.Contracts.Api;
 using Lantern.Contracts.Messages;
-using Lantern.Explainers;
 using Lantern.Explainers.Gradients;
-using Lantern.Explainers.Imaging;
 using Lantern.Gradients;
 
 namespace Lantern.Methods.Gradients;
@@ -54,12 +52,6 @@ public sealed class InputGradientMethod : IGradientMethod
         var sigma = _samples > 1 ? InputPath.NoiseSigma(inputs.Input, _options.SmoothSigma) : 0f;
         return new Evaluation(new InputPath(inputs.Input, baseline, _path, _samples, sigma, _seed), _reduction, _geometry.ChannelsFirst);
     }
-
-    public IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor) =>
-        throw new InvalidOperationException("gradient methods are prepared by the worker's gradient path (IGradientMethod.Prepare)");
-
-    public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets) =>
-        throw new InvalidOperationException("gradient methods assemble from their work items' maps");
 
     public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, ReadOnlySpan<float> itemMaps, int[] targets)
     {

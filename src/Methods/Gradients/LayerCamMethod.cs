@@ -1,9 +1,7 @@
 using System.Text.Json.Nodes;
 using Lantern.Contracts.Api;
 using Lantern.Contracts.Messages;
-using Lantern.Explainers;
 using Lantern.Explainers.Gradients;
-using Lantern.Explainers.Imaging;
 using Lantern.Gradients;
 
 namespace Lantern.Methods.Gradients;
@@ -36,12 +34,6 @@ public sealed class LayerCamMethod(GradientOptions options, JobSpec spec) : IGra
             throw new InvalidOperationException($"CAM needs a global-average-pool + linear head after layer '{options.Layer}'");
         return new Evaluation(inputs.Input, _kind, inputs.CamHead);
     }
-
-    public IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor) =>
-        throw new InvalidOperationException("gradient methods are prepared by the worker's gradient path (IGradientMethod.Prepare)");
-
-    public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets) =>
-        throw new InvalidOperationException("gradient methods assemble from their work items' maps");
 
     public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, ReadOnlySpan<float> itemMaps, int[] targets)
     {

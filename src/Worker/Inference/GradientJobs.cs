@@ -66,7 +66,7 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
 
     private static GradientRow Row(GradientSession session, Prepared job, int b, long index, int slot)
     {
-        var layerLength = session.LayerValues.Length > 0 ? LengthPerRow(session.LayerValues, session.Scores.Length) : 0;
+        var layerLength = session.LayerLength;
         return new GradientRow
         {
             Index = index,
@@ -79,8 +79,6 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
             LayerGradient = Slice(session.LayerGradients, b, layerLength),
         };
     }
-
-    private static int LengthPerRow(float[] values, int rows) => values.Length / Math.Max(1, rows);
 
     private static ReadOnlySpan<float> Slice(float[] values, int row, int length) =>
         values.Length >= (row + 1) * length && length > 0 ? values.AsSpan(row * length, length) : [];
@@ -108,7 +106,7 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
             // The unperturbed input once per target: the layer's values (the same in every row) and each target's score.
             var probe = new Prepared(spec, session, new Unperturbed(job.BaseTensor), targets, 0);
             inputScores = Evaluate(probe, 0, 1);
-            layerValues = session.LayerValues.AsSpan(0, session.LayerValues.Length / targets.Length).ToArray();
+            layerValues = session.LayerValues.AsSpan(0, session.LayerLength).ToArray();
         }
         var head = method.NeedsCamHead
             ? CamHead.Find(await fetch(spec.Gradient.TwinModelSha256.Length > 0 ? spec.Gradient.TwinModelSha256 : spec.ModelSha256,

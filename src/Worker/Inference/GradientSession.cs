@@ -44,6 +44,9 @@ public sealed class GradientSession : IDisposable
     public float[] LayerValues { get; private set; } = [];
     public float[] LayerGradients { get; private set; } = [];
 
+    /// <summary>Values per row of the feature layer (its values and its gradient), as the last run returned them.</summary>
+    public int LayerLength { get; private set; }
+
     public Span<float> InputBuffer(int rows)
     {
         if (_input.Length < MaxBatch * InputLength) _input = new float[MaxBatch * InputLength];
@@ -70,7 +73,11 @@ public sealed class GradientSession : IDisposable
         var i = 0;
         Scores = Copy(outputs[i++], Scores);
         if (_io.InputGradient.Length > 0) InputGradients = Copy(outputs[i++], InputGradients);
-        if (_io.LayerValue.Length > 0) LayerValues = Copy(outputs[i++], LayerValues);
+        if (_io.LayerValue.Length > 0)
+        {
+            LayerLength = (int)(outputs[i].GetTensorTypeAndShape().ElementCount / rows);
+            LayerValues = Copy(outputs[i++], LayerValues);
+        }
         if (_io.LayerGradient.Length > 0) LayerGradients = Copy(outputs[i], LayerGradients);
     }
 
