@@ -10,6 +10,7 @@ namespace Lantern.Cluster.Tests.EndToEnd;
 /// <c>lantern explain</c> as a user runs it: a model file with its descriptor beside it, an image file, an output
 /// directory; the command starts its own one-node cluster and writes summary.json, maps and overlays.
 /// </summary>
+[Collection(CommandLineCollection.Name)]
 public sealed class CliTests
 {
     private const int Size = 48;

@@ -8,6 +8,7 @@ namespace Lantern.Cluster.Tests.EndToEnd;
 /// The README's quick start with every gradient and CAM method: the shipped sample model (SqueezeNet 1.0, fp32, ending in
 /// Softmax), its descriptor and the sample image, through `lantern explain` as a user runs it.
 /// </summary>
+[Collection(CommandLineCollection.Name)]
 public sealed class QuickStartMethodTests
 {
     private static readonly string Samples = Path.Combine(RepositoryRoot(), "samples");
