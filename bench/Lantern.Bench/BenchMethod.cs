@@ -12,7 +12,7 @@ public sealed class BenchMethod
     public const string MultiScaleName = "multiscale";
     public const string LimeName = "lime";
 
-    /// <summary>Multi-scale occlusion, coarse to fine (in-process only: jobs do not run it yet).</summary>
+    /// <summary>Multi-scale occlusion, coarse to fine, measured in-process (jobs run it with OcclusionOptions.coarse_to_fine).</summary>
     public const string CoarseToFineName = "multiscale-c2f";
 
     /// <summary>The windows of the multi-scale job, each with a stride of half its size (the CLI's default).</summary>

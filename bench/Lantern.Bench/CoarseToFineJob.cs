@@ -12,8 +12,8 @@ using Lantern.Worker.Inference;
 namespace Lantern.Bench;
 
 /// <summary>
-/// Coarse-to-fine multi-scale occlusion, in-process only (jobs do not run it yet: it needs a refinement phase in the job
-/// entity). The worker's ModelSession and the job's own perturber evaluate the indices each step asks for, in batches of
+/// Coarse-to-fine multi-scale occlusion, in-process (jobs run the same algorithm through the job entity's refinement
+/// steps, see JobState.DecideRefinement). The worker's ModelSession and the job's own perturber evaluate the indices each step asks for, in batches of
 /// the worker's MaxBatch. The exact multi-scale job runs first on the same session (timed too, for the speed-up), and
 /// the coarse-to-fine maps are compared with its maps.
 /// </summary>

@@ -11,8 +11,24 @@ public sealed class OcclusionMethod(OcclusionOptions options, int imageWidth, in
 {
     private readonly OcclusionPlan _plan = OcclusionPlan.Create(imageWidth, imageHeight, options.Windows.ToExplainers());
 
-    public string Name => options.Windows.Count > 1 ? "multi-scale occlusion" : "occlusion";
+    public string Name => CoarseToFine ? "coarse-to-fine multi-scale occlusion" : options.Windows.Count > 1 ? "multi-scale occlusion" : "occlusion";
     public long PerturbationCount => _plan.WindowCount;
+
+    /// <summary>The default share of a coarser map's maximum that marks a region for refinement.</summary>
+    public const float DefaultRefineThreshold = 0.25f;
+
+    /// <summary>
+    /// The job evaluates a selection of <see cref="PerturbationCount"/> in <see cref="RefinementSteps"/> steps, each decided
+    /// from the scores of the steps before it (see <see cref="CoarseToFineOcclusion"/>); perturbation indices stay the plan's.
+    /// </summary>
+    public bool CoarseToFine => options.CoarseToFine && _plan.Scales.Count > 1;
+
+    public double RefineThreshold => options.HasRefineThreshold ? options.RefineThreshold : DefaultRefineThreshold;
+
+    public int RefinementSteps => _plan.Scales.Count;
+
+    /// <summary>A fresh coarse-to-fine run over this job's plan: the same algorithm in the job entity and in-process.</summary>
+    public CoarseToFineOcclusion Refiner(ReadOnlySpan<float> baseline) => new(_plan, baseline, RefineThreshold);
 
     public IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor) =>
         new OcclusionPerturber(image, preprocessor, _plan, options.Fill.ToExplainers());
@@ -38,8 +54,12 @@ public sealed class OcclusionMethod(OcclusionOptions options, int imageWidth, in
             ["height"] = w.Height, ["width"] = w.Width, ["stride_y"] = w.StrideY, ["stride_x"] = w.StrideX,
         })]),
         ["fill"] = FillJson(options.Fill),
+        ["coarse_to_fine"] = CoarseToFine,
+        ["refine_threshold"] = CoarseToFine ? RefineThreshold : null,
         ["attribution"] = "mean over covering windows of score(original) - score(occluded)"
-                          + (options.Windows.Count > 1 ? "; per scale divided by its max |value|, then averaged" : ""),
+                          + (options.Windows.Count > 1 ? "; per scale divided by its max |value|, then averaged" : "")
+                          + (CoarseToFine ? "; coarse to fine: a window of a finer scale is evaluated only where the coarser " +
+                                            "map reaches refine_threshold of its max |value|, else it takes the coarser map's value" : ""),
     };
 
     internal static JsonObject FillJson(Fill fill) => new()

@@ -41,6 +41,8 @@ public sealed class ExplainOptions
     public Option<string?> Window { get; } = new("--window") { Description = "Occlusion window in image pixels: 16 or HxW (default 16)" };
     public Option<string?> Stride { get; } = new("--stride") { Description = "Window stride: 8 or HxW (default: half the window)" };
     public Option<string?> Windows { get; } = new("--windows") { Description = "Multi-scale occlusion: window sizes, e.g. 16,32,48,64" };
+    public Option<bool> CoarseToFine { get; } = new("--coarse-to-fine") { Description = "Multi-scale occlusion: evaluate each finer scale only where the coarser map is significant (fewer evaluations)" };
+    public Option<float?> RefineThreshold { get; } = new("--refine-threshold") { Description = "--coarse-to-fine: refine where the coarser map reaches this fraction of its max, in [0,1) (default 0.25; 0 = exact)" };
     public Option<string> Fill { get; } = new("--fill") { DefaultValueFactory = _ => "zero", Description = "zero, mean, blur, or a constant R,G,B (0-255)" };
     public Option<float> BlurSigma { get; } = new("--blur-sigma") { DefaultValueFactory = _ => 10f, Description = "Gaussian sigma in source pixels for --fill blur" };
     public Option<int> TopK { get; } = new("--top-k") { DefaultValueFactory = _ => 1, Description = "Explain the model's k highest-scoring classes" };
@@ -62,7 +64,7 @@ public sealed class ExplainOptions
         command.Arguments.Add(Image);
         foreach (var option in new Option[]
                  {
-                     Model, Method, Window, Stride, Windows, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
+                     Model, Method, Window, Stride, Windows, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
                      Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
@@ -195,6 +197,12 @@ public sealed class ExplainOptions
         {
             var (sy, sx) = stride ?? (Math.Max(1, h / 2), Math.Max(1, w / 2));
             occlusion.Windows.Add(new Window { Height = h, Width = w, StrideY = sy, StrideX = sx });
+        }
+        occlusion.CoarseToFine = parsed.GetValue(CoarseToFine);
+        if (parsed.GetValue(RefineThreshold) is { } threshold)
+        {
+            if (!occlusion.CoarseToFine) throw new ArgumentException("--refine-threshold goes with --coarse-to-fine");
+            occlusion.RefineThreshold = threshold;
         }
         return occlusion;
     }

@@ -17,6 +17,7 @@ public sealed partial class JobAccepted : IJobEvent;
 public sealed partial class BaselineScored : IJobEvent;
 public sealed partial class ItemScored : IJobEvent;
 public sealed partial class SamplingStopped : IJobEvent;
+public sealed partial class OcclusionRefined : IJobEvent;
 public sealed partial class JobCompleted : IJobEvent;
 public sealed partial class JobFailed : IJobEvent;
 public sealed partial class JobCancelled : IJobEvent;

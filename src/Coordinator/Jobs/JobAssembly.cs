@@ -18,10 +18,10 @@ public static class JobAssembly
                                      ?? throw new InvalidOperationException($"segmentation {spec.SegmentationSha256} is missing"))
             : null;
         var method = MethodCatalog.For(spec, segmentation);
-        var used = (int)(state.PerturbationsUsed * state.Targets.Length);
+        var scores = state.ScoresForMaps();
         var output = state.MapLength > 0
-            ? method.Assemble(state.BaselineTargetScores(), state.TargetScores.AsSpan(0, used), state.ItemMaps, state.Targets)
-            : method.Assemble(state.BaselineTargetScores(), state.TargetScores.AsSpan(0, used), state.Targets);
+            ? method.Assemble(state.BaselineTargetScores(), scores.Span, state.ItemMaps, state.Targets)
+            : method.Assemble(state.BaselineTargetScores(), scores.Span, state.Targets);
         var outcome = new JobOutcome();
         foreach (var map in output.Maps)
         {

@@ -139,6 +139,15 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             PersistAndApply(stop);
             return;
         }
+        var refine = _state.DecideRefinement();
+        if (refine.Count > 0)
+        {
+            var refined = (OcclusionRefined)refine[0];
+            _log.Info("Job {JobId}: coarse-to-fine step {Step} evaluates {Windows} windows", _state.JobId, refined.Step,
+                refined.Runs.Where((_, i) => i % 2 == 1).Sum());
+            PersistAndApply(refine);
+            return;
+        }
         if (_state.AllItemsScored)
         {
             StartAssembly();
@@ -165,17 +174,24 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// What travels with every lease: the spec without its labels (workers never need them, and 1,000 labels would
-    /// make each lease some 20 KB). Rebuilt only when the targets change.
+    /// make each lease some 20 KB), and for coarse-to-fine jobs the runs of windows selected so far. Rebuilt only when
+    /// the targets or the selection change.
     /// </summary>
     private WorkSpec WorkSpecForWorkers()
     {
-        if (_workSpec is not null && _workSpec.Targets.Count == _state.Targets.Length) return _workSpec;
+        if (_workSpec is not null && _workSpec.Targets.Count == _state.Targets.Length && _workSpecSteps == _state.StepsDecided)
+            return _workSpec;
         var spec = _state.Spec!.Clone();
         spec.Labels.Clear();
-        return _workSpec = new WorkSpec { JobId = _state.JobId, Spec = spec, Targets = { _state.Targets } };
+        _workSpecSteps = _state.StepsDecided;
+        return _workSpec = new WorkSpec
+        {
+            JobId = _state.JobId, Spec = spec, Targets = { _state.Targets }, Perturbations = { _state.PerturbationRuns() },
+        };
     }
 
     private WorkSpec? _workSpec;
+    private int _workSpecSteps;
 
     private void StartAssembly()
     {

@@ -1,6 +1,7 @@
 using Lantern.Contracts.Api;
 using ApiJobState = Lantern.Contracts.Api.JobState;
 using Lantern.Contracts.Messages;
+using Lantern.Explainers.Occlusion;
 using Lantern.Explainers.Scoring;
 using Lantern.Methods;
 
@@ -48,7 +49,25 @@ public sealed class JobState(string jobId)
     private int _firstMissing;
 
     public bool IsFinished => Phase is JobPhase.Done or JobPhase.Failed or JobPhase.Cancelled;
-    public bool AllItemsScored => Phase == JobPhase.Running && CompletedPrefix() >= PerturbationsUsed;
+    public bool AllItemsScored => Phase == JobPhase.Running && CompletedPrefix() >= PerturbationsUsed
+                                  && (_coarseToFine is null || _steps.Count == _coarseToFine.RefinementSteps);
+
+    /// <summary>
+    /// Coarse-to-fine occlusion: the job's perturbations are the selected windows of each decided step, in step order,
+    /// each step starting at a work-item boundary (so the items of a step are decided with it, and an item never spans
+    /// two steps). <see cref="PerturbationCount"/> grows with each step; the method's plan keeps its own numbering.
+    /// </summary>
+    public bool IsCoarseToFine => _coarseToFine is not null;
+
+    /// <summary>Coarse-to-fine: the plan's windows selected so far, and all of the plan's windows.</summary>
+    public long WindowsSelected => _steps.Sum(step => (long)step.Length);
+    public long WindowsPlanned => _coarseToFine?.PerturbationCount ?? PerturbationCount;
+
+    private OcclusionMethod? _coarseToFine;
+    private readonly List<long[]> _steps = [];      // each decided step's plan evaluation indices, ascending
+    private readonly List<long> _stepStart = [];    // the job perturbation index where each step begins
+    private CoarseToFineOcclusion? _refiner;         // a memo of DecideRefinement, not state: rebuilt from the steps
+    private int _refinerRecorded;
 
     /// <summary>How many perturbations, counted from index 0, are scored without a gap.</summary>
     public long CompletedPrefix() => Math.Min(PerturbationCount, (long)_firstMissing * WorkItemSize);
@@ -65,6 +84,94 @@ public sealed class JobState(string jobId)
         _stopCheckedUpTo = prefix;
         var stop = _method!.StopAfter(TargetScores.AsSpan(0, (int)(prefix * Targets.Length)), prefix, Targets);
         return stop is { } used && used < PerturbationCount ? [new SamplingStopped { SamplesUsed = used }] : [];
+    }
+
+    /// <summary>
+    /// Coarse-to-fine: once every decided step is scored, the event that decides the next step's windows (the first
+    /// step, the coarsest scale whole, as soon as the job runs). Decided from completed scores only, by the same
+    /// <see cref="CoarseToFineOcclusion"/> the in-process algorithm uses, so replaying the event reproduces the job.
+    /// </summary>
+    public IReadOnlyList<IJobEvent> DecideRefinement()
+    {
+        if (_coarseToFine is null || Phase != JobPhase.Running) return [];
+        var step = _steps.Count;
+        if (step >= _coarseToFine.RefinementSteps || CompletedPrefix() < PerturbationCount) return [];
+        var needed = Refiner(step).Needed(step);
+        var refined = new OcclusionRefined { Step = step };
+        foreach (var (first, count) in Runs(needed))
+        {
+            refined.Runs.Add(first);
+            refined.Runs.Add(count);
+        }
+        return [refined];
+    }
+
+    /// <summary>Coarse-to-fine: the runs that map job perturbation indices to the plan's, for the workers.</summary>
+    public IEnumerable<IndexRun> PerturbationRuns()
+    {
+        for (var s = 0; s < _steps.Count; s++)
+        {
+            var at = _stepStart[s];
+            foreach (var (first, count) in Runs(_steps[s]))
+            {
+                yield return new IndexRun { First = at, MethodFirst = first, Count = count };
+                at += count;
+            }
+        }
+    }
+
+    /// <summary>Decided steps, for the workers' copy of the spec: it changes with each.</summary>
+    public int StepsDecided => _steps.Count;
+
+    /// <summary>
+    /// The score matrix the method's assembler takes: the scored perturbations, or for coarse-to-fine the plan's
+    /// windows, evaluated or imputed, exactly as <see cref="CoarseToFineOcclusion"/> fills them.
+    /// </summary>
+    public ReadOnlyMemory<float> ScoresForMaps() => _coarseToFine is null
+        ? TargetScores.AsMemory(0, (int)(PerturbationsUsed * Targets.Length))
+        : Refiner(_steps.Count).Scores.ToArray();
+
+    /// <summary>The algorithm with the first <paramref name="recorded"/> steps' scores recorded.</summary>
+    private CoarseToFineOcclusion Refiner(int recorded)
+    {
+        if (_refiner is null)
+        {
+            _refiner = _coarseToFine!.Refiner(BaselineTargetScores());
+            _refinerRecorded = 0;
+        }
+        for (; _refinerRecorded < recorded; _refinerRecorded++)
+        {
+            var step = _refinerRecorded;
+            var needed = _refiner.Needed(step); // again: it is deterministic, and asking twice imputes nothing new
+            if (!needed.AsSpan().SequenceEqual(_steps[step]))
+                throw new InvalidOperationException($"coarse-to-fine step {step} selects other windows than its persisted event");
+            _refiner.Record(step, needed, TargetScores.AsSpan((int)(_stepStart[step] * Targets.Length), needed.Length * Targets.Length));
+        }
+        return _refiner;
+    }
+
+    private static IEnumerable<(long First, long Count)> Runs(long[] ascending)
+    {
+        for (var i = 0; i < ascending.Length;)
+        {
+            var j = i + 1;
+            while (j < ascending.Length && ascending[j] == ascending[j - 1] + 1) j++;
+            yield return (ascending[i], j - i);
+            i = j;
+        }
+    }
+
+    /// <summary>Perturbations in the work item that starts at <paramref name="first"/>: up to the end of its step.</summary>
+    private int ItemCountAt(long first)
+    {
+        var end = PerturbationCount;
+        for (var s = _stepStart.Count - 1; s >= 0; s--)
+        {
+            if (_stepStart[s] > first) continue;
+            end = _stepStart[s] + _steps[s].Length;
+            break;
+        }
+        return (int)Math.Min(WorkItemSize, end - first);
     }
 
     /// <summary>Work items that hold the perturbations used (all of them unless sampling stopped early).</summary>
@@ -121,7 +228,8 @@ public sealed class JobState(string jobId)
                 SubmittedUnixMs = accepted.SubmittedUnixMs;
                 WorkItemSize = accepted.WorkItemSize;
                 _method = MethodCatalog.For(accepted.Spec);
-                PerturbationCount = _method.PerturbationCount;
+                _coarseToFine = _method is OcclusionMethod { CoarseToFine: true } occlusion ? occlusion : null;
+                PerturbationCount = _coarseToFine is null ? _method.PerturbationCount : 0; // grows step by step
                 PerturbationsUsed = PerturbationCount;
                 MapLength = _method.MapLength;
                 WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
@@ -153,6 +261,21 @@ public sealed class JobState(string jobId)
                 break;
             case SamplingStopped stopped:
                 PerturbationsUsed = stopped.SamplesUsed;
+                break;
+            case OcclusionRefined refined:
+                if (_coarseToFine is null || refined.Step != _steps.Count) break;
+                var selection = new List<long>();
+                for (var r = 0; r + 1 < refined.Runs.Count; r += 2)
+                    for (var w = 0L; w < refined.Runs[r + 1]; w++) selection.Add(refined.Runs[r] + w);
+                var start = (PerturbationCount + WorkItemSize - 1) / WorkItemSize * WorkItemSize;
+                _steps.Add([.. selection]);
+                _stepStart.Add(start);
+                PerturbationCount = PerturbationsUsed = start + selection.Count;
+                WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
+                Array.Resize(ref _done, WorkItemCount);
+                TargetScores = TargetScores.Length >= PerturbationCount * Targets.Length
+                    ? TargetScores : [.. TargetScores, .. new float[PerturbationCount * Targets.Length - TargetScores.Length]];
+                while (_firstMissing < WorkItemCount && _done[_firstMissing]) _firstMissing++;
                 break;
             case JobCompleted completed:
                 Outcome = completed.Outcome;
@@ -186,7 +309,7 @@ public sealed class JobState(string jobId)
             var first = (long)k * WorkItemSize;
             if (first >= PerturbationsUsed) yield break;
             if (_done[k]) continue;
-            yield return new WorkItem { First = first, Count = (int)Math.Min(WorkItemSize, PerturbationCount - first) };
+            yield return new WorkItem { First = first, Count = ItemCountAt(first) };
         }
     }
 
@@ -211,7 +334,7 @@ public sealed class JobState(string jobId)
             _ => ApiJobState.Unspecified,
         },
         ItemsDone = UsedItemsDone() + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1),
-        ItemsTotal = UsedItemCount + 1,
+        ItemsTotal = UsedItemCount + 1 + UndecidedItemsAtMost(),
         Evaluations = Evaluations,
         Error = Error ?? "",
         Name = Spec?.Name ?? "",
@@ -219,9 +342,20 @@ public sealed class JobState(string jobId)
         FinishedUnixMs = FinishedUnixMs,
     };
 
+    /// <summary>
+    /// Coarse-to-fine: work items the steps not yet decided may need, at most (their windows not yet selected), so the
+    /// total shrinks as refinement leaves windows out, and reaches the true count with the last step.
+    /// </summary>
+    private int UndecidedItemsAtMost()
+    {
+        if (_coarseToFine is null || _steps.Count >= _coarseToFine.RefinementSteps || WorkItemSize == 0) return 0;
+        var left = _coarseToFine.PerturbationCount - WindowsSelected;
+        return (int)((left + WorkItemSize - 1) / WorkItemSize) + (_coarseToFine.RefinementSteps - _steps.Count - 1);
+    }
+
     private bool IsWorkItem(WorkItem item) =>
         item.First >= 0 && item.First % WorkItemSize == 0 && item.First / WorkItemSize < WorkItemCount
-        && item.Count == Math.Min(WorkItemSize, PerturbationCount - item.First);
+        && item.Count == ItemCountAt(item.First);
 
     private static int[] ResolveTargets(JobSpec spec, IReadOnlyList<float> baseline)
     {

@@ -77,6 +77,15 @@ public static class JobSummary
             parameters["gradient_model_notes"] = new JsonArray([.. gradient.Notes.Select(n => (JsonNode)n)]);
         }
         parameters["work_item_size"] = state.WorkItemSize;
+        if (state.IsCoarseToFine)
+        {
+            // The job's perturbation indices include the gaps that start each step at a work-item boundary.
+            parameters["windows_evaluated"] = state.WindowsSelected;
+            parameters["windows_total"] = state.WindowsPlanned;
+            parameters["perturbations_used"] = state.WindowsSelected;
+            parameters["stopped_early"] = false;
+            return parameters;
+        }
         parameters["perturbations_used"] = state.PerturbationsUsed;
         parameters["stopped_early"] = state.PerturbationsUsed < state.PerturbationCount;
         return parameters;

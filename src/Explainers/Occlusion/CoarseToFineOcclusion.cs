@@ -86,6 +86,12 @@ public sealed class CoarseToFineOcclusion
         _recorded++;
     }
 
+    /// <summary>
+    /// Every window's targets' scores, plan.WindowCount × targets row-major: evaluated, or imputed for the windows left out.
+    /// Complete once every step is recorded; <see cref="OcclusionAssembler.Assemble"/> of them is <see cref="Assemble"/>.
+    /// </summary>
+    public ReadOnlySpan<float> Scores => _scores;
+
     /// <summary>The maps, exactly as <see cref="OcclusionAssembler.Assemble"/> makes them from the evaluated and imputed scores.</summary>
     public OcclusionMaps Assemble()
     {

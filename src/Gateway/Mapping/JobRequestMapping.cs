@@ -139,6 +139,17 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
                 GrpcErrors.InvalidArgument($"stride must be at least 1 pixel, got {window.StrideY}x{window.StrideX}");
         }
         resolved.Fill = MethodOptions.ResolveFill(resolved.Fill, Fill.Types.Kind.Zero, allowFeatureMean: false);
+        if (resolved.CoarseToFine && resolved.Windows.Count < 2)
+            GrpcErrors.InvalidArgument("coarse_to_fine refines from a coarser scale to finer ones; give at least 2 windows");
+        if (!resolved.CoarseToFine && resolved.HasRefineThreshold)
+            GrpcErrors.InvalidArgument("refine_threshold applies only with coarse_to_fine; set coarse_to_fine or leave the threshold out");
+        if (resolved.CoarseToFine)
+        {
+            if (!resolved.HasRefineThreshold) resolved.RefineThreshold = OcclusionMethod.DefaultRefineThreshold;
+            if (!(resolved.RefineThreshold >= 0 && resolved.RefineThreshold < 1))
+                GrpcErrors.InvalidArgument(
+                    $"refine_threshold is a fraction of the coarser map's maximum, in [0, 1) (0 refines everything); got {resolved.RefineThreshold}");
+        }
         return resolved;
     }
 

@@ -68,7 +68,7 @@ public sealed class WorkEvaluator : IDisposable
                 return block;
             }
             var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
-            return item.Baseline ? EvaluateBaseline(session, job) : EvaluatePerturbations(session, job, item);
+            return item.Baseline ? EvaluateBaseline(session, job) : EvaluatePerturbations(session, job, work, item);
         }
         finally
         {
@@ -94,7 +94,7 @@ public sealed class WorkEvaluator : IDisposable
         return scores; // raw, every class: the job entity resolves top-k targets from it
     }
 
-    private float[] EvaluatePerturbations(ModelSession session, PreparedJob job, WorkItem item)
+    private float[] EvaluatePerturbations(ModelSession session, PreparedJob job, WorkSpec work, WorkItem item)
     {
         var targets = job.Targets;
         var block = new float[item.Count * targets.Length];
@@ -106,7 +106,7 @@ public sealed class WorkEvaluator : IDisposable
             var batch = Math.Min(session.MaxBatch, item.Count - done);
             var input = session.InputBuffer(batch);
             for (var b = 0; b < batch; b++)
-                job.Perturber!.Write(item.First + done + b, input.Slice(b * session.TensorLength, session.TensorLength));
+                job.Perturber!.Write(work.MethodPerturbation(item.First + done + b), input.Slice(b * session.TensorLength, session.TensorLength));
             session.Run(batch, _scores);
             for (var b = 0; b < batch; b++)
             {

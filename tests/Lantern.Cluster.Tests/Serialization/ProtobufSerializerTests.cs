@@ -138,6 +138,7 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         new BaselineScored { Scores = { 0.1f, 0.9f, float.NegativeInfinity }, Targets = { 1, 0 }, FirstItemUnixMs = 1_700_000_000_500 },
         new ItemScored { First = 64, Count = 2, Scores = { 1f, 2f, 3f, 4f }, Worker = "node-2" },
         new SamplingStopped { SamplesUsed = 400 },
+        new OcclusionRefined { Step = 1, Runs = { 12, 3, 40, 7 } },
         new WorkerLeaving { HeldLeaseIds = { 7, 9 } },
         new FetchArtifact { Sha256 = new string('a', 64), Offset = 98_304, Length = 98_304 },
         new ArtifactChunk
