@@ -15,8 +15,10 @@ namespace Lantern.Bench;
 public sealed class BenchJob
 {
     private BenchJob(string modelPath, byte[] model, OnnxModelInfo info, string imagePath, byte[] image, BenchMethod method,
-        SubmitJobRequest submit, JobSpec spec, InMemoryArtifactStore store)
+        SubmitJobRequest submit, JobSpec spec, InMemoryArtifactStore store, string? twinPath, byte[]? twin)
     {
+        TwinPath = twinPath;
+        TwinBytes = twin;
         Method = method;
         ModelPath = modelPath;
         ModelBytes = model;
@@ -37,20 +39,31 @@ public sealed class BenchJob
     public byte[] ImageBytes { get; }
     public BenchMethod Method { get; }
 
+    /// <summary>Gradient methods on a quantized model: the float32 twin differentiated in its place (null otherwise).</summary>
+    public string? TwinPath { get; }
+    public string? TwinName => TwinPath is null ? null : Path.GetFileName(TwinPath);
+    public byte[]? TwinBytes { get; }
+
     /// <summary>The request as a client sends it, before the upload hashes are filled in; clone it per submission.</summary>
     public SubmitJobRequest Submit { get; }
     public JobSpec Spec { get; }
 
-    /// <summary>Perturbed images the job evaluates; the cluster also evaluates the unperturbed image once.</summary>
+    /// <summary>
+    /// Perturbed images the job evaluates (gradient methods: gradient evaluations, each a forward and a backward pass);
+    /// the cluster also evaluates the unperturbed image once.
+    /// </summary>
     public long Perturbations => MethodCatalog.For(Spec).PerturbationCount;
 
     /// <summary>Holds the model, the image and any segmentation, for the in-process path.</summary>
     public InMemoryArtifactStore Store { get; }
 
-    public static async Task<BenchJob> CreateAsync(string modelPath, string imagePath, BenchMethod method)
+    /// <param name="twinPath">For gradient methods: a float32 twin of a quantized model, differentiated in its place.</param>
+    /// <exception cref="Grpc.Core.RpcException">The gateway refuses the request, e.g. a gradient method on a model with an op that has no backward rule.</exception>
+    public static async Task<BenchJob> CreateAsync(string modelPath, string imagePath, BenchMethod method, string? twinPath = null)
     {
-        foreach (var path in new[] { modelPath, imagePath })
-            if (!File.Exists(path)) throw new FileNotFoundException($"no such file: {path}", path);
+        if (!method.IsGradient) twinPath = null;
+        foreach (var path in new[] { modelPath, imagePath, twinPath })
+            if (path is not null && !File.Exists(path)) throw new FileNotFoundException($"no such file: {path}", path);
 
         var model = await File.ReadAllBytesAsync(modelPath);
         var image = await File.ReadAllBytesAsync(imagePath);
@@ -69,11 +82,13 @@ public sealed class BenchJob
         var catalog = new ArtifactCatalog(store, gateway);
         var (modelPut, info) = await catalog.PutModelAsync(model, CancellationToken.None);
         var (imagePut, _) = await catalog.PutImageAsync(image, CancellationToken.None);
+        var twin = twinPath is null ? null : await File.ReadAllBytesAsync(twinPath);
         var request = submit.Clone();
         request.ModelSha256 = modelPut.Sha256;
         request.ImageSha256 = imagePut.Sha256;
+        if (twin is not null) request.Gradient.TwinModelSha256 = (await catalog.PutModelAsync(twin, CancellationToken.None)).Put.Sha256;
         var spec = await new JobRequestMapping(catalog, store, gateway, new GradientModels(store)).ToSpecAsync(request, CancellationToken.None);
-        return new BenchJob(modelPath, model, info, imagePath, image, method, submit, spec, store);
+        return new BenchJob(modelPath, model, info, imagePath, image, method, submit, spec, store, twinPath, twin);
     }
 
     /// <summary>

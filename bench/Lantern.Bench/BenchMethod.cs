@@ -11,6 +11,13 @@ public sealed class BenchMethod
     public const string OcclusionName = "occlusion";
     public const string MultiScaleName = "multiscale";
     public const string LimeName = "lime";
+    public const string GradCamName = "gradcam";
+
+    /// <summary>Integrated gradients with 32 path points (issue 6's and 7's figure).</summary>
+    public const string IntegratedGradientsName = "ig32";
+
+    /// <summary>Path points of <see cref="IntegratedGradientsName"/>.</summary>
+    public const int IntegratedGradientsSteps = 32;
 
     /// <summary>Multi-scale occlusion, coarse to fine, measured in-process (jobs run it with OcclusionOptions.coarse_to_fine).</summary>
     public const string CoarseToFineName = "multiscale-c2f";
@@ -19,18 +26,28 @@ public sealed class BenchMethod
     public static readonly int[] MultiScaleWindows = [16, 32, 48, 64];
 
     /// <summary>The methods <c>--methods</c> accepts, in the order a full run measures them.</summary>
-    public static readonly string[] Names = [OcclusionName, MultiScaleName, CoarseToFineName, LimeName];
+    public static readonly string[] Names = [OcclusionName, MultiScaleName, CoarseToFineName, LimeName, GradCamName, IntegratedGradientsName];
+
+    /// <summary>The gradient methods among <see cref="Names"/> (see <see cref="IsGradient"/>).</summary>
+    public static bool IsGradientName(string? name) => name is GradCamName or IntegratedGradientsName;
 
     private readonly Action<SubmitJobRequest> _apply;
 
-    private BenchMethod(string name, string description, Action<SubmitJobRequest> apply)
+    private BenchMethod(string name, string description, Action<SubmitJobRequest> apply, bool isGradient = false)
     {
         Name = name;
         Description = description;
         _apply = apply;
+        IsGradient = isGradient;
     }
 
     public string Name { get; }
+
+    /// <summary>
+    /// A gradient method: each evaluation is a forward and a backward pass through the gradient model, not one forward
+    /// pass, so its rows also report seconds per job and that time in forward passes at batch 1.
+    /// </summary>
+    public bool IsGradient { get; }
 
     /// <summary>The method's parameters in words, for the job line the run prints.</summary>
     public string Description { get; }
@@ -45,6 +62,8 @@ public sealed class BenchMethod
         MultiScaleName => MultiScale(),
         CoarseToFineName => MultiScale(CoarseToFineName, $", coarse to fine at threshold {options.CoarseToFineThreshold}"),
         LimeName => Lime(options.Samples),
+        GradCamName => GradCam(),
+        IntegratedGradientsName => IntegratedGradients(IntegratedGradientsSteps),
         _ => throw new ArgumentException($"--methods '{name}' is not one of: {string.Join(", ", Names)}"),
     };
 
@@ -79,4 +98,17 @@ public sealed class BenchMethod
             Samples = samples,
             Segmentation = new Segmentation { Method = "slic", Segments = 50 },
         });
+
+    /// <summary>Grad-CAM on the default layer (the last 4-D activation with spatial size above 1): one gradient evaluation.</summary>
+    public static BenchMethod GradCam() => new(GradCamName,
+        "default layer, one gradient evaluation",
+        request => request.Gradient = new GradientOptions { Method = "gradcam" }, isGradient: true);
+
+    /// <summary>
+    /// Integrated gradients from the zero baseline, Gauss-Legendre (the defaults): <paramref name="steps"/> path points,
+    /// plus the input and the baseline for the completeness check, so steps + 2 gradient evaluations.
+    /// </summary>
+    public static BenchMethod IntegratedGradients(int steps) => new(IntegratedGradientsName,
+        $"{steps} steps, zero baseline, Gauss-Legendre, + input and baseline for the completeness check",
+        request => request.Gradient = new GradientOptions { Method = "integrated-gradients", Steps = steps }, isGradient: true);
 }

@@ -8,13 +8,13 @@ namespace Lantern.Bench;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,multiscale,lime] [--paths in-process,cluster,grpc]
+        usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,gradcam,ig32] [--paths in-process,cluster,grpc]
                              [--shared DIR] [--image PATH] [--window 16 --stride 8] [--samples 1000]
                              [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE] [--results FILE]
           --models    model files, as paths or names under SHARED/models (default: the six shared models,
                       MobileNetV2, SqueezeNet and ShuffleNetV2, each fp32 and int8/fp16)
           --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), multiscale-c2f (coarse to
-                      fine, in-process only), lime (default: all)
+                      fine, in-process only), lime, gradcam, ig32 (integrated gradients, 32 steps) (default: all)
           --c2f-threshold  fraction of the coarser map's maximum that makes a pixel worth refining (default 0.25)
           --paths     in-process (WorkEvaluator), cluster (the local node's actors), grpc (end to end)
                       (default: all three)
@@ -41,6 +41,15 @@ public sealed record BenchOptions
         "squeezenet1.0-fp32.onnx", "squeezenet1.0-fp16.onnx",
         "shufflenet-v2-12-fp32-dequant.onnx", "shufflenet-v2-12-qdq.onnx",
     ];
+    /// <summary>
+    /// Quantized models whose ops have no backward rule, with the float32 model they were made from: gradient methods
+    /// differentiate the twin (twin_model_sha256, the CLI's --twin) while the quantized model gives the scores.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> Twins = new Dictionary<string, string>
+    {
+        ["mobilenetv2-12-int8.onnx"] = "mobilenetv2-12-fp32-dequant.onnx",
+    };
+
     public static readonly int[] FullBatchSweep = [1, 2, 4, 8, 16, 32, 64];
     public static readonly int[] QuickBatchSweep = [1, 32];
 

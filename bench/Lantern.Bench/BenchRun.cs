@@ -1,3 +1,5 @@
+using Grpc.Core;
+
 namespace Lantern.Bench;
 
 /// <summary>
@@ -23,15 +25,34 @@ public static class BenchRun
 
         // One job per (model, method), each resolved by the gateway's mapping; a model's jobs share its raw figures.
         var models = new List<IReadOnlyList<BenchJob>>();
+        var skipped = new List<string>();
         foreach (var model in options.Models)
         {
             var jobs = new List<BenchJob>();
+            var modelPath = SharedFolder.ModelPath(shared, model);
             foreach (var method in methods)
-                jobs.Add(await BenchJob.CreateAsync(SharedFolder.ModelPath(shared, model), image, method));
+            {
+                try
+                {
+                    jobs.Add(await BenchJob.CreateAsync(modelPath, image, method, TwinOf(shared, modelPath)));
+                }
+                catch (RpcException e) when (method.IsGradient && e.StatusCode == StatusCode.InvalidArgument)
+                {
+                    // The gateway refuses it at submit (an op without a backward rule): no rows, and the reason is reported.
+                    skipped.Add($"{method.Name} on {Path.GetFileName(modelPath)}: refused at submit, no rows: {e.Status.Detail}");
+                }
+            }
+            if (jobs.Count == 0) throw new ArgumentException($"no method asked for can run on {model}: {string.Join("; ", skipped)}");
             models.Add(jobs);
         }
-        var jobLines = models[0].Select(job =>
-            $"{job.Method.Name} of {Path.GetFileName(image)}: {job.Method.Description}{Features(job)}, {job.Perturbations} perturbations, seed 0, top-1 target").ToList();
+        var jobLines = models.SelectMany(jobs => jobs).DistinctBy(job => job.Method.Name).Select(JobLine).ToList();
+        jobLines.AddRange(models.SelectMany(jobs => jobs).Where(job => job.TwinName is not null).DistinctBy(job => job.ModelName)
+            .Select(job => $"gradient methods on {job.ModelName} differentiate its float32 twin {job.TwinName} (twin_model_sha256); " +
+                           $"{job.ModelName} gives the baseline scores and the forward pass they are compared with"));
+        var layers = models.SelectMany(jobs => jobs).Where(job => job.Method.Name == BenchMethod.GradCamName)
+            .Select(job => $"{job.ModelName} {job.Spec.Gradient.Layer}").ToList();
+        if (layers.Count > 0) jobLines.Add($"gradcam layers (the gateway's default, the last 4-D activation with spatial size above 1): {string.Join(", ", layers)}");
+        jobLines.AddRange(skipped);
         foreach (var line in jobLines) Console.WriteLine($"job: {line}");
 
         var provider = "";
@@ -56,7 +77,7 @@ public static class BenchRun
             {
                 foreach (var job in jobs)
                 {
-                    Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name}, {job.Perturbations} perturbations ...");
+                    Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name}, {job.Perturbations} {(job.Method.IsGradient ? "gradient evaluations" : "perturbations")} ...");
                     var nearby = await Nearby(first, bestBatch);
                     var row = job.Method.Name == BenchMethod.CoarseToFineName
                         ? await CoarseToFineJob.MeasureAsync(job, worker, options.CoarseToFineThreshold, rss)
@@ -95,7 +116,8 @@ public static class BenchRun
         Console.WriteLine();
         Console.Write(Report.Table(results, options.Methods));
         Console.WriteLine("ratio = evals/s over the model's best raw evals/s; nearby = over raw at that batch size measured right before the row;");
-        Console.WriteLine("peak RSS MB = the process's peak resident set during the row.");
+        Console.WriteLine("peak RSS MB = the process's peak resident set during the row; s/job = seconds of the one timed job, × fwd = s/job over");
+        Console.WriteLine("one forward pass (raw b=1 of the same model in this run), on gradient rows.");
         Console.WriteLine(Report.Notes(results));
         Console.WriteLine($"{loadAtEnd} (end)");
         if (options.Json is { } json)
@@ -111,6 +133,17 @@ public static class BenchRun
         }
         return 0;
     }
+
+    private static string JobLine(BenchJob job) => job.Method.IsGradient
+        ? $"{job.Method.Name} of {Path.GetFileName(job.ImagePath)}: {job.Method.Description}, {job.Perturbations} gradient " +
+          "evaluations (forward + backward) + 1 baseline forward, seed 0, top-1 target"
+        : $"{job.Method.Name} of {Path.GetFileName(job.ImagePath)}: {job.Method.Description}{Features(job)}, {job.Perturbations} perturbations, seed 0, top-1 target";
+
+    /// <summary>The shared float32 twin of a quantized model, when the model is one of <see cref="BenchOptions.Twins"/>.</summary>
+    private static string? TwinOf(string shared, string modelPath) =>
+        BenchOptions.Twins.TryGetValue(Path.GetFileName(modelPath), out var twin) && File.Exists(SharedFolder.ModelPath(shared, twin))
+            ? SharedFolder.ModelPath(shared, twin)
+            : null;
 
     /// <summary>The number of features the gateway's segmentation produced, for methods that segment.</summary>
     private static string Features(BenchJob job) => job.Spec.FeatureCount > 0 ? $" ({job.Spec.FeatureCount} features)" : "";

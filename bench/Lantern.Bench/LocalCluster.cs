@@ -86,17 +86,26 @@ public sealed class LocalCluster : IAsyncDisposable
         var jobSeconds = (progress.FinishedUnixMs - progress.SubmittedUnixMs) / 1000.0;
         // A feature-based method's wall time also holds the gateway's segmentation, which it computes on every submission.
         var segmentation = MethodCatalog.NeedsSegmentation(job.Spec) ? " + gateway segmentation" : "";
+        // A gradient job's submit builds the gradient model (cached by the gateway after the warm-up's first build).
+        var gradient = job.Method.IsGradient ? $" + gradient-model lookup{(job.TwinName is { } t ? $" + twin upload ({t})" : "")}" : "";
         return new Measurement(job.ModelName, "grpc", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
             Method: job.Method.Name,
-            Detail: $"upload + submit + watch + result with overlays{segmentation}; job entity's own submit-to-finish " +
+            Detail: $"upload + submit{gradient} + watch + result with overlays{segmentation}; job entity's own submit-to-finish " +
                     $"{jobSeconds:F2} s; {warmUps} warm-up run(s)");
     }
 
-    /// <summary>What the gateway's uploads and segmentation leave in the store; the spec names them by content hash.</summary>
+    /// <summary>
+    /// What the gateway's uploads, segmentation and gradient-model build leave in the store; the spec names them by
+    /// content hash.
+    /// </summary>
     private async Task PutArtifactsAsync(BenchJob job)
     {
         await _artifacts.PutAsync(job.ModelBytes, "model");
         await _artifacts.PutAsync(job.ImageBytes, "image");
+        if (job.TwinBytes is { } twin) await _artifacts.PutAsync(twin, "model");
+        if (job.Spec.GradientModelSha256.Length > 0)
+            await _artifacts.PutAsync(await job.Store.GetAsync(job.Spec.GradientModelSha256)
+                                      ?? throw new InvalidOperationException("the bench job's gradient model is missing"), "gradient-model");
         if (MethodCatalog.NeedsSegmentation(job.Spec))
             await _artifacts.PutAsync(await job.Store.GetAsync(job.Spec.SegmentationSha256)
                                       ?? throw new InvalidOperationException("the bench job's segmentation is missing"), "segmentation");
@@ -123,8 +132,14 @@ public sealed class LocalCluster : IAsyncDisposable
         return reply is JobRejected rejected ? throw new InvalidOperationException(rejected.Reason) : reply;
     }
 
-    private Task<Contracts.Api.JobResult> RunThroughGrpcAsync(BenchJob job) =>
-        _client.RunAsync(job.Submit.Clone(), job.ModelBytes, job.ModelName, job.ImageBytes, job.ImageName, _ => { });
+    /// <summary>As `lantern explain` runs it: a quantized model's float32 twin is uploaded first (--twin), then the rest.</summary>
+    private async Task<Contracts.Api.JobResult> RunThroughGrpcAsync(BenchJob job)
+    {
+        var submit = job.Submit.Clone();
+        if (job.TwinBytes is { } twin)
+            submit.Gradient.TwinModelSha256 = (await _client.UploadModelAsync(twin, job.TwinName!)).Sha256;
+        return await _client.RunAsync(submit, job.ModelBytes, job.ModelName, job.ImageBytes, job.ImageName, _ => { });
+    }
 
     public async ValueTask DisposeAsync()
     {
