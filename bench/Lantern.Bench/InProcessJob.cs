@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Hosting;
 using Lantern.Explainers.Scoring;
+using Lantern.Methods;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -29,10 +30,12 @@ public static class InProcessJob
         clock.Stop();
         return new Measurement(job.ModelName, "in-process", evaluator.Evaluations - before, clock.Elapsed.TotalSeconds,
             rss.PeakMb, Method: job.Method.Name,
-            Detail: $"WorkEvaluator, items of {ItemSize}, batch up to {worker.MaxBatch}");
+            Detail: $"WorkEvaluator, items of {ItemSize(job)}, batch up to {worker.MaxBatch}");
     }
 
-    private static int ItemSize => new CoordinatorOptions().WorkItemSize;
+    /// <summary>The item size the job entity would choose: the coordinator's, capped by the method's (gradient methods: 8).</summary>
+    private static int ItemSize(BenchJob job) =>
+        Math.Min(new CoordinatorOptions().WorkItemSize, MethodCatalog.For(job.Spec).MaxItemSize ?? int.MaxValue);
 
     /// <summary>What the cluster does for one job, minus messaging and persistence: baseline, top-k targets, then the items.</summary>
     private static async Task RunJobAsync(WorkEvaluator evaluator, BenchJob job, string jobId, int maxItems)
@@ -42,9 +45,10 @@ public static class InProcessJob
         var work = new WorkSpec { JobId = jobId, Spec = job.Spec, Targets = { targets } };
 
         var items = 0;
-        for (long first = 0; first < job.Perturbations && items < maxItems; first += ItemSize, items++)
+        var size = ItemSize(job);
+        for (long first = 0; first < job.Perturbations && items < maxItems; first += size, items++)
         {
-            var count = (int)Math.Min(ItemSize, job.Perturbations - first);
+            var count = (int)Math.Min(size, job.Perturbations - first);
             await evaluator.EvaluateAsync(work, new WorkItem { First = first, Count = count });
         }
     }
