@@ -32,6 +32,10 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
             // Both workers busy and a fifth of the job done: the victim holds leases when it dies.
             var before = await WatchUntilAsync(coordinator.Client, jobId, p => p.ItemsTotal > 0 && p.ItemsDone * 5 >= p.ItemsTotal,
                 TimeSpan.FromMinutes(2));
+            // The survivor may join the job first (it came up sooner): give the victim its first lease before killing it.
+            for (var wait = Stopwatch.StartNew(); await victim.EvaluationsAsync() == 0 && wait.Elapsed < TimeSpan.FromSeconds(30);)
+                await Task.Delay(50);
+            before = await WatchUntilAsync(coordinator.Client, jobId, _ => true, TimeSpan.FromSeconds(10));
             Assert.True(await victim.EvaluationsAsync() > 0, "the victim took part before it was killed");
             Assert.Equal(JobState.Running, before.State);
 
