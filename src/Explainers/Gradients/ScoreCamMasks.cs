@@ -9,11 +9,14 @@ namespace Lantern.Explainers.Gradients;
 public sealed class ScoreCamMasks(float[] input, float[] activations, int channels, int layerHeight, int layerWidth,
     int inputHeight, int inputWidth, bool channelsFirst) : IPerturber
 {
+    private readonly float[] _mask = new float[inputHeight * inputWidth]; // one per perturber: IPerturber is one per thread
+
     public void Write(long index, Span<float> tensor)
     {
         var pixels = layerHeight * layerWidth;
-        var mask = MapResampler.Resize(activations.AsSpan((int)index * pixels, pixels), layerHeight, layerWidth,
-            inputHeight, inputWidth, alignCorners: true);
+        var mask = _mask;
+        MapResampler.Resize(activations.AsSpan((int)index * pixels, pixels), layerHeight, layerWidth,
+            inputHeight, inputWidth, alignCorners: true, mask);
         var (min, max) = (float.MaxValue, float.MinValue);
         foreach (var v in mask) (min, max) = (Math.Min(min, v), Math.Max(max, v));
         var range = max - min;

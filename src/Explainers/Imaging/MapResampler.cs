@@ -9,15 +9,22 @@ public static class MapResampler
     /// </param>
     public static float[] Resize(ReadOnlySpan<float> map, int height, int width, int toHeight, int toWidth, bool alignCorners = false)
     {
-        if (map.Length != height * width) throw new ArgumentException($"map has {map.Length} values, not {height}x{width}");
         var output = new float[toHeight * toWidth];
+        Resize(map, height, width, toHeight, toWidth, alignCorners, output);
+        return output;
+    }
+
+    /// <summary><see cref="Resize(ReadOnlySpan{float},int,int,int,int,bool)"/> into a caller's buffer of toHeight × toWidth.</summary>
+    public static void Resize(ReadOnlySpan<float> map, int height, int width, int toHeight, int toWidth, bool alignCorners, Span<float> output)
+    {
+        if (map.Length != height * width) throw new ArgumentException($"map has {map.Length} values, not {height}x{width}");
+        if (output.Length != toHeight * toWidth) throw new ArgumentException($"output has {output.Length} values, not {toHeight}x{toWidth}");
         for (var y = 0; y < toHeight; y++)
         {
             var sy = SourceCoordinate(y, height, toHeight, alignCorners);
             for (var x = 0; x < toWidth; x++)
                 output[y * toWidth + x] = Sample(map, height, width, sy, SourceCoordinate(x, width, toWidth, alignCorners));
         }
-        return output;
     }
 
     /// <summary>
