@@ -25,7 +25,7 @@ public sealed class CoordinatorCrashTests(ITestOutputHelper output)
     [Fact]
     public async Task A_job_resumes_on_a_restarted_coordinator_process_without_recomputing_persisted_items()
     {
-        var request = Request(window: 2);
+        var request = LongRequest();
         var reference = await ReferenceAsync(request);
 
         await using var cluster = new ProcessCluster(output);

@@ -31,12 +31,20 @@ public static class MultiProcessJobs
         return request;
     }
 
-    public static long Evaluations(SubmitJobRequest request)
+    /// <summary>
+    /// Occlusion at three scales (2², 3², 4² at stride 1: 26 510 windows, 829 work items) for the tests that kill a node
+    /// mid-job: long enough that the job is still running when the kill lands, even on a fast machine.
+    /// </summary>
+    public static SubmitJobRequest LongRequest()
     {
-        var w = request.Occlusion.Windows[0];
-        var positions = (long)((Size - w.Height) / w.StrideY + 1) * ((Size - w.Width) / w.StrideX + 1);
-        return positions;
+        var request = Request();
+        request.Occlusion = TestJobs.Occlusion((2, 1), (3, 1), (4, 1));
+        return request;
     }
+
+    /// <summary>Windows over all of the request's scales.</summary>
+    public static long Evaluations(SubmitJobRequest request) =>
+        request.Occlusion.Windows.Sum(w => (long)((Size - w.Height) / w.StrideY + 1) * ((Size - w.Width) / w.StrideX + 1));
 
     /// <summary>Uploads the model and image and submits; returns the job id.</summary>
     public static async Task<string> SubmitAsync(ExplainClient client, SubmitJobRequest request)
