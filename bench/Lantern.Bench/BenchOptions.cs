@@ -8,7 +8,7 @@ namespace Lantern.Bench;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,gradcam,ig32] [--paths in-process,cluster,grpc]
+        usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,gradcam,ig32] [--paths in-process,in-process-serial,cluster,grpc]
                              [--shared DIR] [--image PATH] [--window 16 --stride 8] [--samples 1000]
                              [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE] [--results FILE]
           --models    model files, as paths or names under SHARED/models (default: the six shared models,
@@ -16,8 +16,9 @@ public sealed record BenchOptions
           --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), multiscale-c2f (coarse to
                       fine, in-process only), lime, gradcam, ig32 (integrated gradients, 32 steps) (default: all)
           --c2f-threshold  fraction of the coarser map's maximum that makes a pixel worth refining (default 0.25)
-          --paths     in-process (WorkEvaluator), cluster (the local node's actors), grpc (end to end)
-                      (default: all three)
+          --paths     in-process (WorkEvaluator), in-process-serial (the same, pipelining off), cluster (the local
+                      node's actors), grpc (end to end)
+                      (default: all four)
           --shared    the shared data folder (default: the first shared/ with a models/ folder above the
                       current directory or the program)
           --image     image to explain (default: SHARED/images/tench.png, 224x224)
@@ -31,9 +32,11 @@ public sealed record BenchOptions
         """;
 
     public const string InProcessPath = "in-process";
+    /// <summary>In-process with the worker's pipelining off (perturbation methods): what writing the next batch ahead gains.</summary>
+    public const string SerialPath = "in-process-serial";
     public const string ClusterPath = "cluster";
     public const string GrpcPath = "grpc";
-    public static readonly string[] PathNames = [InProcessPath, ClusterPath, GrpcPath];
+    public static readonly string[] PathNames = [InProcessPath, SerialPath, ClusterPath, GrpcPath];
 
     public static readonly string[] DefaultModels =
     [

@@ -85,6 +85,17 @@ public static class BenchRun
                     rows.Add(row with { RawNearby = nearby });
                 }
             }
+            if (options.Paths.Contains(BenchOptions.SerialPath))
+            {
+                // Gradient items and coarse-to-fine are not pipelined: nothing to compare there.
+                foreach (var job in jobs.Where(j => !j.Method.IsGradient && j.Method.Name != BenchMethod.CoarseToFineName))
+                {
+                    Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name} without pipelining ...");
+                    var nearby = await Nearby(first, bestBatch);
+                    var row = await InProcessJob.MeasureAsync(job, worker with { Pipeline = false }, rss, BenchOptions.SerialPath);
+                    rows.Add(row with { RawNearby = nearby });
+                }
+            }
             results.Add(new ModelResult(first.ModelName, raw, rows));
         }
         Console.WriteLine($"  provider: {provider}");

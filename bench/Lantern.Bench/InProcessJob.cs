@@ -16,7 +16,8 @@ namespace Lantern.Bench;
 /// </summary>
 public static class InProcessJob
 {
-    public static async Task<Measurement> MeasureAsync(BenchJob job, WorkerOptions worker, RssSampler rss)
+    public static async Task<Measurement> MeasureAsync(BenchJob job, WorkerOptions worker, RssSampler rss,
+        string path = BenchOptions.InProcessPath)
     {
         rss.Restart();
         using var evaluator = new WorkEvaluator(job.Store, worker, NullLogger<WorkEvaluator>.Instance);
@@ -28,9 +29,10 @@ public static class InProcessJob
         var clock = Stopwatch.StartNew();
         await RunJobAsync(evaluator, job, $"{job.Method.Name}-timed", maxItems: int.MaxValue);
         clock.Stop();
-        return new Measurement(job.ModelName, "in-process", evaluator.Evaluations - before, clock.Elapsed.TotalSeconds,
+        return new Measurement(job.ModelName, path, evaluator.Evaluations - before, clock.Elapsed.TotalSeconds,
             rss.PeakMb, Method: job.Method.Name,
-            Detail: $"WorkEvaluator, items of {ItemSize(job)}, batch up to {worker.MaxBatch}");
+            Detail: $"WorkEvaluator, items of {ItemSize(job)}, batch up to {worker.MaxBatch}, " +
+                    (worker.Pipeline ? "next batch written while one runs" : "no pipelining"));
     }
 
     /// <summary>The item size the job entity would choose: the coordinator's, capped by the method's (gradient methods: 8).</summary>
@@ -46,10 +48,12 @@ public static class InProcessJob
 
         var items = 0;
         var size = ItemSize(job);
+        WorkItem Item(long first) => new() { First = first, Count = (int)Math.Min(size, job.Perturbations - first) };
         for (long first = 0; first < job.Perturbations && items < maxItems; first += size, items++)
         {
-            var count = (int)Math.Min(size, job.Perturbations - first);
-            await evaluator.EvaluateAsync(work, new WorkItem { First = first, Count = count });
+            // As a worker with a queued lease does: the next item is the hint for writing its first batch ahead.
+            var next = first + size < job.Perturbations && items + 1 < maxItems ? (work, Item(first + size)) : ((WorkSpec, WorkItem)?)null;
+            await evaluator.EvaluateAsync(work, Item(first), next);
         }
     }
 }

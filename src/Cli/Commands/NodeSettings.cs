@@ -51,11 +51,18 @@ public sealed class NodeSettings
         Description = "ONNX Runtime threads per session; 0 uses every core (env LANTERN_INTRA_OP_THREADS)",
     };
 
+    public Option<bool> NoPipeline { get; } = new("--no-pipeline")
+    {
+        DefaultValueFactory = _ => Env("LANTERN_NO_PIPELINE") is "1" or "true",
+        Description = "Write each batch's inputs only when it is due, not while the previous batch runs (env LANTERN_NO_PIPELINE=1)",
+    };
+
     public void AddTo(Command command)
     {
         command.Options.Add(Capacity);
         command.Options.Add(Workers);
         command.Options.Add(IntraOpThreads);
+        command.Options.Add(NoPipeline);
         command.Options.Add(Database);
         command.Options.Add(Postgres);
         command.Options.Add(Provider);
@@ -75,6 +82,7 @@ public sealed class NodeSettings
         Capacity = Positive(parsed.GetValue(Capacity), "--capacity"),
         Workers = Positive(parsed.GetValue(Workers), "--workers"),
         IntraOpThreads = Math.Max(0, parsed.GetValue(IntraOpThreads)),
+        Pipeline = !parsed.GetValue(NoPipeline),
     };
 
     private static int Positive(int value, string option) =>

@@ -104,8 +104,10 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         var lease = _queue.Dequeue();
         _running = lease;
         var evaluator = _evaluator;
+        // The queued lease is the evaluator's hint for writing its first batch ahead while this one runs.
+        (WorkSpec, WorkItem)? next = _queue.TryPeek(out var queued) ? (queued.Work, queued.Item) : null;
         // Inference runs on the thread pool so the mailbox keeps taking leases meanwhile.
-        Task.Run(() => evaluator.EvaluateAsync(lease.Work, lease.Item)).PipeTo(Self,
+        Task.Run(() => evaluator.EvaluateAsync(lease.Work, lease.Item, next)).PipeTo(Self,
             success: scores => new Evaluated(lease, scores),
             failure: e =>
             {

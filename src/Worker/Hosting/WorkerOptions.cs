@@ -15,6 +15,12 @@ public sealed record WorkerOptions
 
     public ExecutionProviderPreference ExecutionProvider { get; init; } = ExecutionProviderPreference.Auto;
 
+    /// <summary>
+    /// Write the next batch's perturbed inputs (the rest of this item, or the next queued item's first batch) on another
+    /// thread while the current batch runs, so the accelerator does not wait for the CPU between batches.
+    /// </summary>
+    public bool Pipeline { get; init; } = true;
+
     /// <summary>ONNX Runtime intra-op threads; 0 lets it use every core.</summary>
     public int IntraOpThreads { get; init; }
 

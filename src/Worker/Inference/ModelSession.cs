@@ -16,11 +16,14 @@ public sealed class ModelSession : IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
-    private float[] _input = [];
-    private Float16[] _inputHalf = [];
+    /// <summary>Input buffers a caller can fill while a run reads another (see <see cref="InputBuffer"/>).</summary>
+    public const int InputSlots = 2;
+
+    private readonly float[][] _inputs = new float[InputSlots][];
+    private readonly Float16[][] _inputsHalf = new Float16[InputSlots][];
     private float[] _output = [];
     private Float16[] _outputHalf = [];
-    private readonly Dictionary<int, BoundBatch> _bound = [];
+    private readonly Dictionary<(int Batch, int Slot), BoundBatch> _bound = [];
 
     /// <summary>The OrtValues of one batch size, over the session's input and output buffers.</summary>
     private sealed record BoundBatch(OrtValue[] Inputs, OrtValue[]? Outputs);
@@ -28,15 +31,17 @@ public sealed class ModelSession : IDisposable
     public ModelSession(byte[] modelBytes, OnnxModelInfo info, SessionOptions options, int maxBatch)
     {
         Info = info;
+        Array.Fill(_inputs, []);
+        Array.Fill(_inputsHalf, []);
         _session = new InferenceSession(modelBytes, options);
         _inputNames = [info.InputName];
         _outputNames = [info.OutputName];
         MaxBatch = info.BatchIsFixed ? 1 : Math.Max(1, maxBatch);
         TensorLength = 3 * info.InputHeight * info.InputWidth;
         // Weights, ORT's pre-packed copies and its arena: a rough, conservative multiple of the file size; plus the
-        // session's own batch buffers (float input, its float16 copy for a float16 model, the scores), so that the
-        // worker's session cache budget bounds them too.
-        var bufferBytes = (long)MaxBatch * TensorLength * (info.InputType == TensorElementKind.Float16 ? 6 : 4)
+        // session's own batch buffers (each slot's float input and its float16 copy for a float16 model, the scores),
+        // so that the worker's session cache budget bounds them too.
+        var bufferBytes = InputSlots * (long)MaxBatch * TensorLength * (info.InputType == TensorElementKind.Float16 ? 6 : 4)
                           + (long)MaxBatch * Math.Max(0, info.ClassCount) * 4;
         EstimatedBytes = 3L * modelBytes.Length + bufferBytes;
     }
@@ -90,26 +95,30 @@ public sealed class ModelSession : IDisposable
     public int TensorLength { get; }
     public int ClassCount => Info.ClassCount;
 
-    /// <summary>A buffer for up to <see cref="MaxBatch"/> input tensors, laid end to end; fill it, then <see cref="Run"/>.</summary>
-    public Span<float> InputBuffer(int batch)
+    /// <summary>
+    /// A buffer for up to <see cref="MaxBatch"/> input tensors, laid end to end; fill it, then <see cref="Run"/> the same
+    /// slot. Another thread may fill one slot while a run reads the other: that is how a worker prepares its next batch
+    /// while the current one runs.
+    /// </summary>
+    public Span<float> InputBuffer(int batch, int slot = 0)
     {
         // Allocated once at full size: the OrtValues bound over it stay valid for the session's life.
-        if (_input.Length < MaxBatch * TensorLength) _input = new float[MaxBatch * TensorLength];
-        return _input.AsSpan(0, batch * TensorLength);
+        if (_inputs[slot].Length < MaxBatch * TensorLength) _inputs[slot] = new float[MaxBatch * TensorLength];
+        return _inputs[slot].AsSpan(0, batch * TensorLength);
     }
 
-    /// <summary>Runs the first <paramref name="batch"/> tensors of the input buffer; writes batch × classes scores.</summary>
-    public void Run(int batch, Span<float> scores)
+    /// <summary>Runs the first <paramref name="batch"/> tensors of a slot's input buffer; writes batch × classes scores.</summary>
+    public void Run(int batch, Span<float> scores, int slot = 0)
     {
         if ((uint)batch - 1 >= (uint)MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be 1..{MaxBatch}");
-        InputBuffer(batch);
-        if (!_bound.TryGetValue(batch, out var bound)) _bound[batch] = bound = Bind(batch);
+        var input = InputBuffer(batch, slot);
+        if (!_bound.TryGetValue((batch, slot), out var bound)) _bound[(batch, slot)] = bound = Bind(batch, slot);
         var count = batch * ClassCount;
         if (Info.InputType == TensorElementKind.Float16)
         {
-            var length = batch * TensorLength;
-            for (var i = 0; i < length; i++) _inputHalf[i] = new Float16(BitConverter.HalfToUInt16Bits((Half)_input[i]));
+            var half = _inputsHalf[slot];
+            for (var i = 0; i < input.Length; i++) half[i] = new Float16(BitConverter.HalfToUInt16Bits((Half)input[i]));
         }
 
         if (bound.Outputs is null)
@@ -143,16 +152,18 @@ public sealed class ModelSession : IDisposable
     /// OrtValues for a batch size over the session's buffers. The output is bound too when the file gives its shape
     /// (batch first, then dimensions whose product is the class count); otherwise ONNX Runtime allocates it per run.
     /// </summary>
-    private BoundBatch Bind(int batch)
+    private BoundBatch Bind(int batch, int slot)
     {
         var length = batch * TensorLength;
-        if (Info.InputType == TensorElementKind.Float16 && _inputHalf.Length < _input.Length) _inputHalf = new Float16[_input.Length];
+        var floats = _inputs[slot];
+        if (Info.InputType == TensorElementKind.Float16 && _inputsHalf[slot].Length < floats.Length)
+            _inputsHalf[slot] = new Float16[floats.Length];
         var shape = Info.ChannelsFirst
             ? new long[] { batch, 3, Info.InputHeight, Info.InputWidth }
             : new long[] { batch, Info.InputHeight, Info.InputWidth, 3 };
         var input = Info.InputType == TensorElementKind.Float16
-            ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _inputHalf.AsMemory(0, length), shape)
-            : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _input.AsMemory(0, length), shape);
+            ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _inputsHalf[slot].AsMemory(0, length), shape)
+            : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, floats.AsMemory(0, length), shape);
 
         var outputShape = (long[])Info.OutputShape.Clone();
         var known = outputShape.Length >= 2 && ClassCount > 0 && outputShape.Skip(1).All(d => d > 0);

@@ -16,6 +16,9 @@ using Segmentation = Lantern.Explainers.Segmentation.Segmentation;
 /// Computes the score block of a work item: rebuilds each perturbed input from its index, runs the model in batches,
 /// keeps the targets' scores. Models and images are fetched once by content hash and cached. One item at a time:
 /// a worker actor that crashed and restarted may ask again while its previous incarnation's item still runs.
+/// <para>Pipelined (<see cref="WorkerOptions.Pipeline"/>): while a batch runs from one of the session's input slots, a
+/// background task writes the following batch into the other, that of the same item or, given the caller's hint, the
+/// first of the next item. The inputs are the same bytes either way, so the scores are too.</para>
 /// </summary>
 public sealed class WorkEvaluator : IDisposable
 {
@@ -26,6 +29,11 @@ public sealed class WorkEvaluator : IDisposable
     private readonly LruCache<string, ModelSession> _sessions;
     private readonly LruCache<string, PreparedJob> _jobs;
     private float[] _scores = [];
+    private BatchAhead? _ahead;
+
+    /// <summary>A batch whose inputs a background task writes into a session's free slot while the current batch runs.</summary>
+    /// (The work spec is part of the key: a coarse-to-fine job's changes as it selects windows, under the same prepared job.)
+    private sealed record BatchAhead(ModelSession Session, PreparedJob Job, WorkSpec Work, long First, int Count, int Slot, Task Written);
 
     private readonly WorkerMetrics? _metrics;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
@@ -51,16 +59,24 @@ public sealed class WorkEvaluator : IDisposable
     public IReadOnlyList<string> ModelsHeld => _modelsHeld;
     private volatile string[] _modelsHeld = [];
 
+    /// <summary>Batches whose inputs were written ahead, while the batch before them ran, and then used.</summary>
+    public long BatchesWrittenAhead => Interlocked.Read(ref _batchesWrittenAhead);
+    private long _batchesWrittenAhead;
+
     /// <summary>Model evaluations this evaluator has run, the baseline included; for tests and metrics.</summary>
     public long Evaluations => Interlocked.Read(ref _evaluations);
     private long _evaluations;
 
-    public async Task<float[]> EvaluateAsync(WorkSpec work, WorkItem item, CancellationToken cancellationToken = default)
+    /// <param name="next">The item the caller will most likely ask for next (the worker's queued lease), whose first batch
+    /// may be written ahead; only a hint: any item may follow.</param>
+    public async Task<float[]> EvaluateAsync(WorkSpec work, WorkItem item, (WorkSpec Work, WorkItem Item)? next = null,
+        CancellationToken cancellationToken = default)
     {
         await _oneAtATime.WaitAsync(cancellationToken);
         try
         {
             var job = await PreparedJobAsync(work, cancellationToken);
+            if (item.Baseline || job.Perturber is null) SettleAhead();
             if (!item.Baseline && job.Perturber is null)
             {
                 var (block, evaluations) = await _gradients.EvaluateAsync(work, job, item, cancellationToken);
@@ -68,7 +84,8 @@ public sealed class WorkEvaluator : IDisposable
                 return block;
             }
             var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
-            return item.Baseline ? EvaluateBaseline(session, job) : EvaluatePerturbations(session, job, work, item);
+            return item.Baseline ? EvaluateBaseline(session, job)
+                : EvaluatePerturbations(session, job, work, item, NextJobAhead(work, next));
         }
         finally
         {
@@ -94,7 +111,8 @@ public sealed class WorkEvaluator : IDisposable
         return scores; // raw, every class: the job entity resolves top-k targets from it
     }
 
-    private float[] EvaluatePerturbations(ModelSession session, PreparedJob job, WorkSpec work, WorkItem item)
+    private float[] EvaluatePerturbations(ModelSession session, PreparedJob job, WorkSpec work, WorkItem item,
+        (PreparedJob Job, WorkSpec Work, WorkItem Item)? next)
     {
         var targets = job.Targets;
         var block = new float[item.Count * targets.Length];
@@ -104,10 +122,12 @@ public sealed class WorkEvaluator : IDisposable
         for (var done = 0; done < item.Count;)
         {
             var batch = Math.Min(session.MaxBatch, item.Count - done);
-            var input = session.InputBuffer(batch);
-            for (var b = 0; b < batch; b++)
-                job.Perturber!.Write(work.MethodPerturbation(item.First + done + b), input.Slice(b * session.TensorLength, session.TensorLength));
-            session.Run(batch, _scores);
+            var slot = TakeWritten(session, job, work, item.First + done, batch);
+            if (done + batch < item.Count)
+                WriteAhead(session, job, work, item.First + done + batch, Math.Min(session.MaxBatch, item.Count - done - batch), 1 - slot);
+            else if (next is var (nextJob, nextWork, nextItem))
+                WriteAhead(session, nextJob, nextWork, nextItem.First, Math.Min(session.MaxBatch, nextItem.Count), 1 - slot);
+            session.Run(batch, _scores, slot);
             for (var b = 0; b < batch; b++)
             {
                 var row = _scores.AsSpan(b * classes, classes);
@@ -123,6 +143,64 @@ public sealed class WorkEvaluator : IDisposable
             Count(batch);
         }
         return block;
+    }
+
+    /// <summary>
+    /// The slot holding batch (<paramref name="first"/>, <paramref name="count"/>) of the job's inputs: the one written
+    /// ahead if it is this batch, else one written now.
+    /// </summary>
+    private int TakeWritten(ModelSession session, PreparedJob job, WorkSpec work, long first, int count)
+    {
+        if (_ahead is { } ahead && ahead.Session == session && ahead.Job == job && ahead.First == first && ahead.Count == count
+            && ahead.Work.Equals(work))
+        {
+            _ahead = null;
+            ahead.Written.GetAwaiter().GetResult(); // a failed write fails this item, as writing it here would
+            Interlocked.Increment(ref _batchesWrittenAhead);
+            return ahead.Slot;
+        }
+        SettleAhead();
+        Write(session, job, work, first, count, slot: 0);
+        return 0;
+    }
+
+    private void WriteAhead(ModelSession session, PreparedJob job, WorkSpec work, long first, int count, int slot)
+    {
+        if (!_options.Pipeline) return;
+        SettleAhead();
+        _ahead = new BatchAhead(session, job, work, first, count, slot, Task.Run(() => Write(session, job, work, first, count, slot)));
+    }
+
+    /// <summary>Waits out a write ahead that will not be used (another item came), so that no slot is written twice at once.</summary>
+    private void SettleAhead()
+    {
+        if (_ahead is not { } ahead) return;
+        _ahead = null;
+        try
+        {
+            ahead.Written.GetAwaiter().GetResult();
+        }
+        catch (Exception)
+        {
+            // The item it wrote for was not asked; were it asked later, writing it then fails the same way, and that counts.
+        }
+    }
+
+    private static void Write(ModelSession session, PreparedJob job, WorkSpec work, long first, int count, int slot)
+    {
+        var input = session.InputBuffer(count, slot);
+        for (var b = 0; b < count; b++)
+            job.Perturber!.Write(work.MethodPerturbation(first + b), input.Slice(b * session.TensorLength, session.TensorLength));
+    }
+
+    /// <summary>The hinted next item, if it is a perturbation item of a job already prepared here on the same model.</summary>
+    private (PreparedJob Job, WorkSpec Work, WorkItem Item)? NextJobAhead(WorkSpec work, (WorkSpec Work, WorkItem Item)? next)
+    {
+        if (!_options.Pipeline || next is not var (nextWork, nextItem) || nextItem.Baseline || nextItem.Count <= 0
+            || nextWork.Spec.ModelSha256 != work.Spec.ModelSha256
+            || !_jobs.TryGet(JobKey(nextWork), out var nextJob) || nextJob.Perturber is null)
+            return null;
+        return (nextJob, nextWork, nextItem);
     }
 
     private async Task<ModelSession> SessionAsync(string modelSha256, CancellationToken cancellationToken)
@@ -142,7 +220,7 @@ public sealed class WorkEvaluator : IDisposable
     private async Task<PreparedJob> PreparedJobAsync(WorkSpec work, CancellationToken cancellationToken)
     {
         // Keyed by job and targets: the baseline item arrives before the targets are resolved.
-        var key = $"{work.JobId}/{string.Join(',', work.Targets)}";
+        var key = JobKey(work);
         if (_jobs.TryGet(key, out var cached)) return cached;
         var image = ImageDecoder.Decode(await FetchAsync(work.Spec.ImageSha256, "image", cancellationToken));
         var segmentation = MethodCatalog.NeedsSegmentation(work.Spec)
@@ -153,12 +231,15 @@ public sealed class WorkEvaluator : IDisposable
         return job;
     }
 
+    private static string JobKey(WorkSpec work) => $"{work.JobId}/{string.Join(',', work.Targets)}";
+
     private async Task<byte[]> FetchAsync(string sha256, string kind, CancellationToken cancellationToken) =>
         await _artifacts.GetAsync(sha256, cancellationToken)
         ?? throw new InvalidOperationException($"{kind} {sha256} is not in the artifact store");
 
     public void Dispose()
     {
+        SettleAhead();
         _sessions.Clear();
         _jobs.Clear();
         _gradients.Clear();
