@@ -58,8 +58,9 @@ public static class LanternNode
     /// <summary>A few counters in the Prometheus text format (served over the node's HTTP/2 port).</summary>
     private static string Metrics(IServiceProvider services, NodeOptions options)
     {
-        var evaluations = options.Has(ClusterRoles.Worker) ? services.GetRequiredService<WorkerMetrics>().Evaluations : 0;
-        return $"# TYPE lantern_worker_evaluations_total counter\nlantern_worker_evaluations_total {evaluations}\n";
+        var worker = options.Has(ClusterRoles.Worker) ? services.GetRequiredService<WorkerMetrics>() : null;
+        return $"# TYPE lantern_worker_evaluations_total counter\nlantern_worker_evaluations_total {worker?.Evaluations ?? 0}\n" +
+               $"# TYPE lantern_worker_batches_written_ahead_total counter\nlantern_worker_batches_written_ahead_total {worker?.BatchesWrittenAhead ?? 0}\n";
     }
 
     /// <summary>The gRPC address the node listens on, once started (resolves port 0).</summary>

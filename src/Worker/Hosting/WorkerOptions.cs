@@ -7,8 +7,12 @@ public sealed record WorkerOptions
     /// <summary>Worker actors on this node, each with its own ONNX Runtime sessions (e.g. one per GPU).</summary>
     public int Workers { get; init; } = 1;
 
-    /// <summary>Work items a worker holds at once: one running, the others queued locally so it never waits on the dispatcher.</summary>
-    public int Capacity { get; init; } = 2;
+    /// <summary>
+    /// Work items a worker holds at once: one running, the others queued locally so it never waits on the dispatcher.
+    /// Three, so that when an item starts another is still queued behind it: the next lease, whose first batch the
+    /// pipeline writes while this item's last batch runs (with two, the next lease is asked for only as an item ends).
+    /// </summary>
+    public int Capacity { get; init; } = 3;
 
     /// <summary>Largest batch per model run; models with a fixed batch dimension run one image at a time.</summary>
     public int MaxBatch { get; init; } = 32;

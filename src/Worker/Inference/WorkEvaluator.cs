@@ -157,6 +157,7 @@ public sealed class WorkEvaluator : IDisposable
             _ahead = null;
             ahead.Written.GetAwaiter().GetResult(); // a failed write fails this item, as writing it here would
             Interlocked.Increment(ref _batchesWrittenAhead);
+            _metrics?.AddBatchWrittenAhead();
             return ahead.Slot;
         }
         SettleAhead();

@@ -9,4 +9,11 @@ public sealed class WorkerMetrics
     public long Evaluations => Interlocked.Read(ref _evaluations);
 
     public void Add(long evaluations) => Interlocked.Add(ref _evaluations, evaluations);
+
+    private long _batchesWrittenAhead;
+
+    /// <summary>Batches whose inputs were written while the batch before them ran, and then used (see WorkerOptions.Pipeline).</summary>
+    public long BatchesWrittenAhead => Interlocked.Read(ref _batchesWrittenAhead);
+
+    public void AddBatchWrittenAhead() => Interlocked.Increment(ref _batchesWrittenAhead);
 }

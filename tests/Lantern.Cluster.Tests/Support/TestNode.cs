@@ -40,6 +40,9 @@ public sealed class TestNode : IAsyncDisposable
     /// <summary>Model evaluations this node's workers have run (readable after the node stopped).</summary>
     public long Evaluations => _metrics.Evaluations;
 
+    /// <summary>Batches this node's workers wrote while the batch before them ran (pipelining), and then used.</summary>
+    public long BatchesWrittenAhead => _metrics.BatchesWrittenAhead;
+
     public ActorSystem System { get; }
 
     public static async Task<TestNode> StartAsync(TestDatabase? database = null, CoordinatorOptions? coordinator = null,
