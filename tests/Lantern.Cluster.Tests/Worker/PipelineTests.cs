@@ -124,9 +124,10 @@ public sealed class ClusterPipelineTests(ITestOutputHelper output)
 
         output.WriteLine($"{pipelinedAhead} of {2 * items} batches written ahead ({items} items of two batches)");
         Assert.Equal(0, serialAhead);
-        // Every item's second batch, and the first batch of most items: the worker's queued lease is the hint (the first
-        // items start before the worker holds more than one lease).
-        Assert.InRange(pipelinedAhead, items + items / 2, 2 * items);
+        // Every item's second batch, and the first batch of most items: the worker's queued lease is the hint (20 of 22
+        // here). A lease that arrives after its predecessor finished is not written ahead, so allow for a loaded machine;
+        // a worker that never gets a hint in time (as with two leases) writes exactly `items` ahead and fails.
+        Assert.InRange(pipelinedAhead, items + items / 3, 2 * items);
         Assert.Equal(serial.Maps.Count, pipelined.Maps.Count);
         foreach (var (s, p) in serial.Maps.Zip(pipelined.Maps))
             Assert.True(s.Data.Span.SequenceEqual(p.Data.Span), $"map of class {s.TargetClass}, window {s.Window} differs");
