@@ -11,6 +11,7 @@ public sealed record BenchOptions
         usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,gradcam,ig32] [--paths in-process,in-process-serial,cluster,grpc]
                              [--shared DIR] [--image PATH] [--window 16 --stride 8] [--samples 1000]
                              [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE] [--results FILE]
+               Lantern.Bench --control-plane [--quick] [--results FILE]
           --models    model files, as paths or names under SHARED/models (default: the six shared models,
                       MobileNetV2, SqueezeNet and ShuffleNetV2, each fp32 and int8/fp16)
           --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), multiscale-c2f (coarse to
@@ -29,6 +30,9 @@ public sealed record BenchOptions
           --quick     MobileNetV2 and occlusion only (every path), raw at batch 1 and 32 only
           --json      also write the rows as a JSON array to FILE
           --results   also write the results as markdown with the machine description to FILE (bench/RESULTS.md)
+          --control-plane  measure the coordinator instead, on a nearly free synthetic model: items/s by worker count,
+                      coordinator RSS and journal rows by job size, recovery after a kill, ListJobs latency
+                      (--results replaces only its own section of FILE; --quick runs smaller sizes)
         """;
 
     public const string InProcessPath = "in-process";
@@ -70,6 +74,8 @@ public sealed record BenchOptions
     public bool Quick { get; init; }
     public string? Json { get; init; }
     public string? Results { get; init; }
+    /// <summary>Measure the control plane (ControlPlane/ControlPlaneRun) instead of the data path.</summary>
+    public bool ControlPlane { get; init; }
 
     public IReadOnlyList<int> BatchSweep => Quick ? QuickBatchSweep : FullBatchSweep;
 
@@ -99,6 +105,7 @@ public sealed record BenchOptions
                 "--seconds" => options with { SecondsPerBatchSize = Seconds(Value()) },
                 "--c2f-threshold" => options with { CoarseToFineThreshold = Fraction(Value()) },
                 "--quick" => options with { Quick = true },
+                "--control-plane" => options with { ControlPlane = true },
                 "--json" => options with { Json = Value() },
                 "--results" => options with { Results = Value() },
                 "--paths" => options with { Paths = ParseList(Value(), "--paths", PathNames) },

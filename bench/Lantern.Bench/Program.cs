@@ -1,13 +1,17 @@
 using Lantern.Bench;
+using Lantern.Bench.ControlPlane;
 
 if (args is ["-h"] or ["--help"])
 {
     Console.WriteLine(BenchOptions.Usage);
     return 0;
 }
+// A node of the control-plane bench, started by the bench itself as a child process.
+if (args is [NodeSpec.Flag, ..]) return await NodeChild.RunAsync(args);
 try
 {
-    return await BenchRun.RunAsync(BenchOptions.Parse(args), args);
+    var options = BenchOptions.Parse(args);
+    return options.ControlPlane ? await ControlPlaneRun.RunAsync(options, args) : await BenchRun.RunAsync(options, args);
 }
 catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException)
 {
