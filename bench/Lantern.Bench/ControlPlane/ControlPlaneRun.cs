@@ -132,7 +132,7 @@ public static class ControlPlaneRun
             var samples = await jobs.FollowAsync(id, ControlPlaneJobs.IsDone, TimeSpan.FromMinutes(10));
             var done = await jobs.GetAsync(id);
             var (itemsPerSecond, cpu) = SteadyRate(samples);
-            var evaluationsPerSecond = itemsPerSecond * done.EvaluationsTotal / Math.Max(1, done.ItemsTotal);
+            var evaluationsPerSecond = itemsPerSecond * done.Evaluations / Math.Max(1, done.ItemsTotal);
             rows.Add((workers, itemSize, itemsPerSecond, cpu));
             var line = $"| {workers} | {itemSize} | {N(done.ItemsTotal)} | {N(done.Evaluations)} | {F(itemsPerSecond, "F0")} | {F(evaluationsPerSecond, "F0")} | " +
                        $"{F((done.FinishedUnixMs - done.SubmittedUnixMs) / 1000.0, "F2")} | {F(cpu, "F2")} | {F(node.PeakRssMb, "F0")} |";
