@@ -18,6 +18,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private readonly CoordinatorOptions _options;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly WorkQueue _queue = new();
+    private readonly ForwardedResults _forwarded = new();
     private readonly Dictionary<long, Lease> _leases = [];
     private readonly Dictionary<IActorRef, int> _capacity = [];
     private readonly Dictionary<IActorRef, HashSet<string>> _modelsHeld = [];
@@ -32,6 +33,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         Receive<WithdrawJob>(w =>
         {
             _queue.Withdraw(w.JobId);
+            _forwarded.Forget(w.JobId);
             foreach (var key in _transientFailures.Keys.Where(k => k.JobId == w.JobId).ToList()) _transientFailures.Remove(key);
             foreach (var lease in _leases.Values.Where(l => l.JobId == w.JobId).ToList()) _leases.Remove(lease.Id);
         });
@@ -84,9 +86,10 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private void Handle(OfferWork offer)
     {
         var added = 0;
+        _forwarded.Seen(offer.Work.JobId, offer.ResultsSeen);
         foreach (var item in offer.Items)
         {
-            if (IsLeased(offer.Work.JobId, item)) continue;
+            if (IsLeased(offer.Work.JobId, item) || _forwarded.Crossed(offer.Work.JobId, item)) continue;
             if (_queue.Enqueue(offer.Work, item)) added++;
         }
         if (added > 0) Dispatch();
@@ -125,6 +128,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         _jobRegion.Tell(new ScoreWorkItem
         {
             JobId = completed.JobId, Item = completed.Item, Scores = { completed.Scores }, Worker = completed.Worker,
+            ResultStamp = _forwarded.Add(completed.JobId, completed.Item, DateTime.UtcNow),
         });
         Dispatch();
     }
@@ -164,6 +168,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private void ExpireLeasesNow()
     {
         var now = DateTime.UtcNow;
+        _forwarded.ExpireBefore(now - _options.LeaseTimeout);
         var expired = _leases.Values.Where(l => !l.Expired && l.Deadline < now).ToList();
         foreach (var lease in expired)
         {

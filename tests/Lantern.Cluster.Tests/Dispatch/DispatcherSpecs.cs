@@ -333,4 +333,38 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
         }, worker.Ref);
         Assert.Equal("no coordinator node is up", _region.ExpectMsg<ScoreWorkItem>(Soon).Error);
     }
+
+    [Fact]
+    public void An_item_re_offered_while_its_result_is_on_the_way_to_the_job_is_not_evaluated_again()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 0));
+        var lease = worker.ExpectMsg<WorkLeased>(Soon);
+        dispatcher.Tell(Completed(lease, "worker"), worker.Ref);
+        var forwarded = _region.ExpectMsg<ScoreWorkItem>(Soon);
+        Assert.True(forwarded.ResultStamp > 0);
+
+        // The job's periodic re-offer, made before it handled that result (it has seen no result yet): the item crossed
+        // its own result and is not leased again.
+        dispatcher.Tell(new OfferWork { Work = Work("job-a"), Items = { Item(0), Item(4) }, ResultsSeen = 0 });
+        Assert.Equal(4, worker.ExpectMsg<WorkLeased>(Soon).Item.First);
+        worker.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void An_item_offered_again_after_the_job_handled_its_result_is_leased_again()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 0));
+        var lease = worker.ExpectMsg<WorkLeased>(Soon);
+        dispatcher.Tell(Completed(lease, "worker"), worker.Ref);
+        var stamp = _region.ExpectMsg<ScoreWorkItem>(Soon).ResultStamp;
+
+        // The job handled that result and still offers the item (the result did not count, e.g. it was lost in a move):
+        // the offer is honoured.
+        dispatcher.Tell(new OfferWork { Work = Work("job-a"), Items = { Item(0) }, ResultsSeen = stamp });
+        Assert.Equal(0, worker.ExpectMsg<WorkLeased>(Soon).Item.First);
+    }
 }
