@@ -30,13 +30,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         _options = options;
 
         Receive<OfferWork>(Handle);
-        Receive<WithdrawJob>(w =>
-        {
-            _queue.Withdraw(w.JobId);
-            _forwarded.Forget(w.JobId);
-            foreach (var key in _transientFailures.Keys.Where(k => k.JobId == w.JobId).ToList()) _transientFailures.Remove(key);
-            foreach (var lease in _leases.Values.Where(l => l.JobId == w.JobId).ToList()) _leases.Remove(lease.Id);
-        });
+        Receive<WithdrawJob>(w => Withdraw(w.JobId));
         Receive<RequestWork>(Handle);
         Receive<WorkCompleted>(Handle);
         Receive<WorkFailed>(Handle);
@@ -148,6 +142,27 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         _log.Warning("Work item of job {JobId} failed on {Worker}: {Reason}", failed.JobId, Sender.Path, failed.Reason);
         _jobRegion.Tell(new ScoreWorkItem { JobId = failed.JobId, Item = failed.Item, Error = failed.Reason });
         Dispatch();
+    }
+
+    /// <summary>
+    /// The job was cancelled or is finished: its queued items go, and so do its leases, whose workers are told so that they
+    /// stop the running item (its batch terminated) and drop the queued ones: their capacity is free at once.
+    /// </summary>
+    private void Withdraw(string jobId)
+    {
+        _queue.Withdraw(jobId);
+        _forwarded.Forget(jobId);
+        foreach (var key in _transientFailures.Keys.Where(k => k.JobId == jobId).ToList()) _transientFailures.Remove(key);
+        var withdrawn = _leases.Values.Where(l => l.JobId == jobId).ToList();
+        foreach (var lease in withdrawn) _leases.Remove(lease.Id);
+        foreach (var held in withdrawn.GroupBy(l => l.Worker))
+            held.Key.Tell(new LeasesWithdrawn { JobId = jobId, LeaseIds = { held.Select(l => l.Id) } });
+        if (withdrawn.Count > 0)
+        {
+            _log.Info("Job {JobId} withdrawn; told {Workers} workers to stop its {Count} leases", jobId,
+                withdrawn.Select(l => l.Worker).Distinct().Count(), withdrawn.Count);
+            Dispatch();
+        }
     }
 
     private void WorkerGone(IActorRef worker)

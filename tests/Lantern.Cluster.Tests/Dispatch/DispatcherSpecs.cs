@@ -367,4 +367,23 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
         dispatcher.Tell(new OfferWork { Work = Work("job-a"), Items = { Item(0) }, ResultsSeen = stamp });
         Assert.Equal(0, worker.ExpectMsg<WorkLeased>(Soon).Item.First);
     }
+
+    [Fact]
+    public void Withdrawing_a_job_tells_each_worker_which_of_its_leases_to_stop_and_frees_their_capacity_at_once()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 2, "worker");
+        dispatcher.Tell(Offer("job-a", 0, 4, 8));
+        var held = new[] { worker.ExpectMsg<WorkLeased>(Soon), worker.ExpectMsg<WorkLeased>(Soon) };
+        dispatcher.Tell(Offer("job-b", 0));
+
+        dispatcher.Tell(new WithdrawJob { JobId = "job-a" });
+
+        var withdrawn = worker.ExpectMsg<LeasesWithdrawn>(Soon);
+        Assert.Equal("job-a", withdrawn.JobId);
+        Assert.Equal(held.Select(l => l.LeaseId).Order(), withdrawn.LeaseIds.Order());
+        var next = worker.ExpectMsg<WorkLeased>(Soon); // its room is free without waiting for the stopped items
+        Assert.Equal("job-b", next.Work.JobId);
+        worker.ExpectNoMsg(Quiet); // job-a's queued item 8 went with the job
+    }
 }
