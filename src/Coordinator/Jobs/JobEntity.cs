@@ -24,6 +24,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private readonly CoordinatorOptions _options;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<long> _offered = [];
+    // The highest dispatcher stamp of a result this incarnation has handled; sent with every offer (see ForwardedResults).
+    private long _resultsSeen;
     private bool _assembling;
 
     // The job index has this job's row as of event _indexAcked; _indexSent* say what was last sent, and when.
@@ -123,6 +125,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             UnknownJob();
             return;
         }
+        _resultsSeen = Math.Max(_resultsSeen, command.ResultStamp);
         var events = _state.Decide(command, Now());
         if (events.Count > 0) PersistAndApply(events);
     }
@@ -252,7 +255,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             .ToList();
         if (items.Count == 0) return;
         foreach (var item in items) _offered.Add(item.Baseline ? BaselineKey : item.First);
-        _dispatcher.Tell(new OfferWork { Work = WorkSpecForWorkers(), Items = { items } });
+        _dispatcher.Tell(new OfferWork { Work = WorkSpecForWorkers(), Items = { items }, ResultsSeen = _resultsSeen });
     }
 
     /// <summary>

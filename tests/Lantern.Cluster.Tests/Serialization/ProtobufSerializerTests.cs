@@ -134,7 +134,7 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         new GetJobStatus { JobId = "0123abcd" },
         new GetJobResult { JobId = "0123abcd" },
         new Lantern.Contracts.Messages.CancelJob { JobId = "0123abcd" },
-        new ScoreWorkItem { JobId = "0123abcd", Item = Item(), Scores = { 0.5f, -1.25f }, Worker = "node-1", Error = "oom" },
+        new ScoreWorkItem { JobId = "0123abcd", Item = Item(), Scores = { 0.5f, -1.25f }, Worker = "node-1", Error = "oom", ResultStamp = 639_000_000_000_000_001 },
         new JobStatusResult { Progress = Progress() },
         new JobResultReply
         {
@@ -180,12 +180,13 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         new JobDeleted { DeletedUnixMs = 1_700_000_010_000 },
         new Lantern.Contracts.Messages.DeleteJob { JobId = "0123abcd" },
         new JobDeletedReply { JobId = "0123abcd" },
-        new OfferWork { Work = Work(), Items = { Item(), new WorkItem { Baseline = true } } },
+        new OfferWork { Work = Work(), Items = { Item(), new WorkItem { Baseline = true } }, ResultsSeen = 639_000_000_000_000_001 },
         new WithdrawJob { JobId = "0123abcd" },
         new RequestWork { Capacity = 4 },
         new WorkLeased { LeaseId = 17, Work = Work(), Item = Item() },
         new WorkCompleted { LeaseId = 17, JobId = "0123abcd", Item = Item(), Scores = { 0.25f }, Worker = "node-3" },
         new WorkFailed { LeaseId = 17, JobId = "0123abcd", Item = Item(), Reason = "CUDA out of memory" },
         new WorkAvailable(),
+        new LeasesWithdrawn { JobId = "0123abcd", LeaseIds = { 17, 18 } },
     }.ToDictionary(m => m.Descriptor.FullName);
 }
