@@ -36,6 +36,7 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             Name = request.Name,
             ClassCount = model.ClassCount,
             OutputShape = { model.OutputShape.Skip(1) },
+            Priority = request.Priority,   // orders this job among its owner's jobs (WorkQueue); not between users
         };
         switch (request.MethodCase)
         {
