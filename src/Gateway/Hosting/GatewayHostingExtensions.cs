@@ -23,12 +23,14 @@ public static class GatewayHostingExtensions
             .AddSingleton<GradientModels>()
             .AddSingleton<JobRequestMapping>()
             .AddSingleton<JobResultMapping>()
-            .AddSingleton<JobDirectory>();
+            .AddSingleton<JobDirectory>()
+            .AddSingleton<RegisteredModels>();
     }
 
     public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<LanternService>();
+        endpoints.MapGrpcService<ModelsService>();
         endpoints.MapGrpcReflectionService();
         return endpoints;
     }
