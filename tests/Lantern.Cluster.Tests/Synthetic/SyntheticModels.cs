@@ -169,6 +169,43 @@ public static class SyntheticModels
         return model.ToByteArray();
     }
 
+    /// <summary>A model that is not explainable, for the registry's checks: how it is broken is <paramref name="kind"/>.</summary>
+    /// <remarks>
+    /// "two-inputs": a second graph input added to the image; "unknown-op": a node of an operator no ONNX Runtime has;
+    /// "fails-at-run-time": a Reshape to 7 values per image, which loads but fails as soon as an image of any size runs.
+    /// </remarks>
+    public static byte[] Broken(int height, int width, string kind)
+    {
+        var graph = new GraphProto { Name = $"synthetic_broken_{kind}" };
+        graph.Input.Add(Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim(height), Dim(width)));
+        graph.Output.Add(Value(OutputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(2)));
+        graph.Node.Add(Node("ReduceMean", [InputName], ["mean"], Ints("axes", 2, 3), Int("keepdims", 0)));
+        switch (kind)
+        {
+            case "two-inputs":
+                graph.Input.Add(Value("bias", TensorProto.Types.DataType.Float, Dim("N"), Dim(3)));
+                graph.Node.Add(Node("Add", ["mean", "bias"], ["biased"]));
+                graph.Node.Add(Node("Slice", ["biased", "starts", "ends", "axes"], [OutputName]));
+                break;
+            case "unknown-op":
+                graph.Node.Add(Node("NoSuchOperator", ["mean"], ["odd"]));
+                graph.Node.Add(Node("Slice", ["odd", "starts", "ends", "axes"], [OutputName]));
+                break;
+            case "fails-at-run-time":
+                graph.Initializer.Add(new TensorProto { Name = "seven", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 2 }, Int64Data = { -1, 7 } });
+                graph.Node.Add(Node("Reshape", ["mean", "seven"], ["reshaped"]));
+                graph.Node.Add(Node("Slice", ["reshaped", "starts", "ends", "axes"], [OutputName]));
+                break;
+            default:
+                throw new ArgumentException($"unknown kind {kind}", nameof(kind));
+        }
+        foreach (var (name, value) in new[] { ("starts", 0L), ("ends", 2L), ("axes", 1L) })
+            graph.Initializer.Add(new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { value } });
+        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model.ToByteArray();
+    }
+
     /// <summary>
     /// A per-pixel segmenter: 1×1 convolution (3→4, positive weights) and ReLU give "features", a second 1×1 convolution
     /// gives two class scores per pixel, output "scores" [N,2,H,W]. Each output pixel depends on its own input pixel only,
