@@ -1,4 +1,3 @@
-using Lantern.Coordinator.Jobs;
 using Lantern.Gateway.Mapping;
 using Lantern.Gateway.Services;
 using Microsoft.AspNetCore.Builder;
@@ -23,7 +22,6 @@ public static class GatewayHostingExtensions
             .AddSingleton<GradientModels>()
             .AddSingleton<JobRequestMapping>()
             .AddSingleton<JobResultMapping>()
-            .AddSingleton<JobDirectory>()
             .AddSingleton<RegisteredModels>();
     }
 

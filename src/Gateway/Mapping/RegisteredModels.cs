@@ -3,7 +3,6 @@ using Google.Protobuf;
 using Lantern.Contracts.Api;
 using Lantern.Gradients;
 using Lantern.Storage;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Lantern.Gateway.Mapping;
 
@@ -11,9 +10,11 @@ namespace Lantern.Gateway.Mapping;
 /// The model registry as the gateway uses it: checks and registers models under a team's <c>name:version</c>, and
 /// completes a submit that names one (its hash, preprocessing and labels). Nodes without the database have no registry.
 /// </summary>
-public sealed partial class RegisteredModels(IServiceProvider services, ArtifactCatalog catalog, IArtifactStore artifacts, GradientModels gradients)
+/// <param name="registry">Null on a node without the database (and in the bench): naming a registered model then fails clearly.</param>
+public sealed partial class RegisteredModels(ArtifactCatalog catalog, IArtifactStore artifacts, GradientModels gradients,
+    IModelRegistry? registry = null)
 {
-    private readonly IModelRegistry? _registry = services.GetService<IModelRegistry>();
+    private readonly IModelRegistry? _registry = registry;
 
     public async Task<RegisteredModel> PushAsync(PushModelRequest request, string team, string user, CancellationToken cancellationToken)
     {
