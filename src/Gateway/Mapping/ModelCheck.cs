@@ -11,6 +11,9 @@ namespace Lantern.Gateway.Mapping;
 /// </summary>
 public static class ModelCheck
 {
+    private const int MaxSide = 8192;
+    private const long MaxPixels = (long)MaxSide * MaxSide;
+
     public static void Run(byte[] bytes, OnnxModelInfo info, Preprocessing preprocessing)
     {
         using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, IntraOpNumThreads = 1 };
@@ -30,6 +33,11 @@ public static class ModelCheck
             if (inputs.Count != 1)
                 GrpcErrors.InvalidArgument(
                     $"the model has {inputs.Count} inputs ({string.Join(", ", inputs)}); Lantern explains models with one image input");
+            // A free-size model takes the registered size; 8192x8192 is far beyond any classifier and keeps the blank
+            // image under a gigabyte.
+            if ((long)preprocessing.Width * preprocessing.Height > MaxPixels)
+                GrpcErrors.InvalidArgument(
+                    $"preprocessing size {preprocessing.Width}x{preprocessing.Height} is larger than {MaxSide}x{MaxSide}; register the size the model was trained at");
             long[] shape = info.ChannelsFirst ? [1, 3, preprocessing.Height, preprocessing.Width] : [1, preprocessing.Height, preprocessing.Width, 3];
             var count = (int)(3L * preprocessing.Height * preprocessing.Width);
             using var input = info.InputType == TensorElementKind.Float16

@@ -82,6 +82,26 @@ public sealed class ModelRegistryTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(0, "the model's input size is symbolic; give preprocessing width and height")]
+    [InlineData(100_000, "preprocessing size 100000x100000 is larger than 8192x8192")]
+    public async Task A_free_size_model_needs_a_sane_registered_size(int side, string reason)
+    {
+        var preprocessing = TestJobs.Identity(side, side);
+        var request = new PushModelRequest
+        {
+            Name = "free", Version = "1", ModelSha256 = await UploadAsync(SyntheticModels.Broken(0, 0, "free-size")), Preprocessing = preprocessing,
+        };
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => _models.PushModelAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains(reason, e.Status.Detail);
+        request.Preprocessing = TestJobs.Identity(40, 30);
+        var registered = await _models.PushModelAsync(request); // a sane size registers, and jobs then use it
+        Assert.Equal((40, 30), (registered.Preprocessing.Width, registered.Preprocessing.Height));
+    }
+
+    [Theory]
     [InlineData("", "1", "name")]
     [InlineData("has space", "1", "name")]
     [InlineData("square", "", "version")]

@@ -174,10 +174,13 @@ public static class SyntheticModels
     /// "two-inputs": a second graph input added to the image; "unknown-op": a node of an operator no ONNX Runtime has;
     /// "fails-at-run-time": a Reshape to 7 values per image, which loads but fails as soon as an image of any size runs.
     /// </remarks>
+    /// <remarks>"free-size": not broken, an input of any height and width ("H", "W"), whose scores are the first two channel means.</remarks>
     public static byte[] Broken(int height, int width, string kind)
     {
         var graph = new GraphProto { Name = $"synthetic_broken_{kind}" };
-        graph.Input.Add(Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim(height), Dim(width)));
+        graph.Input.Add(kind == "free-size"
+            ? Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim("H"), Dim("W"))
+            : Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim(height), Dim(width)));
         graph.Output.Add(Value(OutputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(2)));
         graph.Node.Add(Node("ReduceMean", [InputName], ["mean"], Ints("axes", 2, 3), Int("keepdims", 0)));
         switch (kind)
@@ -195,6 +198,9 @@ public static class SyntheticModels
                 graph.Initializer.Add(new TensorProto { Name = "seven", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 2 }, Int64Data = { -1, 7 } });
                 graph.Node.Add(Node("Reshape", ["mean", "seven"], ["reshaped"]));
                 graph.Node.Add(Node("Slice", ["reshaped", "starts", "ends", "axes"], [OutputName]));
+                break;
+            case "free-size":
+                graph.Node.Add(Node("Slice", ["mean", "starts", "ends", "axes"], [OutputName]));
                 break;
             default:
                 throw new ArgumentException($"unknown kind {kind}", nameof(kind));
