@@ -13,9 +13,9 @@ namespace Lantern.Cluster.Tests.FairShare;
 
 /// <summary>
 /// Fair share measured on a real node with one worker, a tiny synthetic model and jobs submitted as different users.
-/// B's time beside A is compared with its time alone in the same test, counted in model evaluations (the cost unit,
-/// DESIGN §5): those the one worker ran between B's submission and B's end, B's own plus whatever A got meanwhile. The
-/// wall-clock ratio goes to the test output beside it; the suite asserts no timings. The 2:1 split counts evaluations too.
+/// B's time beside A is compared with its time alone in the same test, as a ratio of wall-clock times and as a ratio of
+/// model evaluations (the cost unit, DESIGN §5) the one worker ran between B's submission and B's end (B's own plus
+/// whatever A got meanwhile). The 2:1 split counts evaluations only. Figures go to the test output.
 /// </summary>
 public sealed class FairShareTests(ITestOutputHelper output)
 {
@@ -51,11 +51,11 @@ public sealed class FairShareTests(ITestOutputHelper output)
         // delays the job entities' bookkeeping while the worker runs on) only ever adds to the figure.
         var first = await RunAsync(node, "bob", Request(model, image, Small));
         var second = await RunAsync(node, "bob", Request(model, image, Small));
-        var beside = first.WorkerEvaluations <= second.WorkerEvaluations ? first : second;
         var alice = await ProgressAsync(node, big);
         foreach (var id in big) await node.Api.CancelJobAsync(new CancelJobRequest { JobId = id });
 
-        var (byClock, byEvaluations) = (beside.Wall / alone.Wall, (double)beside.WorkerEvaluations / alone.WorkerEvaluations);
+        var byClock = Math.Min(first.Wall / alone.Wall, second.Wall / alone.Wall);
+        var byEvaluations = (double)Math.Min(first.WorkerEvaluations, second.WorkerEvaluations) / alone.WorkerEvaluations;
         output.WriteLine(
             $"bob's {alone.Progress.Evaluations}-evaluation job alone: {alone.Wall.TotalSeconds:0.000} s, the worker ran {alone.WorkerEvaluations} evaluations; " +
             $"beside alice's three jobs: {first.Wall.TotalSeconds:0.000} s and {second.Wall.TotalSeconds:0.000} s, the worker ran {first.WorkerEvaluations} and {second.WorkerEvaluations}; " +
@@ -63,12 +63,13 @@ public sealed class FairShareTests(ITestOutputHelper output)
         Assert.All(alice, p => Assert.Equal(JobState.Running, p.State)); // the worker had alice's work throughout
         Assert.All(alice, p => Assert.True((p.ItemsTotal - 1) * new CoordinatorOptions().WorkItemSize >= 50_000)); // ≥ 50,000 evaluations each
         Assert.All(new[] { first, second }, b => Assert.Equal(alone.Progress.Evaluations, b.Progress.Evaluations));
-        // Counted in evaluations the worker ran, which a loaded test machine blurs far less than the clock (the clock ratio
-        // goes to the output). Beside alice's work, the moments bob's job alone leaves the worker idle (submit, baseline,
-        // assembly) are filled with alice's evaluations, so this is no kinder than the clock. Sharing the worker per job (a
-        // quarter for bob) lands near 5 here.
-        Assert.True(byEvaluations <= 3.0,
-            $"the worker ran {byEvaluations:0.00}× bob's own evaluations while bob's job ran beside alice's (at most 3× allowed)");
+        // Bob's time is measured twice, and each measure can only overstate it: the clock by a stall of the loaded test
+        // machine during the run beside alice; the evaluations the worker ran by the worker's idle moments in bob's job
+        // alone (submit, baseline, assembly), which beside alice are filled with her evaluations. The smaller is the
+        // better estimate. Sharing the worker per job (a quarter for bob) makes both near 5 here.
+        var ratio = Math.Min(byClock, byEvaluations);
+        Assert.True(ratio <= 3.0,
+            $"bob's job took {byClock:0.00}× its time alone by the clock and {byEvaluations:0.00}× counted in evaluations beside alice's jobs (at most 3× allowed)");
         // Sharing changes when items run, never what they compute.
         Assert.All(new[] { first, second }, b => Assert.Equal(alone.Map, b.Map));
     }
