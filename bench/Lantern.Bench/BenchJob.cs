@@ -90,7 +90,9 @@ public sealed class BenchJob
         request.ModelSha256 = modelPut.Sha256;
         request.ImageSha256 = imagePut.Sha256;
         if (twin is not null) request.Gradient.TwinModelSha256 = (await catalog.PutModelAsync(twin, CancellationToken.None)).Put.Sha256;
-        var spec = await new JobRequestMapping(catalog, store, gateway, new GradientModels(store)).ToSpecAsync(request, CancellationToken.None);
+        var gradients = new GradientModels(store);
+        var spec = await new JobRequestMapping(catalog, store, gateway, gradients, new RegisteredModels(catalog, store, gradients))
+            .ToSpecAsync(request, CancellationToken.None);
         return new BenchJob(modelPath, model, info, imagePath, image, method, submit, spec, store, twinPath, twin);
     }
 

@@ -40,8 +40,11 @@ public static class LanternNode
 
         var database = NodeDatabase.For(options);
         if (options.UsesDatabase)
-            // A factory registration, so the container disposes the store (and a PostgreSQL store's connection pool).
+        {
+            // Factory registrations, so the container disposes the stores (and a PostgreSQL store's connection pool).
             builder.Services.AddSingleton<IArtifactStore>(_ => database.CreateArtifactStore());
+            builder.Services.AddSingleton<IModelRegistry>(_ => database.CreateModelRegistry());
+        }
         else
             builder.Services.AddSingleton<IArtifactStore>(services =>
                 new ClusterArtifactStore(services.GetRequiredService<Akka.Actor.ActorSystem>(), options.CacheDirectory));

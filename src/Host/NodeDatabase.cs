@@ -18,4 +18,9 @@ public sealed record NodeDatabase(string ConnectionString, string ProviderName)
     public IArtifactStore CreateArtifactStore() => IsPostgres
         ? new PostgresArtifactStore(ConnectionString)
         : new SqliteArtifactStore(ConnectionString);
+
+    /// <summary>Opens (and creates the table of) the model registry in the same database.</summary>
+    public IModelRegistry CreateModelRegistry() => IsPostgres
+        ? new PostgresModelRegistry(ConnectionString)
+        : new SqliteModelRegistry(ConnectionString);
 }

@@ -21,6 +21,9 @@ public sealed class ExplainClient(GrpcChannel channel) : IDisposable
 
     public Contracts.Api.Lantern.LanternClient Api => _client;
 
+    /// <summary>The connection, for the gateway's other services (lantern.v1.Models).</summary>
+    public GrpcChannel Channel => channel;
+
     public async Task<ArtifactRef> UploadModelAsync(byte[] bytes, string fileName, CancellationToken cancellationToken = default)
     {
         using var call = _client.UploadModel(cancellationToken: cancellationToken);

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Lantern.Contracts.Cluster;
+using Lantern.Coordinator.Dispatch;
+using Lantern.Coordinator.Hosting;
 using Lantern.Host;
 using Lantern.Worker.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -23,7 +25,11 @@ public static class ServeCommand
         var clusterPort = new Option<int>("--cluster-port") { DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_CLUSTER_PORT"), out var p) ? p : 0, Description = "Akka.Remote port; 0 picks a free one (env LANTERN_CLUSTER_PORT)" };
         var seeds = new Option<string?>("--seeds") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_SEEDS"), Description = "Comma-separated seed nodes, e.g. akka.tcp://lantern@10.0.0.5:4053; none: this node forms a cluster by itself (env LANTERN_SEEDS)" };
         var cacheDir = new Option<string?>("--cache-dir") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CACHE_DIR"), Description = "Worker nodes: where fetched artifacts are cached (env LANTERN_CACHE_DIR; default ~/.local/share/lantern/artifact-cache)" };
+        var userWeights = new Option<string?>("--user-weights") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_USER_WEIGHTS"), Description = "Fair-share weights of users within their team, e.g. alice=2,bob=1; others weigh 1 (env LANTERN_USER_WEIGHTS)" };
+        var teamWeights = new Option<string?>("--team-weights") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_TEAM_WEIGHTS"), Description = "Fair-share weights of teams, e.g. vision=3,nlp=1; others weigh 1 (env LANTERN_TEAM_WEIGHTS)" };
         var command = new Command("serve", "Run a Lantern node until stopped");
+        command.Options.Add(userWeights);
+        command.Options.Add(teamWeights);
         command.Options.Add(cacheDir);
         command.Options.Add(clusterHost);
         command.Options.Add(clusterPort);
@@ -42,9 +48,15 @@ public static class ServeCommand
                 return 2;
             }
             WorkerOptions worker;
+            FairShareWeights weights;
             try
             {
                 worker = node.Worker(parsed);
+                weights = new FairShareWeights
+                {
+                    Users = FairShareWeights.Parse(parsed.GetValue(userWeights), "--user-weights"),
+                    Teams = FairShareWeights.Parse(parsed.GetValue(teamWeights), "--team-weights"),
+                };
             }
             catch (ArgumentException e)
             {
@@ -55,7 +67,7 @@ public static class ServeCommand
             {
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
-                GrpcPort = parsed.GetValue(port), Worker = worker,
+                GrpcPort = parsed.GetValue(port), Worker = worker, Coordinator = new CoordinatorOptions { FairShare = weights },
                 ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,

@@ -8,7 +8,8 @@ namespace Lantern.Coordinator.Dispatch;
 
 /// <summary>
 /// Work pulling. Jobs offer work items; workers say how many items they can hold; the dispatcher leases items to
-/// workers with free capacity, round-robin over jobs so one large job does not starve the others. A lease ends when its
+/// workers with free capacity in the order <see cref="WorkQueue"/> decides: weighted fair share between users (so one
+/// user's large job does not starve another user), then priority and round-robin between one user's jobs. A lease ends when its
 /// result comes back, its worker terminates, or it times out; then the item is offered again. Results are forwarded
 /// to the job's entity, which ignores duplicates, so a late result after a re-issue is harmless.
 /// </summary>
@@ -17,7 +18,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private readonly IActorRef _jobRegion;
     private readonly CoordinatorOptions _options;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly WorkQueue _queue = new();
+    private readonly WorkQueue _queue;
     private readonly ForwardedResults _forwarded = new();
     private readonly Dictionary<long, Lease> _leases = [];
     private readonly Dictionary<IActorRef, int> _capacity = [];
@@ -28,6 +29,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     {
         _jobRegion = jobRegion;
         _options = options;
+        _queue = new WorkQueue(options.FairShare);
 
         Receive<OfferWork>(Handle);
         Receive<WithdrawJob>(w => Withdraw(w.JobId));

@@ -1,3 +1,5 @@
+using Lantern.Coordinator.Dispatch;
+
 namespace Lantern.Coordinator.Hosting;
 
 public sealed record CoordinatorOptions
@@ -15,6 +17,9 @@ public sealed record CoordinatorOptions
 
     /// <summary>A lease younger than this is not freed for missing from its worker's report: its WorkLeased may be in flight.</summary>
     public TimeSpan LeaseReportGrace { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How the dispatcher shares workers between teams and users (by default equally).</summary>
+    public FairShareWeights FairShare { get; init; } = FairShareWeights.Equal;
 
     public TimeSpan FinishedJobIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 

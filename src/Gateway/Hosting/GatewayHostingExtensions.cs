@@ -21,12 +21,14 @@ public static class GatewayHostingExtensions
             .AddSingleton<ArtifactCatalog>()
             .AddSingleton<GradientModels>()
             .AddSingleton<JobRequestMapping>()
-            .AddSingleton<JobResultMapping>();
+            .AddSingleton<JobResultMapping>()
+            .AddSingleton<RegisteredModels>();
     }
 
     public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<LanternService>();
+        endpoints.MapGrpcService<ModelsService>();
         endpoints.MapGrpcReflectionService();
         return endpoints;
     }

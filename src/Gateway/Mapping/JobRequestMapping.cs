@@ -17,10 +17,13 @@ namespace Lantern.Gateway.Mapping;
 /// Turns a submit request into a complete <see cref="JobSpec"/>: every default resolved (so workers and the summary
 /// see exactly what ran), every parameter checked against the model and the image, each problem a clear error.
 /// </summary>
-public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore artifacts, GatewayOptions options, GradientModels gradientModels)
+public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore artifacts, GatewayOptions options, GradientModels gradientModels,
+    RegisteredModels registered)
 {
-    public async Task<JobSpec> ToSpecAsync(SubmitJobRequest request, CancellationToken cancellationToken)
+    /// <param name="team">The caller's team, whose registered models <see cref="SubmitJobRequest.Model"/> may name.</param>
+    public async Task<JobSpec> ToSpecAsync(SubmitJobRequest request, CancellationToken cancellationToken, string team = "")
     {
+        request = await registered.ResolveAsync(request, team, cancellationToken);
         if (request.MethodCase == SubmitJobRequest.MethodOneofCase.None)
             GrpcErrors.InvalidArgument("choose an explanation method: set one of occlusion, lime, kernel_shap, rise, gradient");
 
@@ -41,6 +44,7 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             Name = request.Name,
             ClassCount = model.ClassCount,
             OutputShape = { model.OutputShape.Skip(1) },
+            Priority = request.Priority,   // orders this job among its owner's jobs (WorkQueue); not between users
         };
         switch (request.MethodCase)
         {
@@ -183,7 +187,7 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
     }
 
     /// <summary>Defaults come from <see cref="ModelDescriptor.Default"/> and from what the ONNX input declares.</summary>
-    private static Preprocessing ResolvePreprocessing(Preprocessing? requested, OnnxModelInfo model)
+    public static Preprocessing ResolvePreprocessing(Preprocessing? requested, OnnxModelInfo model)
     {
         var defaults = ModelDescriptor.Default;
         var p = requested?.Clone() ?? new Preprocessing();

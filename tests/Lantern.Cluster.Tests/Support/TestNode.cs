@@ -48,6 +48,9 @@ public sealed class TestNode : IAsyncDisposable
 
     public ActorSystem System { get; }
 
+    /// <summary>The node's services (its actor regions, the gateway's request mapping), for test-only shortcuts.</summary>
+    public IServiceProvider Services => _app.Services;
+
     public static async Task<TestNode> StartAsync(TestDatabase? database = null, CoordinatorOptions? coordinator = null,
         WorkerOptions? worker = null)
     {

@@ -145,6 +145,74 @@ public static class SyntheticModels
     }
 
     /// <summary>
+    /// A model with a known cost and a useless answer, for scheduling tests that need the worker, not the job bookkeeping,
+    /// to be the bottleneck: a 3×3 convolution (3→<paramref name="channels"/>, padding 1) and ReLU over the whole image,
+    /// global average pooling and Gemm to 2 classes; about H·W·<paramref name="channels"/>·27 multiply-adds per image.
+    /// </summary>
+    public static byte[] Busy(int height, int width, int channels)
+    {
+        var conv = Enumerable.Range(0, channels * 27).Select(i => (i % 7 - 3) / 30f).ToArray();
+        var head = Enumerable.Range(0, channels * 2).Select(i => (i % 5 - 2) / 10f).ToArray();
+        var graph = new GraphProto { Name = "synthetic_busy" };
+        graph.Input.Add(Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim(height), Dim(width)));
+        graph.Output.Add(Value(OutputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(2)));
+        graph.Initializer.Add(FloatTensor("conv_w", conv, channels, 3, 3, 3));
+        graph.Initializer.Add(FloatTensor("head_w", head, channels, 2));
+        graph.Initializer.Add(FloatTensor("head_b", [0f, 0f], 2));
+        graph.Node.Add(Node("Conv", [InputName, "conv_w"], ["conv"], Ints("pads", 1, 1, 1, 1)));
+        graph.Node.Add(Node("Relu", ["conv"], ["features"]));
+        graph.Node.Add(Node("GlobalAveragePool", ["features"], ["pooled"]));
+        graph.Node.Add(Node("Flatten", ["pooled"], ["flat"], Int("axis", 1)));
+        graph.Node.Add(Node("Gemm", ["flat", "head_w", "head_b"], [OutputName]));
+        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model.ToByteArray();
+    }
+
+    /// <summary>A model that is not explainable, for the registry's checks: how it is broken is <paramref name="kind"/>.</summary>
+    /// <remarks>
+    /// "two-inputs": a second graph input added to the image; "unknown-op": a node of an operator no ONNX Runtime has;
+    /// "fails-at-run-time": a Reshape to 7 values per image, which loads but fails as soon as an image of any size runs.
+    /// </remarks>
+    /// <remarks>"free-size": not broken, an input of any height and width ("H", "W"), whose scores are the first two channel means.</remarks>
+    public static byte[] Broken(int height, int width, string kind)
+    {
+        var graph = new GraphProto { Name = $"synthetic_broken_{kind}" };
+        graph.Input.Add(kind == "free-size"
+            ? Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim("H"), Dim("W"))
+            : Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim(height), Dim(width)));
+        graph.Output.Add(Value(OutputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(2)));
+        graph.Node.Add(Node("ReduceMean", [InputName], ["mean"], Ints("axes", 2, 3), Int("keepdims", 0)));
+        switch (kind)
+        {
+            case "two-inputs":
+                graph.Input.Add(Value("bias", TensorProto.Types.DataType.Float, Dim("N"), Dim(3)));
+                graph.Node.Add(Node("Add", ["mean", "bias"], ["biased"]));
+                graph.Node.Add(Node("Slice", ["biased", "starts", "ends", "axes"], [OutputName]));
+                break;
+            case "unknown-op":
+                graph.Node.Add(Node("NoSuchOperator", ["mean"], ["odd"]));
+                graph.Node.Add(Node("Slice", ["odd", "starts", "ends", "axes"], [OutputName]));
+                break;
+            case "fails-at-run-time":
+                graph.Initializer.Add(new TensorProto { Name = "seven", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 2 }, Int64Data = { -1, 7 } });
+                graph.Node.Add(Node("Reshape", ["mean", "seven"], ["reshaped"]));
+                graph.Node.Add(Node("Slice", ["reshaped", "starts", "ends", "axes"], [OutputName]));
+                break;
+            case "free-size":
+                graph.Node.Add(Node("Slice", ["mean", "starts", "ends", "axes"], [OutputName]));
+                break;
+            default:
+                throw new ArgumentException($"unknown kind {kind}", nameof(kind));
+        }
+        foreach (var (name, value) in new[] { ("starts", 0L), ("ends", 2L), ("axes", 1L) })
+            graph.Initializer.Add(new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { value } });
+        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model.ToByteArray();
+    }
+
+    /// <summary>
     /// A per-pixel segmenter: 1×1 convolution (3→4, positive weights) and ReLU give "features", a second 1×1 convolution
     /// gives two class scores per pixel, output "scores" [N,2,H,W]. Each output pixel depends on its own input pixel only,
     /// so the gradient of a region's summed class score is zero outside the region.
@@ -200,4 +268,11 @@ public static class SyntheticModels
 
     private static AttributeProto Int(string name, long value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    private static AttributeProto Ints(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
 }
