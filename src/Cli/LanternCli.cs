@@ -13,6 +13,7 @@ public static class LanternCli
             ExplainCommand.Create(),
             ServeCommand.Create(),
             InspectCommand.Create(),
+            UsersCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

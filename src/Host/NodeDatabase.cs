@@ -1,4 +1,5 @@
 using Lantern.Storage;
+using Lantern.Storage.Users;
 
 namespace Lantern.Host;
 
@@ -18,4 +19,7 @@ public sealed record NodeDatabase(string ConnectionString, string ProviderName)
     public IArtifactStore CreateArtifactStore() => IsPostgres
         ? new PostgresArtifactStore(ConnectionString)
         : new SqliteArtifactStore(ConnectionString);
+
+    /// <summary>Opens (and creates the tables of) the users, keys, quotas and grants in the same database.</summary>
+    public UserStore CreateUserStore() => IsPostgres ? UserStore.Postgres(ConnectionString) : UserStore.Sqlite(ConnectionString);
 }

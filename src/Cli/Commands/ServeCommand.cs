@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Lantern.Contracts.Cluster;
+using Lantern.Gateway.Hosting;
 using Lantern.Host;
 using Lantern.Worker.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -23,7 +24,13 @@ public static class ServeCommand
         var clusterPort = new Option<int>("--cluster-port") { DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_CLUSTER_PORT"), out var p) ? p : 0, Description = "Akka.Remote port; 0 picks a free one (env LANTERN_CLUSTER_PORT)" };
         var seeds = new Option<string?>("--seeds") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_SEEDS"), Description = "Comma-separated seed nodes, e.g. akka.tcp://lantern@10.0.0.5:4053; none: this node forms a cluster by itself (env LANTERN_SEEDS)" };
         var cacheDir = new Option<string?>("--cache-dir") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CACHE_DIR"), Description = "Worker nodes: where fetched artifacts are cached (env LANTERN_CACHE_DIR; default ~/.local/share/lantern/artifact-cache)" };
+        var noAuth = new Option<bool>("--no-auth")
+        {
+            DefaultValueFactory = _ => NodeSettings.Env("LANTERN_NO_AUTH") is "1" or "true",
+            Description = "Serve without API keys: anyone who reaches the port sees and runs everything; for one person on localhost (env LANTERN_NO_AUTH=1)",
+        };
         var command = new Command("serve", "Run a Lantern node until stopped");
+        command.Options.Add(noAuth);
         command.Options.Add(cacheDir);
         command.Options.Add(clusterHost);
         command.Options.Add(clusterPort);
@@ -59,6 +66,8 @@ public static class ServeCommand
                 ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
+                Gateway = new GatewayOptions { RequireApiKey = !parsed.GetValue(noAuth) },
+                WarnWhenOpen = true,
             });
             await app.StartAsync(cancellationToken);
             Console.WriteLine($"Lantern node ({string.Join(", ", selected)}) at {LanternNode.ClusterAddress(app)} serving gRPC on {LanternNode.GrpcAddress(app)}; Ctrl+C stops it");

@@ -338,6 +338,8 @@ public sealed class JobState(string jobId)
         Evaluations = Evaluations,
         Error = Error ?? "",
         Name = Spec?.Name ?? "",
+        Owner = Spec?.Owner ?? "",
+        Team = Spec?.Team ?? "",
         SubmittedUnixMs = SubmittedUnixMs,
         FinishedUnixMs = FinishedUnixMs,
     };

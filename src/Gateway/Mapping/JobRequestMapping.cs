@@ -4,6 +4,7 @@ using Lantern.Contracts.Messages;
 using Lantern.Explainers.Segmentation;
 using Lantern.Storage;
 using Lantern.Gateway.Hosting;
+using Lantern.Gateway.Quotas;
 using Lantern.Models;
 
 namespace Lantern.Gateway.Mapping;
@@ -14,8 +15,13 @@ namespace Lantern.Gateway.Mapping;
 /// </summary>
 public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore artifacts, GatewayOptions options, GradientModels gradientModels)
 {
-    public async Task<JobSpec> ToSpecAsync(SubmitJobRequest request, CancellationToken cancellationToken)
+    /// <param name="limits">The caller's quotas; null: the node's defaults.</param>
+    public async Task<JobSpec> ToSpecAsync(SubmitJobRequest request, CancellationToken cancellationToken, QuotaLimits? limits = null)
     {
+        limits ??= options.Quotas;
+        // Before anything is resolved: 10,000 listed classes are refused for their number, not their first duplicate.
+        if (request.Targets is { } asked)
+            QuotaPolicy.Check(limits, QuotaLimits.TargetsPerJob, TargetCount(asked), "the number of targets", "explain fewer classes per job");
         if (request.MethodCase == SubmitJobRequest.MethodOneofCase.None)
             GrpcErrors.InvalidArgument("choose an explanation method: set one of occlusion, lime, kernel_shap, rise, gradient");
 
@@ -59,7 +65,7 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
                 break;
         }
         if (spec.Targets.Regions.Count > 0) CheckRegions(spec);
-        CheckQuota(spec);
+        CheckQuota(spec, limits);
         return spec;
     }
 
@@ -86,7 +92,11 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         }
     }
 
-    private void CheckQuota(JobSpec spec)
+    /// <summary>Targets the job explains: each is one map per scale at image resolution.</summary>
+    private static long TargetCount(Targets targets) =>
+        targets.Regions.Count > 0 ? targets.Regions.Count : targets.Classes.Count > 0 ? targets.Classes.Count : targets.TopK;
+
+    private static void CheckQuota(JobSpec spec, QuotaLimits limits)
     {
         long evaluations;
         try
@@ -98,10 +108,8 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             GrpcErrors.InvalidArgument(e.Message);
             return;
         }
-        if (evaluations > options.MaxEvaluationsPerJob)
-            GrpcErrors.ResourceExhausted(
-                $"this job needs {evaluations:N0} model evaluations, above the quota of {options.MaxEvaluationsPerJob:N0}; " +
-                "ask for fewer samples, or a larger stride and fewer window sizes");
+        QuotaPolicy.Check(limits, QuotaLimits.EvaluationsPerJob, evaluations, "the model evaluations this job needs",
+            "ask for fewer samples, or a larger stride and fewer window sizes");
     }
 
     /// <summary>Feature-based methods share one segmentation per job: computed here once, stored, fetched by hash.</summary>
