@@ -1,5 +1,5 @@
-using Lantern.Contracts.Api;
 using ApiJobState = Lantern.Contracts.Api.JobState;
+using JobProgress = Lantern.Contracts.Api.JobProgress;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Occlusion;
 using Lantern.Explainers.Scoring;
