@@ -54,6 +54,9 @@ public sealed class TestNode : IAsyncDisposable
 
     public ActorSystem System { get; }
 
+    /// <summary>The node's services (its decode budget, its stores).</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <param name="gateway">Null runs the node open (no API keys), as every test did before users existed.</param>
     /// <param name="apiKey">The key <see cref="Client"/> sends.</param>
     public static async Task<TestNode> StartAsync(TestDatabase? database = null, CoordinatorOptions? coordinator = null,
