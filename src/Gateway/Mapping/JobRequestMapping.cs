@@ -190,6 +190,9 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         return targets;
     }
 
+    /// <summary>Largest model input side: 3 × 8192² float32 is 805 MB per image, already more than any batch should hold.</summary>
+    public const int MaxInputSide = 8192;
+
     /// <summary>Defaults come from <see cref="ModelDescriptor.Default"/> and from what the ONNX input declares.</summary>
     private static Preprocessing ResolvePreprocessing(Preprocessing? requested, OnnxModelInfo model)
     {
@@ -199,6 +202,10 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         if (p.Height == 0) p.Height = model.InputHeight;
         if (p.Width <= 0 || p.Height <= 0)
             GrpcErrors.InvalidArgument("the model's input size is symbolic; give preprocessing width and height");
+        // Checked before any size arithmetic: a free-size model asked for 100000x100000 overflowed an int further on.
+        if (p.Width > MaxInputSide || p.Height > MaxInputSide)
+            GrpcErrors.InvalidArgument(
+                $"preprocessing size {p.Width}x{p.Height} is too large: the model input may be at most {MaxInputSide}x{MaxInputSide}");
         if (model.InputWidth > 0 && p.Width != model.InputWidth || model.InputHeight > 0 && p.Height != model.InputHeight)
             GrpcErrors.InvalidArgument(
                 $"preprocessing size {p.Width}x{p.Height} does not match the model input {model.InputWidth}x{model.InputHeight}");
@@ -221,6 +228,8 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             GrpcErrors.InvalidArgument("mean and std take exactly 3 values each, in the model's channel order");
         if (p.Std.Any(s => s == 0 || !float.IsFinite(s)))
             GrpcErrors.InvalidArgument("std values must be finite and non-zero");
+        if (p.Mean.Any(m => !float.IsFinite(m)) || !float.IsFinite(p.Scale))
+            GrpcErrors.InvalidArgument($"mean and scale must be finite numbers, got mean [{string.Join(", ", p.Mean)}] and scale {p.Scale}");
         p.Output = OneOf(p.Output, "output", defaults.Output, ModelDescriptor.Logits, ModelDescriptor.Probabilities);
         return p;
     }
