@@ -1,4 +1,3 @@
-using Lantern.Coordinator.Jobs;
 using Lantern.Gateway.Auth;
 using Lantern.Gateway.Mapping;
 using Lantern.Gateway.Quotas;
@@ -28,8 +27,7 @@ public static class GatewayHostingExtensions
             .AddSingleton<ArtifactCatalog>()
             .AddSingleton<GradientModels>()
             .AddSingleton<JobRequestMapping>()
-            .AddSingleton<JobResultMapping>()
-            .AddSingleton<JobDirectory>();
+            .AddSingleton<JobResultMapping>();
     }
 
     /// <summary>The Admin service alone (users, keys, quotas), for a host that only manages the database.</summary>

@@ -6,7 +6,6 @@ using Grpc.Core;
 using Lantern.Contracts.Api;
 using Lantern.Contracts.Cluster;
 using Lantern.Contracts.Messages;
-using Lantern.Coordinator.Jobs;
 using Lantern.Gateway.Auth;
 using Lantern.Gateway.Hosting;
 using Lantern.Gateway.Mapping;
@@ -26,10 +25,10 @@ namespace Lantern.Gateway.Services;
 /// </summary>
 public sealed class LanternService(
     IRequiredActor<JobRegionKey> jobs,
+    IRequiredActor<JobIndexKey> index,
     ArtifactCatalog catalog,
     JobRequestMapping requests,
     JobResultMapping results,
-    JobDirectory directory,
     QuotaPolicy quotas,
     GatewayOptions options) : Contracts.Api.Lantern.LanternBase
 {
@@ -143,20 +142,27 @@ public sealed class LanternService(
     public override async Task<JobProgress> CancelJob(ApiCancelJob request, ServerCallContext context) =>
         (await AskAsync<JobStatusResult>(new Contracts.Messages.CancelJob { JobId = await CheckAccessAsync(request.JobId, context) }, context)).Progress;
 
+    /// <summary>One message to the job index, however many jobs the cluster has run.</summary>
     public override async Task<ListJobsResponse> ListJobs(ListJobsRequest request, ServerCallContext context)
     {
+        // The index applies the caller's visibility (own and team jobs; all for an admin) as one more filter.
         var caller = context.Caller();
-        IReadOnlySet<string>? visible = caller.Admin || Users is not { } users
-            ? null
-            : await users.VisibleJobIdsAsync(caller.Name, caller.Team, context.CancellationToken);
-        var response = new ListJobsResponse();
-        foreach (var jobId in await directory.JobIdsAsync(context.CancellationToken))
+        var viewer = caller.Admin ? new IndexViewer { Everyone = true } : new IndexViewer { User = caller.Name, Team = caller.Team };
+        var query = JobListMapping.ToQuery(request, viewer);
+        try
         {
-            if (visible is not null && !visible.Contains(jobId)) continue;
-            var status = await jobs.ActorRef.Ask<object>(new GetJobStatus { JobId = jobId }, options.AskTimeout, context.CancellationToken);
-            if (status is JobStatusResult known) response.Jobs.Add(known.Progress);
+            return JobListMapping.ToApi(await index.ActorRef.Ask<JobIndexPage>(query, options.AskTimeout, context.CancellationToken));
         }
-        return response;
+        catch (AskTimeoutException)
+        {
+            GrpcErrors.Unavailable($"the job index did not answer within {options.AskTimeout.TotalSeconds:0} s; try again");
+            throw;
+        }
+        catch (ArgumentException e)
+        {
+            GrpcErrors.InvalidArgument(e.Message);
+            throw;
+        }
     }
 
     private async Task<JobProgress> StatusAsync(string jobId, ServerCallContext context) =>
