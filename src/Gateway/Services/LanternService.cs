@@ -142,6 +142,15 @@ public sealed class LanternService(
     public override async Task<JobProgress> CancelJob(ApiCancelJob request, ServerCallContext context) =>
         (await AskAsync<JobStatusResult>(new Contracts.Messages.CancelJob { JobId = await CheckAccessAsync(request.JobId, context) }, context)).Progress;
 
+    public override async Task<DeleteJobResponse> DeleteJob(DeleteJobRequest request, ServerCallContext context)
+    {
+        // Only who may see a job may delete it; anyone else's id is NOT_FOUND, as for get, watch and cancel.
+        var jobId = await CheckAccessAsync(request.JobId, context);
+        await AskAsync<JobDeletedReply>(new Contracts.Messages.DeleteJob { JobId = jobId }, context);
+        if (Users is { } users) await users.ForgetJobAsync(jobId, context.CancellationToken);
+        return new DeleteJobResponse();
+    }
+
     /// <summary>One message to the job index, however many jobs the cluster has run.</summary>
     public override async Task<ListJobsResponse> ListJobs(ListJobsRequest request, ServerCallContext context)
     {

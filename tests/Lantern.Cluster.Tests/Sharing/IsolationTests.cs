@@ -32,13 +32,14 @@ public sealed class IsolationTests(SharedNodeFixture fixture) : IClassFixture<Sh
         return jobId;
     }
 
-    public static TheoryData<string> JobRpcs => ["GetJob", "WatchJob", "GetResult", "CancelJob"];
+    public static TheoryData<string> JobRpcs => ["GetJob", "WatchJob", "GetResult", "CancelJob", "DeleteJob"];
 
     private static Task CallWithJobId(ExplainClient client, string rpc, string jobId) => rpc switch
     {
         "GetJob" => client.Api.GetJobAsync(new GetJobRequest { JobId = jobId }, deadline: Deadline()).ResponseAsync,
         "GetResult" => client.Api.GetResultAsync(new GetResultRequest { JobId = jobId }, deadline: Deadline()).ResponseAsync,
         "CancelJob" => client.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId }, deadline: Deadline()).ResponseAsync,
+        "DeleteJob" => client.Api.DeleteJobAsync(new DeleteJobRequest { JobId = jobId }, deadline: Deadline()).ResponseAsync,
         "WatchJob" => FirstProgressAsync(client, jobId),
         _ => throw new ArgumentOutOfRangeException(nameof(rpc)),
     };
@@ -129,6 +130,18 @@ public sealed class IsolationTests(SharedNodeFixture fixture) : IClassFixture<Sh
         Assert.Equal(ApiJobState.Done, (await fixture.Bob.Api.GetJobAsync(new GetJobRequest { JobId = jobId }, deadline: Deadline())).State);
         var result = await fixture.Root.Api.GetResultAsync(new GetResultRequest { JobId = jobId }, deadline: Deadline());
         Assert.Equal(SharedNodeFixture.Size * SharedNodeFixture.Size, TestJobs.Floats(Assert.Single(result.Maps)).Length);
+    }
+
+    [Fact]
+    public async Task A_teammate_may_delete_a_job_and_its_id_then_answers_not_found()
+    {
+        var jobId = await RunToEndAsync(fixture.Alice, fixture.Submit("to delete"));
+
+        await fixture.Bob.Api.DeleteJobAsync(new DeleteJobRequest { JobId = jobId }, deadline: Deadline());
+
+        var error = await FailsWith(StatusCode.NotFound,
+            async () => await fixture.Alice.Api.GetJobAsync(new GetJobRequest { JobId = jobId }, deadline: Deadline()));
+        Assert.Contains($"no job with id '{jobId}'", error.Status.Detail);
     }
 
     [Fact]
