@@ -1,3 +1,4 @@
+using Lantern.Imaging;
 using Lantern.Contracts.Api;
 using Lantern.Methods;
 using Lantern.Contracts.Messages;
@@ -82,7 +83,7 @@ public sealed class BenchJob
 
         var store = new InMemoryArtifactStore();
         var gateway = new GatewayOptions();
-        var catalog = new ArtifactCatalog(store, gateway);
+        var catalog = new ArtifactCatalog(store, gateway, new DecodeBudget(gateway.DecodeMemoryBytes));
         var (modelPut, info) = await catalog.PutModelAsync(model, CancellationToken.None);
         var (imagePut, _) = await catalog.PutImageAsync(image, CancellationToken.None);
         var twin = twinPath is null ? null : await File.ReadAllBytesAsync(twinPath);

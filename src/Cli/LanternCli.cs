@@ -14,6 +14,7 @@ public static class LanternCli
             ServeCommand.Create(),
             InspectCommand.Create(),
             ModelsCommand.Create(),
+            UsersCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

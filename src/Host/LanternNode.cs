@@ -44,6 +44,7 @@ public static class LanternNode
             // Factory registrations, so the container disposes the stores (and a PostgreSQL store's connection pool).
             builder.Services.AddSingleton<IArtifactStore>(_ => database.CreateArtifactStore());
             builder.Services.AddSingleton<IModelRegistry>(_ => database.CreateModelRegistry());
+            builder.Services.AddSingleton(_ => database.CreateUserStore());
         }
         else
             builder.Services.AddSingleton<IArtifactStore>(services =>
@@ -53,8 +54,29 @@ public static class LanternNode
         builder.Services.AddAkka(options.SystemName, akka => ConfigureCluster(akka, options, database));
 
         var app = builder.Build();
+        if (!options.Gateway.RequireApiKey && options.Has(ClusterRoles.Gateway) && options.WarnWhenOpen)
+            app.Logger.LogWarning("AUTHENTICATION IS OFF: this node's gateway answers anyone who reaches {Host}:{Port} without an API key, " +
+                                  "with every job and artifact visible to all. Use it for one person on localhost only.", options.GrpcHost, options.GrpcPort);
         app.MapGateway();
         app.MapGet("/metrics", (IServiceProvider services) => Metrics(services, options));
+        return app;
+    }
+
+    /// <summary>
+    /// Only the Admin service over the node's database, with no cluster: what <c>lantern users</c> without --gateway
+    /// starts for one command (the first admin is made this way). Listens on a loopback port.
+    /// </summary>
+    public static WebApplication BuildAdmin(NodeOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, options.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2));
+        var database = NodeDatabase.For(options);
+        builder.Services.AddSingleton(_ => database.CreateUserStore());
+        builder.Services.AddGatewayAdmin(options.Gateway);
+        var app = builder.Build();
+        app.MapGatewayAdmin();
         return app;
     }
 

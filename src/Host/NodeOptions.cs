@@ -46,5 +46,8 @@ public sealed record NodeOptions
     public WorkerOptions Worker { get; init; } = new();
     public GatewayOptions Gateway { get; init; } = new();
 
+    /// <summary>Log a loud warning when the gateway runs without API keys (<c>serve --no-auth</c>; not the local one-process run).</summary>
+    public bool WarnWhenOpen { get; init; }
+
     public bool Has(string role) => Roles.Contains(role);
 }

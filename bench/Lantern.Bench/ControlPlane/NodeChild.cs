@@ -72,7 +72,7 @@ public static class NodeChild
             LogLevel = LogLevel.Warning,
             Coordinator = new CoordinatorOptions { WorkItemSize = spec.WorkItemSize, SnapshotEveryItems = spec.SnapshotEveryItems },
             Worker = new WorkerOptions { Workers = spec.Workers, ExecutionProvider = ExecutionProviderPreference.Cpu },
-            Gateway = new GatewayOptions { MaxEvaluationsPerJob = long.MaxValue },
+            Gateway = new GatewayOptions { Quotas = new() { MaxEvaluationsPerJob = long.MaxValue, MaxQueuedEvaluations = long.MaxValue, MaxImagePixels = long.MaxValue } },
         });
         await app.StartAsync();
         Console.Out.WriteLine(ReadyMarker + LanternNode.GrpcAddress(app));

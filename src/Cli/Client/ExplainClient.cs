@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Lantern.Contracts.Api;
 
@@ -9,20 +10,36 @@ namespace Lantern.Cli.Client;
 /// Runs an explanation against any Lantern gateway, local or remote, through the public gRPC API only:
 /// upload model and image, submit, watch, fetch the result.
 /// </summary>
-public sealed class ExplainClient(GrpcChannel channel) : IDisposable
+public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : IDisposable
 {
     private const int ChunkSize = 1 << 20;
-    private readonly Contracts.Api.Lantern.LanternClient _client = new(channel);
+    private readonly Contracts.Api.Lantern.LanternClient _client = new(WithKey(channel, apiKey));
 
-    public static ExplainClient Connect(Uri gateway) => new(GrpcChannel.ForAddress(gateway, new GrpcChannelOptions
+    /// <param name="apiKey">Sent as <c>authorization: Bearer KEY</c> on every call; null for an open node.</param>
+    public static ExplainClient Connect(Uri gateway, string? apiKey = null) => new(GrpcChannel.ForAddress(gateway, new GrpcChannelOptions
     {
         MaxReceiveMessageSize = null, // a result carries every map and overlay
-    }));
+    }), apiKey);
 
     public Contracts.Api.Lantern.LanternClient Api => _client;
 
     /// <summary>The connection, for the gateway's other services (lantern.v1.Models).</summary>
     public GrpcChannel Channel => channel;
+
+    /// <summary>The admin service on the same gateway and key.</summary>
+    public Admin.AdminClient Admin { get; } = new(WithKey(channel, apiKey));
+
+    /// <summary>
+    /// Metadata rather than call credentials: gRPC only sends call credentials over TLS, and a gateway on a private
+    /// network or behind a TLS-terminating proxy is plain HTTP/2.
+    /// </summary>
+    private static CallInvoker WithKey(GrpcChannel channel, string? apiKey) => apiKey is { Length: > 0 }
+        ? channel.Intercept(metadata =>
+        {
+            metadata.Add("authorization", $"Bearer {apiKey}");
+            return metadata;
+        })
+        : channel.CreateCallInvoker();
 
     public async Task<ArtifactRef> UploadModelAsync(byte[] bytes, string fileName, CancellationToken cancellationToken = default)
     {

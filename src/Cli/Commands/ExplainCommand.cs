@@ -21,10 +21,12 @@ public static class ExplainCommand
     {
         var options = new ExplainOptions();
         var node = new NodeSettings();
+        var client = new ClientSettings();
         var gateway = new Option<string?>("--gateway") { Description = "Run on this cluster (http://host:port) instead of in-process" };
         var command = new Command("explain", "Explain a model's prediction on an image");
         options.AddTo(command);
         node.AddTo(command);
+        client.AddTo(command);
         command.Options.Add(gateway);
 
         command.SetAction(async (parsed, cancellationToken) =>
@@ -47,9 +49,11 @@ public static class ExplainCommand
             try
             {
                 Uri address;
+                string? apiKey = null;
                 if (parsed.GetValue(gateway) is { } remote)
                 {
                     address = new Uri(remote);
+                    apiKey = parsed.GetValue(client.ApiKey);
                 }
                 else
                 {
@@ -62,7 +66,7 @@ public static class ExplainCommand
                     await local.StartAsync(cancellationToken);
                     address = LanternNode.GrpcAddress(local);
                 }
-                var result = await RunAsync(address, request, cancellationToken);
+                var result = await RunAsync(address, apiKey, request, cancellationToken);
                 Report(result, ResultWriter.Write(result, request.OutputDirectory), stopwatch.Elapsed);
                 return 0;
             }
@@ -88,9 +92,9 @@ public static class ExplainCommand
         return command;
     }
 
-    private static async Task<JobResult> RunAsync(Uri address, ExplainRequest request, CancellationToken cancellationToken)
+    private static async Task<JobResult> RunAsync(Uri address, string? apiKey, ExplainRequest request, CancellationToken cancellationToken)
     {
-        using var client = ExplainClient.Connect(address);
+        using var client = ExplainClient.Connect(address, apiKey);
         var model = await File.ReadAllBytesAsync(request.ModelPath, cancellationToken);
         var image = await File.ReadAllBytesAsync(request.ImagePath, cancellationToken);
         if (request.TwinPath is { } twin)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Lantern.Contracts.Cluster;
 using Lantern.Coordinator.Dispatch;
 using Lantern.Coordinator.Hosting;
+using Lantern.Gateway.Hosting;
 using Lantern.Host;
 using Lantern.Worker.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -30,6 +31,12 @@ public static class ServeCommand
         var command = new Command("serve", "Run a Lantern node until stopped");
         command.Options.Add(userWeights);
         command.Options.Add(teamWeights);
+        var noAuth = new Option<bool>("--no-auth")
+        {
+            DefaultValueFactory = _ => NodeSettings.Env("LANTERN_NO_AUTH") is "1" or "true",
+            Description = "Serve without API keys: anyone who reaches the port sees and runs everything; for one person on localhost (env LANTERN_NO_AUTH=1)",
+        };
+        command.Options.Add(noAuth);
         command.Options.Add(cacheDir);
         command.Options.Add(clusterHost);
         command.Options.Add(clusterPort);
@@ -71,6 +78,8 @@ public static class ServeCommand
                 ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
+                Gateway = new GatewayOptions { RequireApiKey = !parsed.GetValue(noAuth) },
+                WarnWhenOpen = true,
             };
             // A worker or gateway downed when every coordinator is gone starts afresh and rejoins, in this process.
             await NodeSupervisor.RunAsync(options, app => Console.WriteLine(

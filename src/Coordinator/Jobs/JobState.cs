@@ -204,6 +204,11 @@ public sealed class JobState(string jobId)
             if (Phase != JobPhase.Queued) return [];
             if (command.Scores.Count != Spec!.ClassCount)
                 return [Failed($"the model returned {command.Scores.Count} scores, expected {Spec.ClassCount}", nowUnixMs)];
+            // Every perturbation is compared with these scores: a NaN or infinite one would spend the whole job to
+            // produce maps of NaN (and then fail writing JSON), so the job fails now, with the reason.
+            if (FirstNonFinite(command.Scores) is { } bad)
+                return [Failed($"the model's output for the unperturbed image is not finite ({command.Scores[bad]} at index {bad}); " +
+                               "no explanation can be computed from it: check the model's weights and the preprocessing", nowUnixMs)];
             var targets = ResolveTargets(Spec, command.Scores);
             return [new BaselineScored { Scores = { command.Scores }, Targets = { targets }, FirstItemUnixMs = nowUnixMs }];
         }
@@ -214,6 +219,13 @@ public sealed class JobState(string jobId)
             return [Failed($"a worker returned {command.Scores.Count} {(MapLength > 0 ? "values" : "scores")} for {item.Count} perturbations × {Targets.Length} targets" +
                            (MapLength > 0 ? $" and {Targets.Length} maps of {MapLength}" : ""), nowUnixMs)];
         return [new ItemScored { First = item.First, Count = item.Count, Scores = { command.Scores }, Worker = command.Worker }];
+    }
+
+    private static int? FirstNonFinite(IReadOnlyList<float> scores)
+    {
+        for (var i = 0; i < scores.Count; i++)
+            if (!float.IsFinite(scores[i])) return i;
+        return null;
     }
 
     public IReadOnlyList<IJobEvent> Decide(CancelJob _, long nowUnixMs) =>

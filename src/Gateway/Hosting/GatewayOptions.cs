@@ -1,12 +1,26 @@
+using Lantern.Gateway.Quotas;
+
 namespace Lantern.Gateway.Hosting;
 
 public sealed record GatewayOptions
 {
-    public long MaxModelBytes { get; init; } = 1L << 30;
+    /// <summary>Hard limit on an image upload's bytes (its pixels are bounded by the image_pixels quota).</summary>
     public long MaxImageBytes { get; init; } = 100L << 20;
 
-    /// <summary>Quota: the most model evaluations one job may ask for.</summary>
-    public long MaxEvaluationsPerJob { get; init; } = 5_000_000;
+    /// <summary>Every caller needs an API key (<c>lantern serve</c>); off, the node is open to whoever reaches it.</summary>
+    public bool RequireApiKey { get; init; }
+
+    /// <summary>Each user's defaults; admins override them per user or team.</summary>
+    public QuotaLimits Quotas { get; init; } = new();
+
+    /// <summary>
+    /// Bytes of decoded pixels that uploads and submits on this gateway may hold at once (an RGBA frame while decoding
+    /// plus the float image): a request that would pass it waits for others to finish, and is refused after
+    /// <see cref="DecodeWait"/>.
+    /// </summary>
+    public long DecodeMemoryBytes { get; init; } = 2L << 30;
+
+    public TimeSpan DecodeWait { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

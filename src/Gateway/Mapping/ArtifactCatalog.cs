@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Lantern.Explainers.Imaging;
 using Lantern.Gateway.Hosting;
+using Lantern.Gateway.Quotas;
 using Lantern.Imaging;
 using Lantern.Models;
 using Lantern.Storage;
@@ -11,7 +12,7 @@ namespace Lantern.Gateway.Mapping;
 /// Validates uploads and remembers what they are (model shapes, image sizes) by content hash, so a submit does not
 /// parse a model or decode an image again.
 /// </summary>
-public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options)
+public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options, DecodeBudget budget)
 {
     private readonly ConcurrentDictionary<string, OnnxModelInfo> _models = new();
     private readonly ConcurrentDictionary<string, (int Width, int Height)> _images = new();
@@ -25,10 +26,20 @@ public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options
         return (put, info);
     }
 
-    public async Task<(ArtifactPut Put, RgbImage Image)> PutImageAsync(byte[] bytes, CancellationToken cancellationToken)
+    public Task<(ArtifactPut Put, RgbImage Image)> PutImageAsync(byte[] bytes, CancellationToken cancellationToken) =>
+        PutImageAsync(bytes, options.Quotas, cancellationToken);
+
+    /// <summary>
+    /// Checks the size the header claims against the caller's image_pixels quota before a pixel is decoded, then
+    /// decodes (to validate the whole file) within the node's shared decode budget.
+    /// </summary>
+    public async Task<(ArtifactPut Put, RgbImage Image)> PutImageAsync(byte[] bytes, QuotaLimits limits, CancellationToken cancellationToken)
     {
         if (bytes.Length == 0) GrpcErrors.InvalidArgument("the image upload was empty; send a JPEG or PNG file's bytes");
-        var image = DecodeImage(bytes);
+        var (width, height) = Identify(bytes);
+        QuotaPolicy.Check(limits, QuotaLimits.ImagePixels, (long)width * height, $"the image's size ({width}x{height} in its header)",
+            "downscale it first");
+        var image = await DecodeImageAsync(bytes, cancellationToken);
         var put = await store.PutAsync(bytes, "image", cancellationToken);
         _images[put.Sha256] = (image.Width, image.Height);
         return (put, image);
@@ -44,14 +55,15 @@ public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options
     public async Task<(int Width, int Height)> ImageSizeAsync(string sha256, CancellationToken cancellationToken)
     {
         if (_images.TryGetValue(sha256, out var size)) return size;
-        var image = DecodeImage(await FetchAsync(sha256, "image", "UploadImage", cancellationToken));
+        var image = await DecodeImageAsync(await FetchAsync(sha256, "image", "UploadImage", cancellationToken), cancellationToken);
         return _images[sha256] = (image.Width, image.Height);
     }
 
     public async Task<RgbImage> ImageAsync(string sha256, CancellationToken cancellationToken) =>
-        DecodeImage(await FetchAsync(sha256, "image", "UploadImage", cancellationToken));
+        await DecodeImageAsync(await FetchAsync(sha256, "image", "UploadImage", cancellationToken), cancellationToken);
 
-    public long MaxBytes(string kind) => kind == "model" ? options.MaxModelBytes : options.MaxImageBytes;
+    /// <summary>The most bytes an upload of this kind may have for this caller.</summary>
+    public long MaxBytes(string kind, QuotaLimits limits) => kind == "model" ? limits.MaxModelBytes : options.MaxImageBytes;
 
     private async Task<byte[]> FetchAsync(string sha256, string kind, string upload, CancellationToken cancellationToken)
     {
@@ -74,16 +86,44 @@ public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options
         }
     }
 
-    private static RgbImage DecodeImage(byte[] bytes)
+    private static (int Width, int Height) Identify(byte[] bytes)
     {
         try
         {
-            return ImageDecoder.Decode(bytes);
+            return ImageDecoder.Identify(bytes);
         }
         catch (InvalidImageException e)
         {
             GrpcErrors.InvalidArgument(e.Message);
+            return default;
+        }
+    }
+
+    /// <summary>Decodes within the shared budget: the decode's share is taken first and given back when it ends.</summary>
+    private async Task<RgbImage> DecodeImageAsync(byte[] bytes, CancellationToken cancellationToken)
+    {
+        var (width, height) = Identify(bytes);
+        IDisposable lease;
+        try
+        {
+            lease = await budget.AcquireAsync(width, height, options.DecodeWait, cancellationToken);
+        }
+        catch (DecodeBudgetExhaustedException e)
+        {
+            GrpcErrors.ResourceExhausted(e.Message);
             return null;
+        }
+        using (lease)
+        {
+            try
+            {
+                return ImageDecoder.Decode(bytes);
+            }
+            catch (InvalidImageException e)
+            {
+                GrpcErrors.InvalidArgument(e.Message);
+                return null;
+            }
         }
     }
 

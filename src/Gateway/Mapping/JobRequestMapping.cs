@@ -4,6 +4,7 @@ using Lantern.Contracts.Messages;
 using Lantern.Explainers.Segmentation;
 using Lantern.Storage;
 using Lantern.Gateway.Hosting;
+using Lantern.Gateway.Quotas;
 using Lantern.Models;
 using Fill = Lantern.Contracts.Api.Fill;
 using OcclusionOptions = Lantern.Contracts.Api.OcclusionOptions;
@@ -20,10 +21,16 @@ namespace Lantern.Gateway.Mapping;
 public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore artifacts, GatewayOptions options, GradientModels gradientModels,
     RegisteredModels registered)
 {
+    /// <param name="limits">The caller's quotas; null: the node's defaults.</param>
     /// <param name="team">The caller's team, whose registered models <see cref="SubmitJobRequest.Model"/> may name.</param>
-    public async Task<JobSpec> ToSpecAsync(SubmitJobRequest request, CancellationToken cancellationToken, string team = "")
+    public async Task<JobSpec> ToSpecAsync(SubmitJobRequest request, CancellationToken cancellationToken, QuotaLimits? limits = null,
+        string team = "")
     {
         request = await registered.ResolveAsync(request, team, cancellationToken);
+        limits ??= options.Quotas;
+        // Before anything is resolved: 10,000 listed classes are refused for their number, not their first duplicate.
+        if (request.Targets is { } asked)
+            QuotaPolicy.Check(limits, QuotaLimits.TargetsPerJob, TargetCount(asked), "the number of targets", "explain fewer classes per job");
         if (request.MethodCase == SubmitJobRequest.MethodOneofCase.None)
             GrpcErrors.InvalidArgument("choose an explanation method: set one of occlusion, lime, kernel_shap, rise, gradient");
 
@@ -70,7 +77,7 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
                 break;
         }
         if (spec.Targets.Regions.Count > 0) CheckRegions(spec);
-        CheckQuota(spec);
+        CheckQuota(spec, limits);
         return spec;
     }
 
@@ -97,7 +104,11 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         }
     }
 
-    private void CheckQuota(JobSpec spec)
+    /// <summary>Targets the job explains: each is one map per scale at image resolution.</summary>
+    private static long TargetCount(Targets targets) =>
+        targets.Regions.Count > 0 ? targets.Regions.Count : targets.Classes.Count > 0 ? targets.Classes.Count : targets.TopK;
+
+    private static void CheckQuota(JobSpec spec, QuotaLimits limits)
     {
         long evaluations;
         try
@@ -109,10 +120,8 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             GrpcErrors.InvalidArgument(e.Message);
             return;
         }
-        if (evaluations > options.MaxEvaluationsPerJob)
-            GrpcErrors.ResourceExhausted(
-                $"this job needs {evaluations:N0} model evaluations, above the quota of {options.MaxEvaluationsPerJob:N0}; " +
-                "ask for fewer samples, or a larger stride and fewer window sizes");
+        QuotaPolicy.Check(limits, QuotaLimits.EvaluationsPerJob, evaluations, "the model evaluations this job needs",
+            "ask for fewer samples, or a larger stride and fewer window sizes");
     }
 
     /// <summary>Feature-based methods share one segmentation per job: computed here once, stored, fetched by hash.</summary>
@@ -186,6 +195,9 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         return targets;
     }
 
+    /// <summary>Largest model input side: 3 × 8192² float32 is 805 MB per image, already more than any batch should hold.</summary>
+    public const int MaxInputSide = 8192;
+
     /// <summary>Defaults come from <see cref="ModelDescriptor.Default"/> and from what the ONNX input declares.</summary>
     public static Preprocessing ResolvePreprocessing(Preprocessing? requested, OnnxModelInfo model)
     {
@@ -195,6 +207,10 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         if (p.Height == 0) p.Height = model.InputHeight;
         if (p.Width <= 0 || p.Height <= 0)
             GrpcErrors.InvalidArgument("the model's input size is symbolic; give preprocessing width and height");
+        // Checked before any size arithmetic: a free-size model asked for 100000x100000 overflowed an int further on.
+        if (p.Width > MaxInputSide || p.Height > MaxInputSide)
+            GrpcErrors.InvalidArgument(
+                $"preprocessing size {p.Width}x{p.Height} is too large: the model input may be at most {MaxInputSide}x{MaxInputSide}");
         if (model.InputWidth > 0 && p.Width != model.InputWidth || model.InputHeight > 0 && p.Height != model.InputHeight)
             GrpcErrors.InvalidArgument(
                 $"preprocessing size {p.Width}x{p.Height} does not match the model input {model.InputWidth}x{model.InputHeight}");
@@ -217,6 +233,8 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             GrpcErrors.InvalidArgument("mean and std take exactly 3 values each, in the model's channel order");
         if (p.Std.Any(s => s == 0 || !float.IsFinite(s)))
             GrpcErrors.InvalidArgument("std values must be finite and non-zero");
+        if (p.Mean.Any(m => !float.IsFinite(m)) || !float.IsFinite(p.Scale))
+            GrpcErrors.InvalidArgument($"mean and scale must be finite numbers, got mean [{string.Join(", ", p.Mean)}] and scale {p.Scale}");
         p.Output = OneOf(p.Output, "output", defaults.Output, ModelDescriptor.Logits, ModelDescriptor.Probabilities);
         return p;
     }

@@ -97,6 +97,8 @@ public static class MethodOptions
         if (s.Scale == 0) s.Scale = 100;
         if (s.Sigma == 0) s.Sigma = 0.8f;
         if (s.MinSize == 0) s.MinSize = 20;
+        if (!(float.IsFinite(s.Compactness) && s.Compactness > 0 && float.IsFinite(s.Scale) && s.Scale > 0 && float.IsFinite(s.Sigma) && s.Sigma >= 0))
+            GrpcErrors.InvalidArgument($"segmentation compactness and scale must be positive numbers and sigma at least 0, got {s.Compactness}, {s.Scale}, {s.Sigma}");
         return s;
     }
 
@@ -116,9 +118,12 @@ public static class MethodOptions
             GrpcErrors.InvalidArgument("the feature_mean fill needs superpixels: use it with lime or kernel_shap");
         if (fill.Kind == Fill.Types.Kind.Blur && allowFeatureMean)
             GrpcErrors.InvalidArgument("lime and kernel_shap hide a feature with one colour: use feature_mean, mean, zero or a constant");
-        if (fill.Kind == Fill.Types.Kind.Blur && fill.BlurSigma <= 0) fill.BlurSigma = 10;
-        if (fill.Kind == Fill.Types.Kind.Constant && new[] { fill.R, fill.G, fill.B }.Any(v => v is < 0 or > 255))
-            GrpcErrors.InvalidArgument("a constant fill takes r, g, b between 0 and 255");
+        if (fill.Kind == Fill.Types.Kind.Blur && fill.BlurSigma == 0) fill.BlurSigma = 10;
+        if (fill.Kind == Fill.Types.Kind.Blur && !(fill.BlurSigma > 0 && fill.BlurSigma <= 1000))
+            GrpcErrors.InvalidArgument($"blur_sigma must be a number of pixels above 0 and at most 1000, got {fill.BlurSigma}");
+        // Written as !(in range) so that NaN, which fails every comparison, is refused too.
+        if (fill.Kind == Fill.Types.Kind.Constant && new[] { fill.R, fill.G, fill.B }.Any(v => !(v >= 0 && v <= 255)))
+            GrpcErrors.InvalidArgument($"a constant fill takes r, g, b between 0 and 255, got {fill.R}, {fill.G}, {fill.B}");
         return fill;
     }
 

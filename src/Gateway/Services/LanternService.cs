@@ -1,30 +1,47 @@
+using System.Security.Cryptography;
+using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using Grpc.Core;
 using Lantern.Contracts.Api;
 using Lantern.Contracts.Cluster;
 using Lantern.Contracts.Messages;
+using Lantern.Gateway.Auth;
 using Lantern.Gateway.Hosting;
 using Lantern.Gateway.Mapping;
+using Lantern.Gateway.Quotas;
+using Lantern.Methods;
+using Lantern.Storage;
+using Lantern.Storage.Users;
 using ApiCancelJob = Lantern.Contracts.Api.CancelJobRequest;
 using ApiJobState = Lantern.Contracts.Api.JobState;
 using Status = Grpc.Core.Status;
 
 namespace Lantern.Gateway.Services;
 
-/// <summary>The gRPC front door: validate, map, ask the job's entity, map back.</summary>
+/// <summary>
+/// The gRPC front door: identify the caller, check what they may see and use, validate, map, ask the job's entity,
+/// map back. Another user's job answers exactly as a job that does not exist.
+/// </summary>
 public sealed class LanternService(
     IRequiredActor<JobRegionKey> jobs,
     IRequiredActor<JobIndexKey> index,
     ArtifactCatalog catalog,
     JobRequestMapping requests,
     JobResultMapping results,
+    QuotaPolicy quotas,
     GatewayOptions options) : Contracts.Api.Lantern.LanternBase
 {
+    /// <summary>Null on a node without the database (a worker-only node's gateway), which is then open.</summary>
+    private UserStore? Users => quotas.Users;
+
     public override async Task<ArtifactRef> UploadModel(IAsyncStreamReader<UploadChunk> requestStream, ServerCallContext context)
     {
-        var bytes = await ReadUploadAsync(requestStream, "model", context.CancellationToken);
+        var caller = context.Caller();
+        var limits = await quotas.ForAsync(caller, context.CancellationToken);
+        var bytes = await ReadUploadAsync(requestStream, "model", caller, limits, context.CancellationToken);
         var (put, info) = await catalog.PutModelAsync(bytes, context.CancellationToken);
+        await RecordUploadAsync(caller, put, context.CancellationToken);
         return new ArtifactRef
         {
             Sha256 = put.Sha256, Size = put.Size, AlreadyPresent = put.AlreadyPresent, Model = JobResultMapping.ToApi(info),
@@ -33,8 +50,11 @@ public sealed class LanternService(
 
     public override async Task<ArtifactRef> UploadImage(IAsyncStreamReader<UploadChunk> requestStream, ServerCallContext context)
     {
-        var bytes = await ReadUploadAsync(requestStream, "image", context.CancellationToken);
-        var (put, image) = await catalog.PutImageAsync(bytes, context.CancellationToken);
+        var caller = context.Caller();
+        var limits = await quotas.ForAsync(caller, context.CancellationToken);
+        var bytes = await ReadUploadAsync(requestStream, "image", caller, limits, context.CancellationToken);
+        var (put, image) = await catalog.PutImageAsync(bytes, limits, context.CancellationToken);
+        await RecordUploadAsync(caller, put, context.CancellationToken);
         return new ArtifactRef
         {
             Sha256 = put.Sha256, Size = put.Size, AlreadyPresent = put.AlreadyPresent,
@@ -44,24 +64,54 @@ public sealed class LanternService(
 
     public override async Task<SubmitJobResponse> SubmitJob(SubmitJobRequest request, ServerCallContext context)
     {
-        var spec = await requests.ToSpecAsync(request, context.CancellationToken);
-        var jobId = Guid.NewGuid().ToString("N");
-        await AskAsync<JobStatusResult>(new StartJob
+        var caller = context.Caller();
+        var cancellationToken = context.CancellationToken;
+        string jobId;
+        if (request.RequestId.Length > 0)
         {
-            JobId = jobId, Spec = spec, SubmittedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-        }, context);
+            if (request.RequestId.Length > 128)
+                GrpcErrors.InvalidArgument($"request_id has {request.RequestId.Length} characters; use at most 128 (a UUID is 36)");
+            jobId = IdempotentJobId(caller, request.RequestId);
+            // A retry of a submit that went through: the same job, not a second one (and no quota counted twice).
+            if (await jobs.ActorRef.Ask<object>(new GetJobStatus { JobId = jobId }, options.AskTimeout, cancellationToken) is JobStatusResult)
+                return new SubmitJobResponse { JobId = jobId };
+        }
+        else
+        {
+            jobId = Guid.NewGuid().ToString("N");
+        }
+
+        var limits = await quotas.ForAsync(caller, cancellationToken);
+        if (!caller.Admin)
+        {
+            await CheckMayUseAsync(caller, request.ModelSha256, "model", "UploadModel", cancellationToken);
+            await CheckMayUseAsync(caller, request.ImageSha256, "image", "UploadImage", cancellationToken);
+            if (request.Gradient is { TwinModelSha256.Length: > 0 } gradient)
+                await CheckMayUseAsync(caller, gradient.TwinModelSha256, "model", "UploadModel", cancellationToken);
+        }
+        var spec = await requests.ToSpecAsync(request, cancellationToken, limits, caller.Team);
+        spec.Owner = caller.Name;
+        spec.Team = caller.Team;
+        var evaluations = MethodCatalog.For(spec).PerturbationCount;
+        if (!caller.IsOpen) await CheckRunningQuotasAsync(caller, limits, evaluations, cancellationToken);
+
+        var submitted = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if (Users is { } users)
+            await users.RecordJobAsync(new OwnedJob(jobId, caller.Name, caller.Team, evaluations, submitted, Finished: false), cancellationToken);
+        await AskAsync<JobStatusResult>(new StartJob { JobId = jobId, Spec = spec, SubmittedUnixMs = submitted }, context);
         return new SubmitJobResponse { JobId = jobId };
     }
 
     public override async Task<JobProgress> GetJob(GetJobRequest request, ServerCallContext context) =>
-        await StatusAsync(request.JobId, context);
+        await StatusAsync(await CheckAccessAsync(request.JobId, context), context);
 
     public override async Task WatchJob(WatchJobRequest request, IServerStreamWriter<JobProgress> responseStream, ServerCallContext context)
     {
+        var jobId = await CheckAccessAsync(request.JobId, context);
         JobProgress? last = null;
         while (true)
         {
-            var progress = await StatusAsync(request.JobId, context);
+            var progress = await StatusAsync(jobId, context);
             if (!progress.Equals(last)) await responseStream.WriteAsync(progress, context.CancellationToken);
             last = progress;
             if (IsFinished(progress.State)) return;
@@ -71,36 +121,43 @@ public sealed class LanternService(
 
     public override async Task<JobResult> GetResult(GetResultRequest request, ServerCallContext context)
     {
-        var reply = await AskAsync<JobResultReply>(new GetJobResult { JobId = CheckJobId(request.JobId) }, context);
+        var jobId = await CheckAccessAsync(request.JobId, context);
+        var reply = await AskAsync<JobResultReply>(new GetJobResult { JobId = jobId }, context);
         switch (reply.Progress.State)
         {
             case ApiJobState.Failed:
-                GrpcErrors.FailedPrecondition($"job {request.JobId} failed: {reply.Progress.Error}");
+                GrpcErrors.FailedPrecondition($"job {jobId} failed: {reply.Progress.Error}");
                 break;
             case ApiJobState.Cancelled:
-                GrpcErrors.FailedPrecondition($"job {request.JobId} was cancelled; it has no result");
+                GrpcErrors.FailedPrecondition($"job {jobId} was cancelled; it has no result");
                 break;
             case not ApiJobState.Done:
                 GrpcErrors.FailedPrecondition(
-                    $"job {request.JobId} is not done yet ({reply.Progress.ItemsDone}/{reply.Progress.ItemsTotal} work items); watch it with WatchJob");
+                    $"job {jobId} is not done yet ({reply.Progress.ItemsDone}/{reply.Progress.ItemsTotal} work items); watch it with WatchJob");
                 break;
         }
         return await results.ToApiAsync(reply, request.IncludeOverlays, context.CancellationToken);
     }
 
     public override async Task<JobProgress> CancelJob(ApiCancelJob request, ServerCallContext context) =>
-        (await AskAsync<JobStatusResult>(new Contracts.Messages.CancelJob { JobId = CheckJobId(request.JobId) }, context)).Progress;
+        (await AskAsync<JobStatusResult>(new Contracts.Messages.CancelJob { JobId = await CheckAccessAsync(request.JobId, context) }, context)).Progress;
 
     public override async Task<DeleteJobResponse> DeleteJob(DeleteJobRequest request, ServerCallContext context)
     {
-        await AskAsync<JobDeletedReply>(new Contracts.Messages.DeleteJob { JobId = CheckJobId(request.JobId) }, context);
+        // Only who may see a job may delete it; anyone else's id is NOT_FOUND, as for get, watch and cancel.
+        var jobId = await CheckAccessAsync(request.JobId, context);
+        await AskAsync<JobDeletedReply>(new Contracts.Messages.DeleteJob { JobId = jobId }, context);
+        if (Users is { } users) await users.ForgetJobAsync(jobId, context.CancellationToken);
         return new DeleteJobResponse();
     }
 
     /// <summary>One message to the job index, however many jobs the cluster has run.</summary>
     public override async Task<ListJobsResponse> ListJobs(ListJobsRequest request, ServerCallContext context)
     {
-        var query = JobListMapping.ToQuery(request, new IndexViewer { Everyone = true });
+        // The index applies the caller's visibility (own and team jobs; all for an admin) as one more filter.
+        var caller = context.Caller();
+        var viewer = caller.Admin ? new IndexViewer { Everyone = true } : new IndexViewer { User = caller.Name, Team = caller.Team };
+        var query = JobListMapping.ToQuery(request, viewer);
         try
         {
             return JobListMapping.ToApi(await index.ActorRef.Ask<JobIndexPage>(query, options.AskTimeout, context.CancellationToken));
@@ -118,7 +175,66 @@ public sealed class LanternService(
     }
 
     private async Task<JobProgress> StatusAsync(string jobId, ServerCallContext context) =>
-        (await AskAsync<JobStatusResult>(new GetJobStatus { JobId = CheckJobId(jobId) }, context)).Progress;
+        (await AskAsync<JobStatusResult>(new GetJobStatus { JobId = jobId }, context)).Progress;
+
+    /// <summary>
+    /// The job id, when the caller may see the job (their own, their team's, any for an admin); otherwise NOT_FOUND
+    /// with the very message an unknown id gets, so a job id reveals nothing about whether someone else's job exists.
+    /// </summary>
+    private async Task<string> CheckAccessAsync(string jobId, ServerCallContext context)
+    {
+        CheckJobId(jobId);
+        var caller = context.Caller();
+        if (caller.Admin) return jobId;
+        var job = Users is { } users ? await users.JobAsync(jobId, context.CancellationToken) : null;
+        if (!caller.MaySee(job)) GrpcErrors.NotFound(NoJob(jobId));
+        return jobId;
+    }
+
+    /// <summary>A model or image may be used only by a user who uploaded those bytes or whose team did.</summary>
+    private async Task CheckMayUseAsync(Caller caller, string sha256, string kind, string upload, CancellationToken cancellationToken)
+    {
+        // A malformed hash keeps its INVALID_ARGUMENT from the mapping; a well-formed one not granted reads as missing.
+        if (!ContentHash.IsWellFormed(sha256) || Users is not { } users) return;
+        if (!await users.MayUseAsync(sha256, caller.Name, caller.Team, cancellationToken))
+            GrpcErrors.NotFound($"no {kind} with sha256 {sha256}; upload it first with {upload}");
+    }
+
+    /// <summary>concurrent_jobs and queued_evaluations, over the caller's jobs not yet seen to end.</summary>
+    private async Task CheckRunningQuotasAsync(Caller caller, QuotaLimits limits, long evaluations, CancellationToken cancellationToken)
+    {
+        if (Users is not { } users) return;
+        var running = 0L;
+        var queued = 0L;
+        foreach (var job in await users.UnfinishedJobsAsync(caller.Name, cancellationToken))
+        {
+            var status = await jobs.ActorRef.Ask<object>(new GetJobStatus { JobId = job.JobId }, options.AskTimeout, cancellationToken);
+            if (status is JobStatusResult { Progress: var progress } && !IsFinished(progress.State))
+            {
+                running++;
+                queued += Math.Max(0, job.Evaluations - progress.Evaluations);
+            }
+            else
+            {
+                await users.MarkFinishedAsync(job.JobId, cancellationToken);
+            }
+        }
+        QuotaPolicy.Check(limits, QuotaLimits.ConcurrentJobs, running + 1, "your queued and running jobs with this one",
+            "wait for one to finish or cancel one");
+        QuotaPolicy.Check(limits, QuotaLimits.QueuedEvaluations, queued + evaluations,
+            "the evaluations your unfinished jobs still need with this one", "wait for your jobs to progress");
+    }
+
+    /// <summary>Derived from (owner, request_id), so a retried submit names the job the first one started.</summary>
+    private static string IdempotentJobId(Caller caller, string requestId) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{caller.Name}\n{requestId}")))[..32];
+
+    private async Task RecordUploadAsync(Caller caller, ArtifactPut put, CancellationToken cancellationToken)
+    {
+        if (caller.IsOpen || Users is not { } users) return;
+        await users.AddUploadedAsync(caller.Name, put.Size, cancellationToken);
+        await users.GrantAsync(put.Sha256, caller.Name, caller.Team, cancellationToken);
+    }
 
     private async Task<T> AskAsync<T>(IJobCommand command, ServerCallContext context)
     {
@@ -140,25 +256,41 @@ public sealed class LanternService(
         };
     }
 
-    private static string CheckJobId(string jobId)
+    private static void CheckJobId(string jobId)
     {
         if (string.IsNullOrWhiteSpace(jobId)) GrpcErrors.InvalidArgument("job_id is required");
-        if (jobId.Length > 64 || !jobId.All(char.IsAsciiLetterOrDigit))
-            GrpcErrors.NotFound($"no job with id '{jobId}'");
-        return jobId;
+        if (jobId.Length > 64 || !jobId.All(char.IsAsciiLetterOrDigit)) GrpcErrors.NotFound(NoJob(jobId));
     }
+
+    /// <summary>The entity's own wording for an unknown id; an id too long to be one is shown cut, with its length.</summary>
+    private static string NoJob(string jobId) =>
+        jobId.Length <= 64 ? $"no job with id '{jobId}'" : $"no job with id '{jobId[..64]}…' ({jobId.Length:N0} characters; job ids have 32)";
 
     private static bool IsFinished(ApiJobState state) =>
         state is ApiJobState.Done or ApiJobState.Failed or ApiJobState.Cancelled;
 
-    private async Task<byte[]> ReadUploadAsync(IAsyncStreamReader<UploadChunk> chunks, string kind, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads an upload's chunks, refusing as soon as the bytes so far pass the size limit or the caller's daily
+    /// upload allowance (not after buffering the rest).
+    /// </summary>
+    private async Task<byte[]> ReadUploadAsync(IAsyncStreamReader<UploadChunk> chunks, string kind, Caller caller, QuotaLimits limits,
+        CancellationToken cancellationToken)
     {
-        var limit = catalog.MaxBytes(kind);
+        var limit = catalog.MaxBytes(kind, limits);
+        var uploadedToday = !caller.IsOpen && Users is { } users ? await users.UploadedTodayAsync(caller.Name, cancellationToken) : -1;
         using var buffer = new MemoryStream();
         await foreach (var chunk in chunks.ReadAllAsync(cancellationToken))
         {
-            if (buffer.Length + chunk.Data.Length > limit)
+            var total = buffer.Length + chunk.Data.Length;
+            if (total > limit)
+            {
+                if (kind == "model")
+                    QuotaPolicy.Check(limits, QuotaLimits.ModelBytes, total, "the model upload's bytes so far", "upload a smaller model");
                 GrpcErrors.ResourceExhausted($"the {kind} is larger than the {limit / (1 << 20)} MiB limit");
+            }
+            if (uploadedToday >= 0)
+                QuotaPolicy.Check(limits, QuotaLimits.UploadBytesPerDay, uploadedToday + total, "the bytes you uploaded today with this one",
+                    "try again tomorrow (UTC)");
             chunk.Data.WriteTo(buffer);
         }
         return buffer.ToArray();

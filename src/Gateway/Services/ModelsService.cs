@@ -1,3 +1,4 @@
+using Lantern.Gateway.Auth;
 using Grpc.Core;
 using Lantern.Contracts.Api;
 using Lantern.Gateway.Mapping;
@@ -6,7 +7,7 @@ namespace Lantern.Gateway.Services;
 
 /// <summary>
 /// lantern.v1.Models: the model registry. Every call is scoped to the caller's team; an open node has one user, "", in
-/// team "".
+/// team ""; with keys, the caller's own team.
 /// </summary>
 public sealed class ModelsService(RegisteredModels models) : Contracts.Api.Models.ModelsBase
 {
@@ -26,7 +27,7 @@ public sealed class ModelsService(RegisteredModels models) : Contracts.Api.Model
     }
 
     // The caller's identity: fixed on an open node until API keys land (issue 12, part 1), which set both from the key.
-    private static string Team(ServerCallContext context) => "";
+    private static string Team(ServerCallContext context) => context.Caller().Team;
 
-    private static string User(ServerCallContext context) => "";
+    private static string User(ServerCallContext context) => context.Caller().Name;
 }

@@ -39,6 +39,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public string Directory { get; }
 
+    /// <summary>Nodes started from now on require API keys, as a real <c>lantern serve</c> does.</summary>
+    public bool RequireApiKeys { get; set; }
+
     public IReadOnlyList<NodeProcess> Nodes => _nodes;
 
     /// <summary>A loopback port free right now (bound to port 0, then released), for a node's Akka.Remote endpoint.</summary>
@@ -80,6 +83,8 @@ public sealed class ProcessCluster : IAsyncDisposable
         start.Environment["XDG_DATA_HOME"] = home;
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("LANTERN_", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(key);
+        // Test clusters run open (serve --no-auth) unless a test asks for API keys.
+        if (!RequireApiKeys) start.Environment["LANTERN_NO_AUTH"] = "1";
 
         var node = new NodeProcess(name, roles, clusterPort, Path.Combine(home, "node.log"), start);
         _nodes.Add(node);

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Lantern.Cli.Client;
 using Lantern.Coordinator.Hosting;
+using Lantern.Gateway.Hosting;
+using Lantern.Storage.Users;
 using Lantern.Host;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
@@ -19,15 +21,22 @@ public sealed class TestNode : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly WorkerMetrics _metrics;
 
-    private TestNode(WebApplication app, TestDatabase database)
+    private TestNode(WebApplication app, TestDatabase database, string? apiKey)
     {
         _app = app;
         _metrics = app.Services.GetRequiredService<WorkerMetrics>();
         System = app.Services.GetRequiredService<ActorSystem>();
         Database = database;
         Address = LanternNode.GrpcAddress(app);
-        Client = ExplainClient.Connect(Address);
+        Client = ExplainClient.Connect(Address, apiKey);
+        Users = app.Services.GetRequiredService<UserStore>();
     }
+
+    /// <summary>The node's users, keys, quotas and grants (its database).</summary>
+    public UserStore Users { get; }
+
+    /// <summary>A client of this node that sends <paramref name="apiKey"/> on every call.</summary>
+    public ExplainClient ClientWith(string? apiKey) => ExplainClient.Connect(Address, apiKey);
 
     public TestDatabase Database { get; }
 
@@ -48,11 +57,13 @@ public sealed class TestNode : IAsyncDisposable
 
     public ActorSystem System { get; }
 
-    /// <summary>The node's services (its actor regions, the gateway's request mapping), for test-only shortcuts.</summary>
+    /// <summary>The node's services (its decode budget, its stores).</summary>
     public IServiceProvider Services => _app.Services;
 
+    /// <param name="gateway">Null runs the node open (no API keys), as every test did before users existed.</param>
+    /// <param name="apiKey">The key <see cref="Client"/> sends.</param>
     public static async Task<TestNode> StartAsync(TestDatabase? database = null, CoordinatorOptions? coordinator = null,
-        WorkerOptions? worker = null)
+        WorkerOptions? worker = null, GatewayOptions? gateway = null, string? apiKey = null)
     {
         database ??= TestDatabase.Sqlite();
         var app = LanternNode.Build(new NodeOptions
@@ -63,9 +74,10 @@ public sealed class TestNode : IAsyncDisposable
             LogLevel = LogLevel.Warning,
             Coordinator = coordinator ?? new CoordinatorOptions(),
             Worker = (worker ?? new WorkerOptions()) with { ExecutionProvider = ExecutionProviderPreference.Cpu },
+            Gateway = gateway ?? new GatewayOptions(),
         });
         await app.StartAsync();
-        return new TestNode(app, database);
+        return new TestNode(app, database, apiKey);
     }
 
     public static string TempDatabase() =>

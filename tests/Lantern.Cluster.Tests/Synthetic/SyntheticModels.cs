@@ -234,6 +234,22 @@ public static class SyntheticModels
         return model.ToByteArray();
     }
 
+    /// <summary>
+    /// A model of any input size ([N,3,H,W] with H and W symbolic): the 3 scores are the channel means
+    /// (GlobalAveragePool, Flatten).
+    /// </summary>
+    public static byte[] FreeSizeChannelMeans()
+    {
+        var graph = new GraphProto { Name = "synthetic_free_size" };
+        graph.Input.Add(Value(InputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3), Dim("H"), Dim("W")));
+        graph.Output.Add(Value(OutputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3)));
+        graph.Node.Add(Node("GlobalAveragePool", [InputName], ["pooled"]));
+        graph.Node.Add(Node("Flatten", ["pooled"], [OutputName]));
+        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model.ToByteArray();
+    }
+
     private static TensorShapeProto.Types.Dimension Dim(long value) => new() { DimValue = value };
 
     private static TensorShapeProto.Types.Dimension Dim(string symbol) => new() { DimParam = symbol };
