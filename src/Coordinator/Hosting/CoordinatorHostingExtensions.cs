@@ -6,6 +6,7 @@ using Lantern.Contracts.Cluster;
 using Lantern.Coordinator.Artifacts;
 using Lantern.Coordinator.Dispatch;
 using Lantern.Coordinator.Jobs;
+using Lantern.Coordinator.Metrics;
 using Lantern.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -22,7 +23,8 @@ public static class CoordinatorHostingExtensions
             .WithShardRegion<JobRegionKey>("job",
                 (_, registry, resolver) => jobId => JobEntity.PropsFor(jobId,
                     // Resolved per entity, not here: the dispatcher is registered after the region.
-                    registry.Get<DispatcherKey>(), resolver.GetService<IArtifactStore>(), options),
+                    registry.Get<DispatcherKey>(), resolver.GetService<IArtifactStore>(), options,
+                    resolver.GetService<CoordinatorMetrics>()),
                 new JobMessageExtractor(),
                 new ShardOptions
                 {
@@ -32,11 +34,16 @@ public static class CoordinatorHostingExtensions
                     StateStoreMode = StateStoreMode.Persistence,
                 })
             .WithSingleton<DispatcherKey>("dispatcher",
-                (_, registry, _) => DispatcherActor.PropsFor(registry.Get<JobRegionKey>(), options),
+                (_, registry, resolver) => DispatcherActor.PropsFor(registry.Get<JobRegionKey>(), options,
+                    resolver.GetService<CoordinatorMetrics>()),
                 new ClusterSingletonOptions { Role = ClusterRoles.Coordinator },
                 createProxyToo: true)
             .WithActors((system, _, resolver) =>
                 system.ActorOf(ArtifactServerActor.PropsFor(resolver.GetService<IArtifactStore>()), ArtifactServerActor.Name));
+
+    /// <summary>The coordinator role's services: its metrics (in the node's registry when the host registers one).</summary>
+    public static IServiceCollection AddCoordinatorServices(this IServiceCollection services) =>
+        services.AddSingleton(provider => new CoordinatorMetrics(provider.GetService<Prometheus.CollectorRegistry>()));
 
     /// <summary>Nodes without the coordinator role reach jobs through a proxy.</summary>
     public static AkkaConfigurationBuilder AddJobRegionProxy(this AkkaConfigurationBuilder builder) =>

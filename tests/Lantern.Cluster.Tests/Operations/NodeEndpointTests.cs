@@ -1,0 +1,145 @@
+using System.Net;
+using Akka.Actor;
+using Lantern.Cli.Client;
+using Lantern.Cluster.Tests.MultiProcess;
+using Lantern.Contracts.Cluster;
+using Lantern.Host;
+using Lantern.Worker.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+using JobState = Lantern.Contracts.Api.JobState;
+
+namespace Lantern.Cluster.Tests.Operations;
+
+/// <summary>
+/// The HTTP/1.1 port an operator's tools read: Prometheus scrapes /metrics, kubelet probes /healthz and /readyz, and
+/// grpc.health.v1 answers on the gRPC port from the same checks. In-process nodes on loopback, plain HTTP/1.1 clients.
+/// </summary>
+[Collection(MultiProcessCollection.Name)]
+public sealed class NodeEndpointTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
+
+    [Fact]
+    public async Task Queue_depth_on_metrics_rises_while_no_worker_runs_a_job_and_returns_to_zero_when_one_finishes_it()
+    {
+        var clusterPort = ProcessCluster.FreePort();
+        var home = Directory.CreateTempSubdirectory("lantern-endpoints-").FullName;
+        var coordinator = await StartAsync(new NodeOptions
+        {
+            Roles = [ClusterRoles.Gateway, ClusterRoles.Coordinator], ClusterPort = clusterPort,
+            SeedNodes = [ProcessCluster.SeedAddress(clusterPort)], DatabasePath = Path.Combine(home, "lantern.db"),
+        });
+        await using var _ = coordinator.App;
+        using var client = ExplainClient.Connect(LanternNode.GrpcAddress(coordinator.App));
+        await WaitReadyAsync(coordinator.Http);
+
+        var request = MultiProcessJobs.Request();
+        var jobId = await MultiProcessJobs.SubmitAsync(client, request);
+        // No worker yet: the job's offered window waits at the dispatcher.
+        var pending = await ScrapeUntilAsync(coordinator.Http, text => PrometheusText.Sum(text, "lantern_work_items_pending") > 0);
+        output.WriteLine($"queued with no worker: {PrometheusText.Sum(pending, "lantern_work_items_pending")} pending");
+        Assert.Equal(1, PrometheusText.Sum(pending, "lantern_jobs")); // queued (its baseline item waits) or running
+        Assert.Equal(0, PrometheusText.Sum(pending, "lantern_work_items_leased"));
+
+        var worker = await StartAsync(new NodeOptions
+        {
+            Roles = [ClusterRoles.Worker], ClusterPort = ProcessCluster.FreePort(),
+            SeedNodes = [ProcessCluster.SeedAddress(clusterPort)], CacheDirectory = Path.Combine(home, "cache"),
+            DatabasePath = Path.Combine(home, "unused.db"),
+        });
+        await using var __ = worker.App;
+        var final = await MultiProcessJobs.WaitDoneAsync(client, jobId, TimeSpan.FromMinutes(3));
+        Assert.Equal(JobState.Done, final.State);
+
+        var drained = await ScrapeUntilAsync(coordinator.Http, text =>
+            PrometheusText.Sum(text, "lantern_work_items_pending") == 0 && PrometheusText.Sum(text, "lantern_work_items_leased") == 0);
+        Assert.Equal(1, PrometheusText.Sum(drained, "lantern_jobs_finished_total", "state=\"done\""));
+        Assert.Equal(0, PrometheusText.Sum(drained, "lantern_jobs"));
+        Assert.Equal(1, PrometheusText.Sum(drained, "lantern_cluster_members", "role=\"worker\"", "status=\"up\""));
+        Assert.Equal(1, PrometheusText.Sum(drained, "lantern_cluster_members", "role=\"coordinator\"", "status=\"up\""));
+
+        var workerText = await Http1(worker.Http).GetStringAsync("/metrics");
+        // The baseline plus every window, evaluated by the one worker.
+        Assert.Equal(MultiProcessJobs.Evaluations(request) + 1, PrometheusText.Sum(workerText, "lantern_worker_evaluations_total"));
+        Assert.Equal(1, PrometheusText.Sum(workerText, "lantern_worker_execution_provider", "provider=\"cpu\""));
+        Assert.True(PrometheusText.Sum(workerText, "lantern_worker_batch_seconds_count") > 0, workerText);
+    }
+
+    [Fact]
+    public async Task Readyz_is_not_ready_before_the_node_joins_nor_after_it_leaves_and_grpc_health_agrees()
+    {
+        var clusterPort = ProcessCluster.FreePort();
+        var home = Directory.CreateTempSubdirectory("lantern-endpoints-").FullName;
+        // Its only seed is an address nobody listens on: it starts, serves HTTP, and does not join.
+        var node = await StartAsync(new NodeOptions
+        {
+            ClusterPort = clusterPort, SeedNodes = [ProcessCluster.SeedAddress(ProcessCluster.FreePort())],
+            DatabasePath = Path.Combine(home, "lantern.db"), CacheDirectory = Path.Combine(home, "cache"),
+        });
+        await using var _ = node.App;
+        var http = Http1(node.Http);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+        var notJoined = await http.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notJoined.StatusCode);
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing, await GrpcHealthAsync(node.App));
+
+        var cluster = Akka.Cluster.Cluster.Get(node.App.Services.GetRequiredService<ActorSystem>());
+        cluster.Join(cluster.SelfAddress);
+        await WaitReadyAsync(node.Http);
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, await GrpcHealthAsync(node.App));
+
+        // Leaving: the node still answers HTTP until its actor system stops, and says it is not ready.
+        var leaving = cluster.LeaveAsync();
+        await WaitUntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable);
+        await leaving.WaitAsync(Patience);
+    }
+
+    private sealed record Node(WebApplication App, Uri Http);
+
+    private static async Task<Node> StartAsync(NodeOptions options)
+    {
+        var app = LanternNode.Build(options with
+        {
+            GrpcPort = 0, HttpPort = 0, LogLevel = LogLevel.Warning,
+            Worker = options.Worker with { ExecutionProvider = Lantern.Worker.Inference.ExecutionProviderPreference.Cpu },
+        });
+        await app.StartAsync();
+        return new Node(app, LanternNode.HttpAddress(app)!);
+    }
+
+    /// <summary>A plain HTTP/1.1 client, as Prometheus and kubelet are.</summary>
+    private static HttpClient Http1(Uri address) => new()
+    {
+        BaseAddress = address, DefaultRequestVersion = HttpVersion.Version11,
+        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+    };
+
+    private static async Task<Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus> GrpcHealthAsync(WebApplication app)
+    {
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(LanternNode.GrpcAddress(app));
+        var health = new Grpc.Health.V1.Health.HealthClient(channel);
+        return (await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = "" })).Status;
+    }
+
+    private static Task WaitReadyAsync(Uri address) =>
+        WaitUntilAsync(async () => (await Http1(address).GetAsync("/readyz")).StatusCode == HttpStatusCode.OK);
+
+    private static async Task<string> ScrapeUntilAsync(Uri address, Func<string, bool> condition)
+    {
+        var http = Http1(address);
+        string text = "";
+        await WaitUntilAsync(async () => condition(text = await http.GetStringAsync("/metrics")));
+        return text;
+    }
+
+    /// <summary>Polls a condition (an HTTP read) until it holds.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var deadline = new CancellationTokenSource(Patience);
+        while (!await condition())
+            await Task.Delay(20, deadline.Token);
+    }
+}
