@@ -9,6 +9,7 @@ using Lantern.Contracts.Serialization;
 using Lantern.Coordinator.Hosting;
 using Lantern.Gateway.Hosting;
 using Lantern.Host.Endpoints;
+using Lantern.Host.Formation;
 using Lantern.Storage;
 using Lantern.Worker.Artifacts;
 using Lantern.Worker.Hosting;
@@ -47,6 +48,7 @@ public static class LanternNode
         var app = builder.Build();
         app.MapGateway();
         app.MapNodeEndpoints();
+        app.UseBootstrapContactPoint(options);
         return app;
     }
 
@@ -105,14 +107,7 @@ public static class LanternNode
 
         if (options.Has(ClusterRoles.Worker)) akka.AddWorkerRole(options.Worker);
 
-        if (options.SeedNodes.Count == 0)
-        {
-            akka.AddStartup((system, _) =>
-            {
-                var cluster = Cluster.Get(system);
-                cluster.Join(cluster.SelfAddress);
-            });
-        }
+        akka.WithFormation(options);
     }
 
     private static Akka.Event.LogLevel ToAkka(LogLevel level) => level switch

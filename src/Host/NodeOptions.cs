@@ -49,6 +49,9 @@ public sealed record NodeOptions
     /// <summary>Seed node addresses (akka.tcp://lantern@host:port); none means this node forms a cluster by itself.</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
+    /// <summary>Cluster Bootstrap instead of seed nodes (Akka.Management + discovery); null uses <see cref="SeedNodes"/>.</summary>
+    public Formation.BootstrapOptions? Bootstrap { get; init; }
+
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
     public CoordinatorOptions Coordinator { get; init; } = new();

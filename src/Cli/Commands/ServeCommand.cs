@@ -12,6 +12,7 @@ public static class ServeCommand
     public static Command Create()
     {
         var node = new NodeSettings();
+        var formation = new FormationSettings();
         var roles = new Option<string>("--roles")
         {
             DefaultValueFactory = _ => NodeSettings.Env("LANTERN_ROLES") ?? string.Join(',', ClusterRoles.All),
@@ -34,6 +35,7 @@ public static class ServeCommand
         command.Options.Add(clusterPort);
         command.Options.Add(seeds);
         node.AddTo(command);
+        formation.AddTo(command);
         command.Options.Add(roles);
         command.Options.Add(host);
         command.Options.Add(port);
@@ -48,9 +50,12 @@ public static class ServeCommand
                 return 2;
             }
             WorkerOptions worker;
+            Lantern.Host.Formation.BootstrapOptions? bootstrap;
+            var seedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
             try
             {
                 worker = node.Worker(parsed);
+                bootstrap = formation.Bootstrap(parsed, seedNodes.Length > 0);
             }
             catch (ArgumentException e)
             {
@@ -63,7 +68,7 @@ public static class ServeCommand
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
                 GrpcPort = parsed.GetValue(port), HttpPort = parsed.GetValue(httpPort), Worker = worker,
                 ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
-                SeedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+                SeedNodes = seedNodes, Bootstrap = bootstrap,
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
             });
             await app.StartAsync(cancellationToken);

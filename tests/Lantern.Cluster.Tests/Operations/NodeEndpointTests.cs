@@ -20,31 +20,31 @@ namespace Lantern.Cluster.Tests.Operations;
 [Collection(MultiProcessCollection.Name)]
 public sealed class NodeEndpointTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan Patience = OperationsNodes.Patience;
 
     [Fact]
     public async Task Queue_depth_on_metrics_rises_while_no_worker_runs_a_job_and_returns_to_zero_when_one_finishes_it()
     {
         var clusterPort = ProcessCluster.FreePort();
         var home = Directory.CreateTempSubdirectory("lantern-endpoints-").FullName;
-        var coordinator = await StartAsync(new NodeOptions
+        var coordinator = await OperationsNodes.StartAsync(new NodeOptions
         {
             Roles = [ClusterRoles.Gateway, ClusterRoles.Coordinator], ClusterPort = clusterPort,
             SeedNodes = [ProcessCluster.SeedAddress(clusterPort)], DatabasePath = Path.Combine(home, "lantern.db"),
         });
         await using var _ = coordinator.App;
         using var client = ExplainClient.Connect(LanternNode.GrpcAddress(coordinator.App));
-        await WaitReadyAsync(coordinator.Http);
+        await OperationsNodes.WaitReadyAsync(coordinator.Http);
 
         var request = MultiProcessJobs.Request();
         var jobId = await MultiProcessJobs.SubmitAsync(client, request);
         // No worker yet: the job's offered window waits at the dispatcher.
-        var pending = await ScrapeUntilAsync(coordinator.Http, text => PrometheusText.Sum(text, "lantern_work_items_pending") > 0);
+        var pending = await OperationsNodes.ScrapeUntilAsync(coordinator.Http, text => PrometheusText.Sum(text, "lantern_work_items_pending") > 0);
         output.WriteLine($"queued with no worker: {PrometheusText.Sum(pending, "lantern_work_items_pending")} pending");
         Assert.Equal(1, PrometheusText.Sum(pending, "lantern_jobs")); // queued (its baseline item waits) or running
         Assert.Equal(0, PrometheusText.Sum(pending, "lantern_work_items_leased"));
 
-        var worker = await StartAsync(new NodeOptions
+        var worker = await OperationsNodes.StartAsync(new NodeOptions
         {
             Roles = [ClusterRoles.Worker], ClusterPort = ProcessCluster.FreePort(),
             SeedNodes = [ProcessCluster.SeedAddress(clusterPort)], CacheDirectory = Path.Combine(home, "cache"),
@@ -54,14 +54,14 @@ public sealed class NodeEndpointTests(ITestOutputHelper output)
         var final = await MultiProcessJobs.WaitDoneAsync(client, jobId, TimeSpan.FromMinutes(3));
         Assert.Equal(JobState.Done, final.State);
 
-        var drained = await ScrapeUntilAsync(coordinator.Http, text =>
+        var drained = await OperationsNodes.ScrapeUntilAsync(coordinator.Http, text =>
             PrometheusText.Sum(text, "lantern_work_items_pending") == 0 && PrometheusText.Sum(text, "lantern_work_items_leased") == 0);
         Assert.Equal(1, PrometheusText.Sum(drained, "lantern_jobs_finished_total", "state=\"done\""));
         Assert.Equal(0, PrometheusText.Sum(drained, "lantern_jobs"));
         Assert.Equal(1, PrometheusText.Sum(drained, "lantern_cluster_members", "role=\"worker\"", "status=\"up\""));
         Assert.Equal(1, PrometheusText.Sum(drained, "lantern_cluster_members", "role=\"coordinator\"", "status=\"up\""));
 
-        var workerText = await Http1(worker.Http).GetStringAsync("/metrics");
+        var workerText = await OperationsNodes.Http1(worker.Http).GetStringAsync("/metrics");
         // The baseline plus every window, evaluated by the one worker.
         Assert.Equal(MultiProcessJobs.Evaluations(request) + 1, PrometheusText.Sum(workerText, "lantern_worker_evaluations_total"));
         Assert.Equal(1, PrometheusText.Sum(workerText, "lantern_worker_execution_provider", "provider=\"cpu\""));
@@ -74,72 +74,26 @@ public sealed class NodeEndpointTests(ITestOutputHelper output)
         var clusterPort = ProcessCluster.FreePort();
         var home = Directory.CreateTempSubdirectory("lantern-endpoints-").FullName;
         // Its only seed is an address nobody listens on: it starts, serves HTTP, and does not join.
-        var node = await StartAsync(new NodeOptions
+        var node = await OperationsNodes.StartAsync(new NodeOptions
         {
             ClusterPort = clusterPort, SeedNodes = [ProcessCluster.SeedAddress(ProcessCluster.FreePort())],
             DatabasePath = Path.Combine(home, "lantern.db"), CacheDirectory = Path.Combine(home, "cache"),
         });
         await using var _ = node.App;
-        var http = Http1(node.Http);
+        var http = OperationsNodes.Http1(node.Http);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
         var notJoined = await http.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, notJoined.StatusCode);
-        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing, await GrpcHealthAsync(node.App));
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing, await OperationsNodes.GrpcHealthAsync(node.App));
 
         var cluster = Akka.Cluster.Cluster.Get(node.App.Services.GetRequiredService<ActorSystem>());
         cluster.Join(cluster.SelfAddress);
-        await WaitReadyAsync(node.Http);
-        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, await GrpcHealthAsync(node.App));
+        await OperationsNodes.WaitReadyAsync(node.Http);
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, await OperationsNodes.GrpcHealthAsync(node.App));
 
         // Leaving: the node still answers HTTP until its actor system stops, and says it is not ready.
         var leaving = cluster.LeaveAsync();
-        await WaitUntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable);
+        await OperationsNodes.WaitUntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable);
         await leaving.WaitAsync(Patience);
-    }
-
-    private sealed record Node(WebApplication App, Uri Http);
-
-    private static async Task<Node> StartAsync(NodeOptions options)
-    {
-        var app = LanternNode.Build(options with
-        {
-            GrpcPort = 0, HttpPort = 0, LogLevel = LogLevel.Warning,
-            Worker = options.Worker with { ExecutionProvider = Lantern.Worker.Inference.ExecutionProviderPreference.Cpu },
-        });
-        await app.StartAsync();
-        return new Node(app, LanternNode.HttpAddress(app)!);
-    }
-
-    /// <summary>A plain HTTP/1.1 client, as Prometheus and kubelet are.</summary>
-    private static HttpClient Http1(Uri address) => new()
-    {
-        BaseAddress = address, DefaultRequestVersion = HttpVersion.Version11,
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-    };
-
-    private static async Task<Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus> GrpcHealthAsync(WebApplication app)
-    {
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(LanternNode.GrpcAddress(app));
-        var health = new Grpc.Health.V1.Health.HealthClient(channel);
-        return (await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = "" })).Status;
-    }
-
-    private static Task WaitReadyAsync(Uri address) =>
-        WaitUntilAsync(async () => (await Http1(address).GetAsync("/readyz")).StatusCode == HttpStatusCode.OK);
-
-    private static async Task<string> ScrapeUntilAsync(Uri address, Func<string, bool> condition)
-    {
-        var http = Http1(address);
-        string text = "";
-        await WaitUntilAsync(async () => condition(text = await http.GetStringAsync("/metrics")));
-        return text;
-    }
-
-    /// <summary>Polls a condition (an HTTP read) until it holds.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var deadline = new CancellationTokenSource(Patience);
-        while (!await condition())
-            await Task.Delay(20, deadline.Token);
     }
 }
