@@ -25,7 +25,7 @@ public static class ServeCommand
             DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_HTTP_PORT"), out var p) ? p : 0,
             Description = "HTTP/1.1 port for /metrics, /healthz, /readyz; 0 picks a free one (env LANTERN_HTTP_PORT)",
         };
-        var clusterHost = new Option<string>("--cluster-host") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CLUSTER_HOST") ?? "127.0.0.1", Description = "Address other nodes reach this one on (env LANTERN_CLUSTER_HOST)" };
+        var clusterHost = new Option<string>("--cluster-host") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CLUSTER_HOST") ?? "127.0.0.1", Description = "Address other nodes reach this one on; auto: this machine's first non-loopback IPv4 address, as in a container (env LANTERN_CLUSTER_HOST)" };
         var clusterPort = new Option<int>("--cluster-port") { DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_CLUSTER_PORT"), out var p) ? p : 0, Description = "Akka.Remote port; 0 picks a free one (env LANTERN_CLUSTER_PORT)" };
         var seeds = new Option<string?>("--seeds") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_SEEDS"), Description = "Comma-separated seed nodes, e.g. akka.tcp://lantern@10.0.0.5:4053; none: this node forms a cluster by itself (env LANTERN_SEEDS)" };
         var cacheDir = new Option<string?>("--cache-dir") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CACHE_DIR"), Description = "Worker nodes: where fetched artifacts are cached (env LANTERN_CACHE_DIR; default ~/.local/share/lantern/artifact-cache)" };
@@ -67,7 +67,7 @@ public static class ServeCommand
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
                 GrpcPort = parsed.GetValue(port), HttpPort = parsed.GetValue(httpPort), Worker = worker,
-                ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
+                ClusterHost = ClusterHost(parsed.GetValue(clusterHost)!), ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = seedNodes, Bootstrap = bootstrap,
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
             });
@@ -78,4 +78,14 @@ public static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>"auto": the first up, non-loopback IPv4 address (a scaled compose service has no name of its own to give).</summary>
+    private static string ClusterHost(string configured) =>
+        configured != "auto" ? configured
+        : System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+              .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+              .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+              .Select(a => a.Address)
+              .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a))
+              ?.ToString() ?? "127.0.0.1";
 }

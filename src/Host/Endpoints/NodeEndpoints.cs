@@ -17,6 +17,10 @@ namespace Lantern.Host.Endpoints;
 /// </summary>
 public static class NodeEndpoints
 {
+    public const string MetricsPath = "/metrics";
+    public const string LivePath = "/healthz";
+    public const string ReadyPath = "/readyz";
+
     /// <summary>The node's listeners, kept to read the ports they bound (port 0 picks one at start).</summary>
     public sealed class Listeners
     {
@@ -56,9 +60,9 @@ public static class NodeEndpoints
 
     public static IEndpointRouteBuilder MapNodeEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>());
-        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(NodeHealth.ReadyTag) });
+        endpoints.MapMetrics(MetricsPath, endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>());
+        endpoints.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains(NodeHealth.ReadyTag) });
         endpoints.MapGrpcHealthChecksService();
         return endpoints;
     }
