@@ -31,7 +31,8 @@ public sealed class LocalScaleTests(ITestOutputHelper output)
         {
             await UpAsync(environment, "start", "3");
             using var client = ExplainClient.Connect(new Uri($"http://127.0.0.1:{grpcPort}"));
-            SubmitJobRequest[] requests = [MultiProcessJobs.Request(window: 2), MultiProcessJobs.Request(window: 3), MultiProcessJobs.Request(window: 4)];
+            // The first job is long enough (829 items) to be running while the workers scale down and up.
+            SubmitJobRequest[] requests = [MultiProcessJobs.LongRequest(), MultiProcessJobs.Request(window: 3), MultiProcessJobs.Request(window: 2)];
             var jobs = new List<string>();
             foreach (var request in requests) jobs.Add(await MultiProcessJobs.SubmitAsync(client, request));
             await MultiProcessJobs.WatchUntilAsync(client, jobs[0], p => p.ItemsDone > 0, TimeSpan.FromMinutes(2));
