@@ -10,6 +10,7 @@ public sealed class WorkerMetrics
 {
     private readonly Counter _evaluations;
     private readonly Counter _batchesWrittenAhead;
+    private readonly Counter _runsTerminated;
     private readonly Histogram _batchSeconds;
     private readonly Gauge _provider;
 
@@ -20,6 +21,8 @@ public sealed class WorkerMetrics
             "Model evaluations run by this node's workers, baselines included");
         _batchesWrittenAhead = metrics.CreateCounter("lantern_worker_batches_written_ahead_total",
             "Batches whose inputs were written while the batch before them ran (pipelining), and then used");
+        _runsTerminated = metrics.CreateCounter("lantern_worker_runs_terminated_total",
+            "Model runs stopped by ONNX Runtime's terminate flag because their job was cancelled or withdrawn");
         _batchSeconds = metrics.CreateHistogram("lantern_worker_batch_seconds",
             "Wall time of one inference batch (session run) on a worker",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) }); // 1 ms .. 33 s
@@ -37,6 +40,11 @@ public sealed class WorkerMetrics
     public long BatchesWrittenAhead => (long)_batchesWrittenAhead.Value;
 
     public void AddBatchWrittenAhead() => _batchesWrittenAhead.Inc();
+
+    /// <summary>Model runs stopped by ONNX Runtime's terminate flag because their job was cancelled or withdrawn.</summary>
+    public long RunsTerminated => (long)_runsTerminated.Value;
+
+    public void AddRunTerminated() => _runsTerminated.Inc();
 
     /// <summary>One session run of a batch took this long (seconds, from <see cref="System.Diagnostics.Stopwatch"/>).</summary>
     public void ObserveBatch(double seconds) => _batchSeconds.Observe(seconds);
