@@ -15,6 +15,7 @@ public static class ServeCommand
     public static Command Create()
     {
         var node = new NodeSettings();
+        var formation = new FormationSettings();
         var roles = new Option<string>("--roles")
         {
             DefaultValueFactory = _ => NodeSettings.Env("LANTERN_ROLES") ?? string.Join(',', ClusterRoles.All),
@@ -22,7 +23,12 @@ public static class ServeCommand
         };
         var host = new Option<string>("--host") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_HOST") ?? "127.0.0.1", Description = "gRPC listen address (env LANTERN_HOST)" };
         var port = new Option<int>("--port") { DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_PORT"), out var p) ? p : 5000, Description = "gRPC port (env LANTERN_PORT)" };
-        var clusterHost = new Option<string>("--cluster-host") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CLUSTER_HOST") ?? "127.0.0.1", Description = "Address other nodes reach this one on (env LANTERN_CLUSTER_HOST)" };
+        var httpPort = new Option<int?>("--http-port")
+        {
+            DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_HTTP_PORT"), out var p) ? p : 0,
+            Description = "HTTP/1.1 port for /metrics, /healthz, /readyz; 0 picks a free one (env LANTERN_HTTP_PORT)",
+        };
+        var clusterHost = new Option<string>("--cluster-host") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CLUSTER_HOST") ?? "127.0.0.1", Description = "Address other nodes reach this one on; auto: this machine's first non-loopback IPv4 address, as in a container (env LANTERN_CLUSTER_HOST)" };
         var clusterPort = new Option<int>("--cluster-port") { DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_CLUSTER_PORT"), out var p) ? p : 0, Description = "Akka.Remote port; 0 picks a free one (env LANTERN_CLUSTER_PORT)" };
         var seeds = new Option<string?>("--seeds") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_SEEDS"), Description = "Comma-separated seed nodes, e.g. akka.tcp://lantern@10.0.0.5:4053; none: this node forms a cluster by itself (env LANTERN_SEEDS)" };
         var cacheDir = new Option<string?>("--cache-dir") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CACHE_DIR"), Description = "Worker nodes: where fetched artifacts are cached (env LANTERN_CACHE_DIR; default ~/.local/share/lantern/artifact-cache)" };
@@ -42,9 +48,11 @@ public static class ServeCommand
         command.Options.Add(clusterPort);
         command.Options.Add(seeds);
         node.AddTo(command);
+        formation.AddTo(command);
         command.Options.Add(roles);
         command.Options.Add(host);
         command.Options.Add(port);
+        command.Options.Add(httpPort);
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var selected = parsed.GetValue(roles)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -56,6 +64,8 @@ public static class ServeCommand
             }
             WorkerOptions worker;
             FairShareWeights weights;
+            Lantern.Host.Formation.BootstrapOptions? bootstrap;
+            var seedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
             try
             {
                 worker = node.Worker(parsed);
@@ -64,6 +74,7 @@ public static class ServeCommand
                     Users = FairShareWeights.Parse(parsed.GetValue(userWeights), "--user-weights"),
                     Teams = FairShareWeights.Parse(parsed.GetValue(teamWeights), "--team-weights"),
                 };
+                bootstrap = formation.Bootstrap(parsed, seedNodes.Length > 0);
             }
             catch (ArgumentException e)
             {
@@ -74,19 +85,30 @@ public static class ServeCommand
             {
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
-                GrpcPort = parsed.GetValue(port), Worker = worker, Coordinator = new CoordinatorOptions { FairShare = weights },
-                ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
-                SeedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+                GrpcPort = parsed.GetValue(port), HttpPort = parsed.GetValue(httpPort), Worker = worker,
+                Coordinator = new CoordinatorOptions { FairShare = weights },
+                ClusterHost = ClusterHost(parsed.GetValue(clusterHost)!), ClusterPort = parsed.GetValue(clusterPort),
+                SeedNodes = seedNodes, Bootstrap = bootstrap,
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
                 Gateway = new GatewayOptions { RequireApiKey = !parsed.GetValue(noAuth) },
                 WarnWhenOpen = true,
             };
             // A worker or gateway downed when every coordinator is gone starts afresh and rejoins, in this process.
             await NodeSupervisor.RunAsync(options, app => Console.WriteLine(
-                $"Lantern node ({string.Join(", ", selected)}) at {LanternNode.ClusterAddress(app)} serving gRPC on {LanternNode.GrpcAddress(app)}; Ctrl+C stops it"),
+                $"Lantern node ({string.Join(", ", selected)}) at {LanternNode.ClusterAddress(app)} serving gRPC on {LanternNode.GrpcAddress(app)}; HTTP (/metrics, /readyz) on {LanternNode.HttpAddress(app)}; Ctrl+C stops it"),
                 Console.Out, cancellationToken);
             return 0;
         });
         return command;
     }
+
+    /// <summary>"auto": the first up, non-loopback IPv4 address (a scaled compose service has no name of its own to give).</summary>
+    private static string ClusterHost(string configured) =>
+        configured != "auto" ? configured
+        : System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+              .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+              .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+              .Select(a => a.Address)
+              .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a))
+              ?.ToString() ?? "127.0.0.1";
 }

@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Event;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Hosting;
+using Lantern.Coordinator.Metrics;
 
 namespace Lantern.Coordinator.Dispatch;
 
@@ -17,6 +18,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
 {
     private readonly IActorRef _jobRegion;
     private readonly CoordinatorOptions _options;
+    private readonly CoordinatorMetrics? _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly WorkQueue _queue;
     private readonly ForwardedResults _forwarded = new();
@@ -25,11 +27,12 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, HashSet<string>> _modelsHeld = [];
     private long _nextLeaseId = 1;
 
-    public DispatcherActor(IActorRef jobRegion, CoordinatorOptions options)
+    public DispatcherActor(IActorRef jobRegion, CoordinatorOptions options, CoordinatorMetrics? metrics = null)
     {
         _jobRegion = jobRegion;
         _options = options;
         _queue = new WorkQueue(options.FairShare);
+        _metrics = metrics;
 
         Receive<OfferWork>(Handle);
         Receive<WithdrawJob>(w => Withdraw(w.JobId));
@@ -51,8 +54,8 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props PropsFor(IActorRef jobRegion, CoordinatorOptions options) =>
-        Props.Create(() => new DispatcherActor(jobRegion, options));
+    public static Props PropsFor(IActorRef jobRegion, CoordinatorOptions options, CoordinatorMetrics? metrics = null) =>
+        Props.Create(() => new DispatcherActor(jobRegion, options, metrics));
 
     protected override void PreStart()
     {
@@ -64,6 +67,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        _metrics?.Dispatch(0, 0); // the singleton moved or stopped: another node reports the queue now
         if (InCluster) Cluster.Get(Context.System).Unsubscribe(Self);
     }
 
@@ -159,6 +163,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         foreach (var lease in withdrawn) _leases.Remove(lease.Id);
         foreach (var held in withdrawn.GroupBy(l => l.Worker))
             held.Key.Tell(new LeasesWithdrawn { JobId = jobId, LeaseIds = { held.Select(l => l.Id) } });
+        PublishMetrics();
         if (withdrawn.Count > 0)
         {
             _log.Info("Job {JobId} withdrawn; told {Workers} workers to stop its {Count} leases", jobId,
@@ -207,14 +212,18 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         while (_queue.Count > 0)
         {
             var worker = ChooseWorker(_queue.Peek().Work.Spec.ModelSha256);
-            if (worker is null) return;
+            if (worker is null) break;
             var (work, item) = _queue.Dequeue();
             var now = DateTime.UtcNow;
             var lease = new Lease(_nextLeaseId++, worker, work, item, now, now + _options.LeaseTimeout);
             _leases[lease.Id] = lease;
             worker.Tell(new WorkLeased { LeaseId = lease.Id, Work = work, Item = item });
         }
+        PublishMetrics();
     }
+
+    /// <summary>Queue depth and leases for /metrics; every change to either ends in <see cref="Dispatch"/> or a withdrawal.</summary>
+    private void PublishMetrics() => _metrics?.Dispatch(_queue.Count, _leases.Count);
 
     private IActorRef? ChooseWorker(string model)
     {
