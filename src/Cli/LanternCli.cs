@@ -13,6 +13,8 @@ public static class LanternCli
             ExplainCommand.Create(),
             ServeCommand.Create(),
             InspectCommand.Create(),
+            JobsCommand.Create(),
+            ResultCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

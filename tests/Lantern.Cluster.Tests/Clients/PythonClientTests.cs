@@ -20,13 +20,13 @@ public sealed class PythonClientTests
     private const int Size = 48;
     private readonly string _directory = Directory.CreateTempSubdirectory("lantern-python-").FullName;
 
-    // What a Python user writes; argv: address, model, image, output directory.
+    // What a Python user writes; argv: address, model, image, output directory, a large image for a long job.
     private const string Script = """
         import json, sys
         import numpy as np
         from lantern_client import Client
 
-        address, model, image, out = sys.argv[1:5]
+        address, model, image, out, big_image = sys.argv[1:6]
         client = Client(address)
         occlusion = client.explain(image, model=model, method="occlusion", window=12, stride=6, classes=[0])
         np.save(out + "/occlusion-0.npy", occlusion.maps[0])
@@ -38,7 +38,7 @@ public sealed class PythonClientTests
         np.save(out + "/lime-0.npy", lime.maps[0])
         np.save(out + "/lime-mask-0.npy", lime.masks[0])
         # A long job, cancelled at once: watch ends with its final state.
-        long_job = client.submit(image, model=model, method="occlusion", window=2, stride=1, classes=[0])
+        long_job = client.submit(big_image, model=model, method="occlusion", window=2, stride=1, classes=[0])
         client.cancel(long_job)
         final = client.watch(long_job, progress=False)
         listed = [j.job_id for j in client.jobs(page_size=2)]
@@ -70,7 +70,9 @@ public sealed class PythonClientTests
              "--segments", "16", "--classes", "0", "--out", cliLime, "--gateway", node.Address.ToString()]));
 
         var output = Directory.CreateDirectory(Path.Combine(_directory, "python")).FullName;
-        await RunPythonAsync(node.Address.ToString(), model, image, output);
+        var bigImage = Path.Combine(_directory, "big.png"); // 199² windows: still running when cancelled, even on a fast machine
+        File.WriteAllBytes(bigImage, TestImages.Noise(200, 200));
+        await RunPythonAsync(node.Address.ToString(), model, image, output, bigImage);
 
         AssertSameFloats(Path.Combine(cliOcclusion, "map-0.npy"), Path.Combine(output, "occlusion-0.npy"));
         AssertSameFloats(Path.Combine(cliOcclusion, "map-0.npy"), Path.Combine(output, "array-0.npy"));
