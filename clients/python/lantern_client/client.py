@@ -10,6 +10,7 @@ import numpy as np
 
 from lantern_client._generated.lantern.v1 import lantern_pb2 as pb
 from lantern_client._generated.lantern.v1 import lantern_pb2_grpc as rpc
+from lantern_client._generated.lantern.v1 import pictures_pb2 as pb_pictures
 from lantern_client.images import encode_png
 
 _CHUNK = 1 << 20
@@ -150,9 +151,16 @@ class Client:
         """The job's JobProgress now."""
         return self.stub.GetJob(pb.GetJobRequest(job_id=job_id), metadata=self._metadata, timeout=self._timeout)
 
-    def result(self, job_id: str, overlays: bool = False) -> Result:
-        """The maps and summary of a finished job (FAILED_PRECONDITION while it runs)."""
-        r = self.stub.GetResult(pb.GetResultRequest(job_id=job_id, include_overlays=overlays),
+    def result(self, job_id: str, overlays: bool = False, colormap: str = "", alpha: float = None, sign: str = "",
+               outlier_percent: float = None, plain: bool = False) -> Result:
+        """The maps and summary of a finished job (FAILED_PRECONDITION while it runs). overlays=True also fetches the
+        PNG pictures (.overlays: file name -> bytes), drawn as colormap/alpha/sign/outlier_percent say."""
+        style = pb_pictures.OverlayStyle(colormap=colormap, sign=sign, plain=plain)
+        if alpha is not None:
+            style.alpha = alpha
+        if outlier_percent is not None:
+            style.outlier_percent = outlier_percent
+        r = self.stub.GetResult(pb.GetResultRequest(job_id=job_id, include_overlays=overlays, overlay_style=style),
                                 metadata=self._metadata, timeout=self._timeout)
         maps, scale_maps, masks, pngs = {}, {}, {}, {}
         for m in r.maps:
@@ -166,6 +174,8 @@ class Client:
             if m.overlay_png:
                 stem = _stem(m)
                 pngs[f"overlay-{stem}.png" if not m.kind else f"overlay-{m.kind}-{stem}.png"] = m.overlay_png
+        for picture in r.pictures:  # a multi-scale job's sheet per target
+            pngs[os.path.basename(picture.name)] = picture.png
         return Result(
             job_id=job_id, maps=maps, scale_maps=scale_maps, masks=masks,
             summary=json.loads(r.summary_json) if r.summary_json else {},

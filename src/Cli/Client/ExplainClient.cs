@@ -21,6 +21,9 @@ public sealed class ExplainClient(GrpcChannel channel) : IDisposable
 
     public Contracts.Api.Lantern.LanternClient Api => _client;
 
+    /// <summary>How the result's overlays are drawn (--colormap, --alpha, --sign); null: the gateway's defaults.</summary>
+    public OverlayStyle? OverlayStyle { get; set; }
+
     public async Task<ArtifactRef> UploadModelAsync(byte[] bytes, string fileName, CancellationToken cancellationToken = default)
     {
         using var call = _client.UploadModel(cancellationToken: cancellationToken);
@@ -55,7 +58,7 @@ public sealed class ExplainClient(GrpcChannel channel) : IDisposable
         var final = await WatchAsync(jobId, onProgress, cancellationToken);
         if (final.State != JobState.Done)
             throw new InvalidOperationException($"job {jobId} ended {final.State}: {final.Error}");
-        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true },
+        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true, OverlayStyle = OverlayStyle },
             cancellationToken: cancellationToken);
     }
 

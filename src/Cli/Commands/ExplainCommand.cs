@@ -21,10 +21,12 @@ public static class ExplainCommand
     {
         var options = new ExplainOptions();
         var node = new NodeSettings();
+        var pictures = new PictureOptions();
         var gateway = new Option<string?>("--gateway") { Description = "Run on this cluster (http://host:port) instead of in-process" };
         var command = new Command("explain", "Explain a model's prediction on an image");
         options.AddTo(command);
         node.AddTo(command);
+        pictures.AddTo(command);
         command.Options.Add(gateway);
 
         command.SetAction(async (parsed, cancellationToken) =>
@@ -62,7 +64,7 @@ public static class ExplainCommand
                     await local.StartAsync(cancellationToken);
                     address = LanternNode.GrpcAddress(local);
                 }
-                var result = await RunAsync(address, request, cancellationToken);
+                var result = await RunAsync(address, request, pictures.Style(parsed), cancellationToken);
                 Report(result, ResultWriter.Write(result, request.OutputDirectory), stopwatch.Elapsed);
                 return 0;
             }
@@ -88,9 +90,10 @@ public static class ExplainCommand
         return command;
     }
 
-    private static async Task<JobResult> RunAsync(Uri address, ExplainRequest request, CancellationToken cancellationToken)
+    private static async Task<JobResult> RunAsync(Uri address, ExplainRequest request, OverlayStyle style, CancellationToken cancellationToken)
     {
         using var client = ExplainClient.Connect(address);
+        client.OverlayStyle = style;
         var model = await File.ReadAllBytesAsync(request.ModelPath, cancellationToken);
         var image = await File.ReadAllBytesAsync(request.ImagePath, cancellationToken);
         if (request.TwinPath is { } twin)

@@ -47,6 +47,18 @@ public sealed class JobCommandTests
             .Single(j => j.GetProperty("jobId").GetString() == jobId);
         Assert.Equal("JOB_STATE_DONE", job.GetProperty("state").GetString());
         Assert.Equal(0, await LanternCli.RunAsync(["jobs", "show", jobId, "--gateway", node.Address.ToString()]));
+
+        // Pictures in another style: the same map drawn with viridis differs; an unknown colour map is INVALID_ARGUMENT.
+        var viridis = Path.Combine(_directory, "viridis");
+        Assert.Equal(0, await LanternCli.RunAsync(["result", jobId, "--out", viridis, "--colormap", "viridis", "--sign", "absolute",
+            "--gateway", node.Address.ToString()]));
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(output, "overlay-0.png")), File.ReadAllBytes(Path.Combine(viridis, "overlay-0.png")));
+        var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await node.Api.GetResultAsync(new GetResultRequest
+        {
+            JobId = jobId, IncludeOverlays = true, OverlayStyle = new Contracts.Api.OverlayStyle { Colormap = "rainbow" },
+        }));
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("viridis", error.Status.Detail);
     }
 
     [Fact]

@@ -42,9 +42,10 @@ public sealed class PythonClientTests
         client.cancel(long_job)
         final = client.watch(long_job, progress=False)
         listed = [j.job_id for j in client.jobs(page_size=2)]
+        pictures = client.result(occlusion.job_id, overlays=True, colormap="viridis").overlays
         json.dump({"occlusion_job": occlusion.job_id, "label": occlusion.summary["targets"][0]["label"],
                    "dtype": str(occlusion.maps[0].dtype), "long_job": long_job, "long_state": int(final.state),
-                   "listed": listed}, open(out + "/report.json", "w"))
+                   "listed": listed, "overlay_is_png": pictures["overlay-0.png"][:4] == b"\x89PNG"}, open(out + "/report.json", "w"))
         """;
 
     [Fact]
@@ -85,6 +86,7 @@ public sealed class PythonClientTests
         var root = report.RootElement;
         Assert.Equal("bright square", root.GetProperty("label").GetString()); // the descriptor's labels went with the job
         Assert.Equal("float32", root.GetProperty("dtype").GetString());
+        Assert.True(root.GetProperty("overlay_is_png").GetBoolean());
         Assert.Equal((int)Contracts.Api.JobState.Cancelled, root.GetProperty("long_state").GetInt32());
         var listed = root.GetProperty("listed").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.Contains(root.GetProperty("occlusion_job").GetString(), listed);
