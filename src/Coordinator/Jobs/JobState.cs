@@ -1,5 +1,5 @@
-using Lantern.Contracts.Api;
 using ApiJobState = Lantern.Contracts.Api.JobState;
+using JobProgress = Lantern.Contracts.Api.JobProgress;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Occlusion;
 using Lantern.Explainers.Scoring;
@@ -333,14 +333,58 @@ public sealed class JobState(string jobId)
             JobPhase.Cancelled => ApiJobState.Cancelled,
             _ => ApiJobState.Unspecified,
         },
-        ItemsDone = UsedItemsDone() + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1),
-        ItemsTotal = UsedItemCount + 1 + UndecidedItemsAtMost(),
+        ItemsDone = ItemsDoneForProgress,
+        ItemsTotal = ItemsTotalForProgress,
         Evaluations = Evaluations,
+        EvaluationsTotal = EvaluationsTotal,
         Error = Error ?? "",
         Name = Spec?.Name ?? "",
         SubmittedUnixMs = SubmittedUnixMs,
         FinishedUnixMs = FinishedUnixMs,
+        Method = Spec is null ? "" : MethodCatalog.NameOf(Spec),
+        ModelSha256 = Spec?.ModelSha256 ?? "",
+        ImageSha256 = Spec?.ImageSha256 ?? "",
+        Owner = Spec?.Owner ?? "",
+        Team = Spec?.Team ?? "",
+        Priority = Spec?.Priority ?? 0,
     };
+
+    /// <summary>The job's row in the job index; <paramref name="version"/> is the entity's event sequence number.</summary>
+    public JobIndexRow ToIndexRow(long version) => new()
+    {
+        JobId = JobId,
+        Phase = Phase switch
+        {
+            JobPhase.Queued => IndexedJobPhase.Queued,
+            JobPhase.Running => IndexedJobPhase.Running,
+            JobPhase.Done => IndexedJobPhase.Done,
+            JobPhase.Failed => IndexedJobPhase.Failed,
+            JobPhase.Cancelled => IndexedJobPhase.Cancelled,
+            _ => IndexedJobPhase.Unspecified,
+        },
+        Name = Spec?.Name ?? "",
+        Owner = Spec?.Owner ?? "",
+        Team = Spec?.Team ?? "",
+        ModelSha256 = Spec?.ModelSha256 ?? "",
+        ImageSha256 = Spec?.ImageSha256 ?? "",
+        Method = Spec is null ? "" : MethodCatalog.NameOf(Spec),
+        SubmittedUnixMs = SubmittedUnixMs,
+        FinishedUnixMs = FinishedUnixMs,
+        ItemsDone = ItemsDoneForProgress,
+        ItemsTotal = ItemsTotalForProgress,
+        Evaluations = Evaluations,
+        EvaluationsTotal = EvaluationsTotal,
+        Error = Error ?? "",
+        Priority = Spec?.Priority ?? 0,
+        Version = version,
+    };
+
+    // The baseline counts as one work item and one evaluation.
+    private long ItemsDoneForProgress => UsedItemsDone() + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1);
+    private long ItemsTotalForProgress => UsedItemCount + 1 + UndecidedItemsAtMost();
+
+    /// <summary>Evaluations the job will run: the baseline and every perturbation used (at most, while coarse-to-fine decides).</summary>
+    private long EvaluationsTotal => 1 + PerturbationsUsed + (_coarseToFine is null ? 0 : _coarseToFine.PerturbationCount - WindowsSelected);
 
     /// <summary>
     /// Coarse-to-fine: work items the steps not yet decided may need, at most (their windows not yet selected), so the
