@@ -1,4 +1,3 @@
-using System.Net;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
@@ -9,15 +8,13 @@ using Lantern.Contracts.Cluster;
 using Lantern.Contracts.Serialization;
 using Lantern.Coordinator.Hosting;
 using Lantern.Gateway.Hosting;
+using Lantern.Host.Endpoints;
+using Lantern.Host.Formation;
 using Lantern.Storage;
 using Lantern.Worker.Artifacts;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -35,8 +32,7 @@ public static class LanternNode
         builder.Logging.SetMinimumLevel(options.LogLevel);
         // Which execution provider runs inference is worth one line even on a quiet node.
         builder.Logging.AddFilter(typeof(WorkEvaluator).FullName, LogLevel.Information);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Parse(options.GrpcHost), options.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.AddNodeListeners(options);
 
         var database = NodeDatabase.For(options);
         if (options.UsesDatabase)
@@ -51,24 +47,18 @@ public static class LanternNode
 
         var app = builder.Build();
         app.MapGateway();
-        app.MapGet("/metrics", (IServiceProvider services) => Metrics(services, options));
+        app.MapNodeEndpoints();
+        app.UseBootstrapContactPoint(options);
         return app;
     }
 
-    /// <summary>A few counters in the Prometheus text format (served over the node's HTTP/2 port).</summary>
-    private static string Metrics(IServiceProvider services, NodeOptions options)
-    {
-        var worker = options.Has(ClusterRoles.Worker) ? services.GetRequiredService<WorkerMetrics>() : null;
-        return $"# TYPE lantern_worker_evaluations_total counter\nlantern_worker_evaluations_total {worker?.Evaluations ?? 0}\n" +
-               $"# TYPE lantern_worker_batches_written_ahead_total counter\nlantern_worker_batches_written_ahead_total {worker?.BatchesWrittenAhead ?? 0}\n";
-    }
-
     /// <summary>The gRPC address the node listens on, once started (resolves port 0).</summary>
-    public static Uri GrpcAddress(WebApplication app)
-    {
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Uri(address.Replace("[::]", "127.0.0.1").Replace("0.0.0.0", "127.0.0.1"));
-    }
+    public static Uri GrpcAddress(WebApplication app) =>
+        NodeEndpoints.AddressOf(app.Services.GetRequiredService<NodeEndpoints.Listeners>().Grpc!);
+
+    /// <summary>The HTTP/1.1 address (/metrics, /healthz, /readyz) once started, or null when the node opened none.</summary>
+    public static Uri? HttpAddress(WebApplication app) =>
+        app.Services.GetRequiredService<NodeEndpoints.Listeners>().Http is { } http ? NodeEndpoints.AddressOf(http) : null;
 
     /// <summary>This node's cluster address (akka.tcp://lantern@host:port), what other nodes name as a seed.</summary>
     public static string ClusterAddress(WebApplication app) =>
@@ -117,14 +107,7 @@ public static class LanternNode
 
         if (options.Has(ClusterRoles.Worker)) akka.AddWorkerRole(options.Worker);
 
-        if (options.SeedNodes.Count == 0)
-        {
-            akka.AddStartup((system, _) =>
-            {
-                var cluster = Cluster.Get(system);
-                cluster.Join(cluster.SelfAddress);
-            });
-        }
+        akka.WithFormation(options);
     }
 
     private static Akka.Event.LogLevel ToAkka(LogLevel level) => level switch

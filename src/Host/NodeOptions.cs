@@ -31,6 +31,15 @@ public sealed record NodeOptions
     public string GrpcHost { get; init; } = "127.0.0.1";
     public int GrpcPort { get; init; } = 5000;
 
+    /// <summary>
+    /// HTTP/1.1 port for /metrics, /healthz and /readyz (Prometheus and kubelet probes do not speak h2c); 0 picks a free
+    /// one (see <see cref="LanternNode.HttpAddress"/>), null opens none (the paths still answer on the gRPC port).
+    /// </summary>
+    public int? HttpPort { get; init; }
+
+    /// <summary>HTTP/1.1 listen address; null listens where gRPC does.</summary>
+    public string? HttpHost { get; init; }
+
     public string SystemName { get; init; } = "lantern";
     public string ClusterHost { get; init; } = "127.0.0.1";
 
@@ -39,6 +48,9 @@ public sealed record NodeOptions
 
     /// <summary>Seed node addresses (akka.tcp://lantern@host:port); none means this node forms a cluster by itself.</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    /// <summary>Cluster Bootstrap instead of seed nodes (Akka.Management + discovery); null uses <see cref="SeedNodes"/>.</summary>
+    public Formation.BootstrapOptions? Bootstrap { get; init; }
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 

@@ -12,6 +12,7 @@ public static class ServeCommand
     public static Command Create()
     {
         var node = new NodeSettings();
+        var formation = new FormationSettings();
         var roles = new Option<string>("--roles")
         {
             DefaultValueFactory = _ => NodeSettings.Env("LANTERN_ROLES") ?? string.Join(',', ClusterRoles.All),
@@ -19,6 +20,11 @@ public static class ServeCommand
         };
         var host = new Option<string>("--host") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_HOST") ?? "127.0.0.1", Description = "gRPC listen address (env LANTERN_HOST)" };
         var port = new Option<int>("--port") { DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_PORT"), out var p) ? p : 5000, Description = "gRPC port (env LANTERN_PORT)" };
+        var httpPort = new Option<int?>("--http-port")
+        {
+            DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_HTTP_PORT"), out var p) ? p : 0,
+            Description = "HTTP/1.1 port for /metrics, /healthz, /readyz; 0 picks a free one (env LANTERN_HTTP_PORT)",
+        };
         var clusterHost = new Option<string>("--cluster-host") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CLUSTER_HOST") ?? "127.0.0.1", Description = "Address other nodes reach this one on (env LANTERN_CLUSTER_HOST)" };
         var clusterPort = new Option<int>("--cluster-port") { DefaultValueFactory = _ => int.TryParse(NodeSettings.Env("LANTERN_CLUSTER_PORT"), out var p) ? p : 0, Description = "Akka.Remote port; 0 picks a free one (env LANTERN_CLUSTER_PORT)" };
         var seeds = new Option<string?>("--seeds") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_SEEDS"), Description = "Comma-separated seed nodes, e.g. akka.tcp://lantern@10.0.0.5:4053; none: this node forms a cluster by itself (env LANTERN_SEEDS)" };
@@ -29,9 +35,11 @@ public static class ServeCommand
         command.Options.Add(clusterPort);
         command.Options.Add(seeds);
         node.AddTo(command);
+        formation.AddTo(command);
         command.Options.Add(roles);
         command.Options.Add(host);
         command.Options.Add(port);
+        command.Options.Add(httpPort);
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var selected = parsed.GetValue(roles)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -42,9 +50,12 @@ public static class ServeCommand
                 return 2;
             }
             WorkerOptions worker;
+            Lantern.Host.Formation.BootstrapOptions? bootstrap;
+            var seedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
             try
             {
                 worker = node.Worker(parsed);
+                bootstrap = formation.Bootstrap(parsed, seedNodes.Length > 0);
             }
             catch (ArgumentException e)
             {
@@ -55,13 +66,13 @@ public static class ServeCommand
             {
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
-                GrpcPort = parsed.GetValue(port), Worker = worker,
+                GrpcPort = parsed.GetValue(port), HttpPort = parsed.GetValue(httpPort), Worker = worker,
                 ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
-                SeedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+                SeedNodes = seedNodes, Bootstrap = bootstrap,
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
             });
             await app.StartAsync(cancellationToken);
-            Console.WriteLine($"Lantern node ({string.Join(", ", selected)}) at {LanternNode.ClusterAddress(app)} serving gRPC on {LanternNode.GrpcAddress(app)}; Ctrl+C stops it");
+            Console.WriteLine($"Lantern node ({string.Join(", ", selected)}) at {LanternNode.ClusterAddress(app)} serving gRPC on {LanternNode.GrpcAddress(app)}; HTTP (/metrics, /readyz) on {LanternNode.HttpAddress(app)}; Ctrl+C stops it");
             await app.WaitForShutdownAsync(cancellationToken);
             return 0;
         });

@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Event;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Hosting;
+using Lantern.Coordinator.Metrics;
 
 namespace Lantern.Coordinator.Dispatch;
 
@@ -16,6 +17,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
 {
     private readonly IActorRef _jobRegion;
     private readonly CoordinatorOptions _options;
+    private readonly CoordinatorMetrics? _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly WorkQueue _queue = new();
     private readonly Dictionary<long, Lease> _leases = [];
@@ -23,10 +25,11 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, HashSet<string>> _modelsHeld = [];
     private long _nextLeaseId = 1;
 
-    public DispatcherActor(IActorRef jobRegion, CoordinatorOptions options)
+    public DispatcherActor(IActorRef jobRegion, CoordinatorOptions options, CoordinatorMetrics? metrics = null)
     {
         _jobRegion = jobRegion;
         _options = options;
+        _metrics = metrics;
 
         Receive<OfferWork>(Handle);
         Receive<WithdrawJob>(w =>
@@ -34,6 +37,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
             _queue.Withdraw(w.JobId);
             foreach (var key in _transientFailures.Keys.Where(k => k.JobId == w.JobId).ToList()) _transientFailures.Remove(key);
             foreach (var lease in _leases.Values.Where(l => l.JobId == w.JobId).ToList()) _leases.Remove(lease.Id);
+            PublishMetrics();
         });
         Receive<RequestWork>(Handle);
         Receive<WorkCompleted>(Handle);
@@ -53,8 +57,8 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props PropsFor(IActorRef jobRegion, CoordinatorOptions options) =>
-        Props.Create(() => new DispatcherActor(jobRegion, options));
+    public static Props PropsFor(IActorRef jobRegion, CoordinatorOptions options, CoordinatorMetrics? metrics = null) =>
+        Props.Create(() => new DispatcherActor(jobRegion, options, metrics));
 
     protected override void PreStart()
     {
@@ -66,6 +70,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        _metrics?.Dispatch(0, 0); // the singleton moved or stopped: another node reports the queue now
         if (InCluster) Cluster.Get(Context.System).Unsubscribe(Self);
     }
 
@@ -185,14 +190,18 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         while (_queue.Count > 0)
         {
             var worker = ChooseWorker(_queue.Peek().Work.Spec.ModelSha256);
-            if (worker is null) return;
+            if (worker is null) break;
             var (work, item) = _queue.Dequeue();
             var now = DateTime.UtcNow;
             var lease = new Lease(_nextLeaseId++, worker, work, item, now, now + _options.LeaseTimeout);
             _leases[lease.Id] = lease;
             worker.Tell(new WorkLeased { LeaseId = lease.Id, Work = work, Item = item });
         }
+        PublishMetrics();
     }
+
+    /// <summary>Queue depth and leases for /metrics; every change to either ends in <see cref="Dispatch"/> or a withdrawal.</summary>
+    private void PublishMetrics() => _metrics?.Dispatch(_queue.Count, _leases.Count);
 
     private IActorRef? ChooseWorker(string model)
     {

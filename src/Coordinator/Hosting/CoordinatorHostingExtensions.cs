@@ -7,6 +7,7 @@ using Lantern.Coordinator.Artifacts;
 using Lantern.Coordinator.Dispatch;
 using Lantern.Coordinator.Index;
 using Lantern.Coordinator.Jobs;
+using Lantern.Coordinator.Metrics;
 using Lantern.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,7 +24,8 @@ public static class CoordinatorHostingExtensions
             .WithShardRegion<JobRegionKey>("job",
                 (_, registry, resolver) => jobId => JobEntity.PropsFor(jobId,
                     // Resolved per entity, not here: the dispatcher and the index are registered after the region.
-                    registry.Get<DispatcherKey>(), registry.Get<JobIndexKey>(), resolver.GetService<IArtifactStore>(), options),
+                    registry.Get<DispatcherKey>(), registry.Get<JobIndexKey>(), resolver.GetService<IArtifactStore>(), options,
+                    resolver.GetService<CoordinatorMetrics>()),
                 new JobMessageExtractor(),
                 new ShardOptions
                 {
@@ -33,7 +35,8 @@ public static class CoordinatorHostingExtensions
                     StateStoreMode = StateStoreMode.Persistence,
                 })
             .WithSingleton<DispatcherKey>("dispatcher",
-                (_, registry, _) => DispatcherActor.PropsFor(registry.Get<JobRegionKey>(), options),
+                (_, registry, resolver) => DispatcherActor.PropsFor(registry.Get<JobRegionKey>(), options,
+                    resolver.GetService<CoordinatorMetrics>()),
                 new ClusterSingletonOptions { Role = ClusterRoles.Coordinator },
                 createProxyToo: true)
             .WithSingleton<JobIndexKey>(JobIndexActor.Name,
@@ -42,6 +45,10 @@ public static class CoordinatorHostingExtensions
                 createProxyToo: true)
             .WithActors((system, _, resolver) =>
                 system.ActorOf(ArtifactServerActor.PropsFor(resolver.GetService<IArtifactStore>()), ArtifactServerActor.Name));
+
+    /// <summary>The coordinator role's services: its metrics (in the node's registry when the host registers one).</summary>
+    public static IServiceCollection AddCoordinatorServices(this IServiceCollection services) =>
+        services.AddSingleton(provider => new CoordinatorMetrics(provider.GetService<Prometheus.CollectorRegistry>()));
 
     /// <summary>Nodes without the coordinator role reach jobs through a proxy.</summary>
     public static AkkaConfigurationBuilder AddJobRegionProxy(this AkkaConfigurationBuilder builder) =>

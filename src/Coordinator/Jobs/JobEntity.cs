@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Hosting;
+using Lantern.Coordinator.Metrics;
 using Lantern.Storage;
 
 namespace Lantern.Coordinator.Jobs;
@@ -22,6 +23,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _index;
     private readonly IArtifactStore _artifacts;
     private readonly CoordinatorOptions _options;
+    private readonly CoordinatorMetrics? _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<long> _offered = [];
     private bool _assembling;
@@ -32,8 +34,10 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private JobPhase _indexSentPhase = JobPhase.New;
     private DateTime _indexSentAt;
 
-    public JobEntity(string jobId, IActorRef dispatcher, IActorRef index, IArtifactStore artifacts, CoordinatorOptions options)
+    public JobEntity(string jobId, IActorRef dispatcher, IActorRef index, IArtifactStore artifacts, CoordinatorOptions options,
+        CoordinatorMetrics? metrics = null)
     {
+        _metrics = metrics;
         _state = new JobState(jobId);
         _dispatcher = dispatcher;
         _index = index;
@@ -81,8 +85,15 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     public static string PersistenceIdFor(string jobId) => $"job-{jobId}";
 
-    public static Props PropsFor(string jobId, IActorRef dispatcher, IActorRef index, IArtifactStore artifacts, CoordinatorOptions options) =>
-        Props.Create(() => new JobEntity(jobId, dispatcher, index, artifacts, options));
+    public static Props PropsFor(string jobId, IActorRef dispatcher, IActorRef index, IArtifactStore artifacts, CoordinatorOptions options,
+        CoordinatorMetrics? metrics = null) =>
+        Props.Create(() => new JobEntity(jobId, dispatcher, index, artifacts, options, metrics));
+
+    protected override void PostStop()
+    {
+        _metrics?.JobStopped(_state.JobId);
+        base.PostStop();
+    }
 
     private void OnRecovered()
     {
@@ -149,6 +160,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         IndexRow(urgent: _state.Phase != _indexSentPhase);
         if (!Timers.IsTimerActive(IndexTimer))
             Timers.StartPeriodicTimer(IndexTimer, RefreshIndex.Instance, _options.IndexRefreshInterval);
+        _metrics?.JobPhaseChanged(_state.JobId, _state.Phase,
+            ((_state.IsFinished ? _state.FinishedUnixMs : Now()) - _state.SubmittedUnixMs) / 1000.0);
         if (_state.IsFinished)
         {
             Timers.Cancel(ReofferTimer);

@@ -25,6 +25,7 @@ public static class WorkerHostingExtensions
             {
                 var evaluator = new WorkEvaluator(resolver.GetService<IArtifactStore>(), options,
                     resolver.GetService<ILogger<WorkEvaluator>>(), resolver.GetService<WorkerMetrics>());
+                resolver.GetService<WorkerMetrics>().ProviderLoaded(i, evaluator.ProviderDescription);
                 resolver.GetService<WorkEvaluators>().Add(evaluator);
                 var worker = system.ActorOf(
                     WorkerActor.PropsFor(registry.Get<DispatcherKey>(), evaluator, options, $"{address}/worker-{i}"), $"worker-{i}");

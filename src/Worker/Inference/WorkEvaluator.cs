@@ -127,7 +127,9 @@ public sealed class WorkEvaluator : IDisposable
                 WriteAhead(session, job, work, item.First + done + batch, Math.Min(session.MaxBatch, item.Count - done - batch), 1 - slot);
             else if (next is var (nextJob, nextWork, nextItem))
                 WriteAhead(session, nextJob, nextWork, nextItem.First, Math.Min(session.MaxBatch, nextItem.Count), 1 - slot);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             session.Run(batch, _scores, slot);
+            _metrics?.ObserveBatch(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             for (var b = 0; b < batch; b++)
             {
                 var row = _scores.AsSpan(b * classes, classes);

@@ -1,19 +1,58 @@
+using Prometheus;
+
 namespace Lantern.Worker.Inference;
 
-/// <summary>Counts over every worker of a node.</summary>
+/// <summary>
+/// The worker role's Prometheus metrics, over every worker of a node, in the node's own registry (several nodes share a
+/// process in the tests, so none writes to prometheus-net's static default registry).
+/// </summary>
 public sealed class WorkerMetrics
 {
-    private long _evaluations;
+    private readonly Counter _evaluations;
+    private readonly Counter _batchesWrittenAhead;
+    private readonly Histogram _batchSeconds;
+    private readonly Gauge _provider;
+
+    public WorkerMetrics(CollectorRegistry? registry = null)
+    {
+        var metrics = Metrics.WithCustomRegistry(registry ?? Metrics.NewCustomRegistry());
+        _evaluations = metrics.CreateCounter("lantern_worker_evaluations_total",
+            "Model evaluations run by this node's workers, baselines included");
+        _batchesWrittenAhead = metrics.CreateCounter("lantern_worker_batches_written_ahead_total",
+            "Batches whose inputs were written while the batch before them ran (pipelining), and then used");
+        _batchSeconds = metrics.CreateHistogram("lantern_worker_batch_seconds",
+            "Wall time of one inference batch (session run) on a worker",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) }); // 1 ms .. 33 s
+        _provider = metrics.CreateGauge("lantern_worker_execution_provider",
+            "1 per worker actor, labelled with the execution provider its sessions run on (cuda or cpu)",
+            new GaugeConfiguration { LabelNames = ["worker", "provider", "description"] });
+    }
 
     /// <summary>Model evaluations run on this node, baselines included.</summary>
-    public long Evaluations => Interlocked.Read(ref _evaluations);
+    public long Evaluations => (long)_evaluations.Value;
 
-    public void Add(long evaluations) => Interlocked.Add(ref _evaluations, evaluations);
-
-    private long _batchesWrittenAhead;
+    public void Add(long evaluations) => _evaluations.Inc(evaluations);
 
     /// <summary>Batches whose inputs were written while the batch before them ran, and then used (see WorkerOptions.Pipeline).</summary>
-    public long BatchesWrittenAhead => Interlocked.Read(ref _batchesWrittenAhead);
+    public long BatchesWrittenAhead => (long)_batchesWrittenAhead.Value;
 
-    public void AddBatchWrittenAhead() => Interlocked.Increment(ref _batchesWrittenAhead);
+    public void AddBatchWrittenAhead() => _batchesWrittenAhead.Inc();
+
+    /// <summary>One session run of a batch took this long (seconds, from <see cref="System.Diagnostics.Stopwatch"/>).</summary>
+    public void ObserveBatch(double seconds) => _batchSeconds.Observe(seconds);
+
+    /// <summary>Batches observed so far (the histogram's count).</summary>
+    public long Batches => _batchSeconds.Count;
+
+    /// <summary>Worker <paramref name="worker"/> loaded its execution provider (what <c>/readyz</c> waits for on a worker).</summary>
+    public void ProviderLoaded(int worker, string description)
+    {
+        var provider = description.StartsWith("CUDA", StringComparison.Ordinal) ? "cuda" : "cpu";
+        _provider.WithLabels(worker.ToString(System.Globalization.CultureInfo.InvariantCulture), provider, description).Set(1);
+        Interlocked.Increment(ref _providersLoaded);
+    }
+
+    /// <summary>Worker actors whose execution provider is loaded.</summary>
+    public int ProvidersLoaded => Volatile.Read(ref _providersLoaded);
+    private int _providersLoaded;
 }

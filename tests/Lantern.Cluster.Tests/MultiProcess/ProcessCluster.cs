@@ -209,8 +209,8 @@ public sealed class NodeProcess : IAsyncDisposable
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         var text = await _http.GetStringAsync("/metrics");
-        var line = text.Split('\n').Single(l => l.StartsWith("lantern_worker_evaluations_total ", StringComparison.Ordinal));
-        return long.Parse(line["lantern_worker_evaluations_total ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        return (long)(Operations.PrometheusText.Sum(text, "lantern_worker_evaluations_total")
+            ?? throw new InvalidOperationException($"{Name}'s /metrics has no lantern_worker_evaluations_total:\n{text}"));
     }
 
     /// <summary>Completes with the first log line (already printed or still to come) that satisfies the condition.</summary>
