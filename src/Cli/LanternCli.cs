@@ -15,6 +15,8 @@ public static class LanternCli
             InspectCommand.Create(),
             ModelsCommand.Create(),
             UsersCommand.Create(),
+            JobsCommand.Create(),
+            ResultCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

@@ -11,6 +11,7 @@ using Lantern.Gateway.Hosting;
 using Lantern.Host.Endpoints;
 using Lantern.Host.Formation;
 using Lantern.Storage;
+using Lantern.Viewer;
 using Lantern.Worker.Artifacts;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
@@ -58,6 +59,7 @@ public static class LanternNode
                                   "with every job and artifact visible to all. Use it for one person on localhost only.", options.GrpcHost, options.GrpcPort);
         app.MapGateway();
         app.MapNodeEndpoints();
+        if (options.Has(ClusterRoles.Gateway)) app.MapViewer(() => GrpcAddress(app)); // pages call this node's own gRPC API
         app.UseBootstrapContactPoint(options);
         return app;
     }

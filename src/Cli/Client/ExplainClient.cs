@@ -41,6 +41,9 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
         })
         : channel.CreateCallInvoker();
 
+    /// <summary>How the result's overlays are drawn (--colormap, --alpha, --sign); null: the gateway's defaults.</summary>
+    public OverlayStyle? OverlayStyle { get; set; }
+
     public async Task<ArtifactRef> UploadModelAsync(byte[] bytes, string fileName, CancellationToken cancellationToken = default)
     {
         using var call = _client.UploadModel(cancellationToken: cancellationToken);
@@ -75,7 +78,7 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
         var final = await WatchAsync(jobId, onProgress, cancellationToken);
         if (final.State != JobState.Done)
             throw new InvalidOperationException($"job {jobId} ended {final.State}: {final.Error}");
-        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true },
+        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true, OverlayStyle = OverlayStyle },
             cancellationToken: cancellationToken);
     }
 

@@ -6,7 +6,8 @@ namespace Lantern.Cli.Client;
 
 /// <summary>
 /// Writes a job's result as files: summary.json, map-&lt;class&gt;.npy and overlay-&lt;class&gt;.png per target; for
-/// multi-scale jobs map-&lt;class&gt;-w&lt;size&gt;.npy (and overlay) per scale; for LIME also mask-&lt;class&gt;.npy.
+/// multi-scale jobs map-&lt;class&gt;-w&lt;size&gt;.npy (and overlay) per scale and sheet-&lt;class&gt;.png; for LIME also
+/// mask-&lt;class&gt;.npy and overlay-mask-&lt;class&gt;.png (lime's hide_rest view).
 /// </summary>
 public static class ResultWriter
 {
@@ -28,6 +29,8 @@ public static class ResultWriter
             if (!map.OverlayPng.IsEmpty)
                 written.Add(WriteFile(directory, kind == "map" ? $"overlay-{stem}.png" : $"overlay-{kind}-{stem}.png", map.OverlayPng.ToByteArray()));
         }
+        foreach (var picture in result.Pictures) // a multi-scale job's sheet per target
+            written.Add(WriteFile(directory, Path.GetFileName(picture.Name), picture.Png.ToByteArray()));
         written.Insert(0, WriteFile(directory, "summary.json", System.Text.Encoding.UTF8.GetBytes(result.SummaryJson)));
         return written;
     }

@@ -22,11 +22,13 @@ public static class ExplainCommand
         var options = new ExplainOptions();
         var node = new NodeSettings();
         var client = new ClientSettings();
+        var pictures = new PictureOptions();
         var gateway = new Option<string?>("--gateway") { Description = "Run on this cluster (http://host:port) instead of in-process" };
         var command = new Command("explain", "Explain a model's prediction on an image");
         options.AddTo(command);
         node.AddTo(command);
         client.AddTo(command);
+        pictures.AddTo(command);
         command.Options.Add(gateway);
 
         command.SetAction(async (parsed, cancellationToken) =>
@@ -66,7 +68,7 @@ public static class ExplainCommand
                     await local.StartAsync(cancellationToken);
                     address = LanternNode.GrpcAddress(local);
                 }
-                var result = await RunAsync(address, apiKey, request, cancellationToken);
+                var result = await RunAsync(address, apiKey, request, pictures.Style(parsed), cancellationToken);
                 Report(result, ResultWriter.Write(result, request.OutputDirectory), stopwatch.Elapsed);
                 return 0;
             }
@@ -92,9 +94,11 @@ public static class ExplainCommand
         return command;
     }
 
-    private static async Task<JobResult> RunAsync(Uri address, string? apiKey, ExplainRequest request, CancellationToken cancellationToken)
+    private static async Task<JobResult> RunAsync(Uri address, string? apiKey, ExplainRequest request, OverlayStyle style,
+        CancellationToken cancellationToken)
     {
         using var client = ExplainClient.Connect(address, apiKey);
+        client.OverlayStyle = style;
         var model = await File.ReadAllBytesAsync(request.ModelPath, cancellationToken);
         var image = await File.ReadAllBytesAsync(request.ImagePath, cancellationToken);
         if (request.TwinPath is { } twin)

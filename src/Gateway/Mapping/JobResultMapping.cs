@@ -7,15 +7,27 @@ using Lantern.Models;
 using Lantern.Methods;
 using Lantern.Storage;
 using System.Runtime.InteropServices;
+using OverlayStyle = Lantern.Imaging.OverlayStyle;
 
 namespace Lantern.Gateway.Mapping;
 
 /// <summary>A finished job's maps, fetched from the artifact store by hash, as raw float32 bytes (and overlays on request).</summary>
 public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog catalog)
 {
-    public async Task<JobResult> ToApiAsync(JobResultReply reply, bool includeOverlays, CancellationToken cancellationToken)
+    // Captum's visualize_image_attr clips the top 2 % of |attribution| by default (outlier_perc=2): gradient maps have a
+    // few extreme pixels that would otherwise leave the rest invisible (saliency "faint dots").
+    private static readonly HashSet<string> GradientMethods =
+        ["saliency", "gradient-x-input", "integrated-gradients", "smoothgrad", "guided-backprop"];
+
+    public async Task<JobResult> ToApiAsync(JobResultReply reply, bool includeOverlays, CancellationToken cancellationToken) =>
+        await ToApiAsync(reply, includeOverlays, null, cancellationToken);
+
+    /// <exception cref="ArgumentException">The overlay style names an unknown colour map or sign, or a value out of range.</exception>
+    public async Task<JobResult> ToApiAsync(JobResultReply reply, bool includeOverlays, Contracts.Api.OverlayStyle? overlayStyle,
+        CancellationToken cancellationToken)
     {
         var spec = reply.Spec;
+        var style = includeOverlays ? ToStyle(overlayStyle, reply.Progress.Method) : null;
         var image = includeOverlays ? await catalog.ImageAsync(spec.ImageSha256, cancellationToken) : null;
         var result = new JobResult
         {
@@ -28,6 +40,7 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
         foreach (var c in Scores.TopK(probabilities, Math.Min(5, probabilities.Length)))
             result.TopClasses.Add(new ClassScore { ClassIndex = c, Label = spec.LabelOf(c), Score = probabilities[c] });
 
+        var scales = new Dictionary<(int Class, int Region), List<(string Caption, float[] Map)>>();
         foreach (var stored in reply.Outcome.Maps)
         {
             var data = await artifacts.GetAsync(stored.DataSha256, cancellationToken)
@@ -39,12 +52,56 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
                 Window = stored.Window, Kind = stored.Kind,
                 Height = stored.Height, Width = stored.Width, Data = ByteString.CopyFrom(data),
             };
-            if (image is not null)
-                map.OverlayPng = ByteString.CopyFrom(HeatmapOverlay.RenderPng(image, MemoryMarshal.Cast<byte, float>(data)));
+            if (image is not null && style is not null)
+            {
+                var values = MemoryMarshal.Cast<byte, float>(data);
+                var title = Title(map, probabilities, stored.Window);
+                map.OverlayPng = ByteString.CopyFrom(stored.Kind == "mask"
+                    ? AttributionPictures.LimeMask(image, values, style.Plain ? null : title)
+                    : AttributionPictures.Overlay(image, values, style with { Title = title }));
+                if (stored.Kind.Length == 0)
+                {
+                    var key = (stored.TargetClass, stored.Region);
+                    if (!scales.TryGetValue(key, out var list)) scales[key] = list = [];
+                    list.Add((stored.Window == 0 ? "combined" : $"window {stored.Window}", values.ToArray()));
+                }
+            }
             result.Maps.Add(map);
+        }
+        // A multi-scale job: one sheet per target with every scale and the combined map, smallest window first.
+        foreach (var ((target, region), maps) in scales.Where(s => s.Value.Count > 1))
+        {
+            var ordered = maps.OrderBy(m => m.Caption == "combined" ? int.MaxValue : int.Parse(m.Caption[7..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var title = Title(new AttributionMap { TargetClass = target, Region = region, Label = spec.LabelOf(target) }, probabilities, 0);
+            result.Pictures.Add(new Picture
+            {
+                Name = region == 0 ? $"sheet-{target}.png" : $"sheet-{target}-r{region}.png",
+                Png = ByteString.CopyFrom(AttributionPictures.Sheet(image!, ordered, style! with { Title = title })),
+            });
         }
         return result;
     }
+
+    /// <summary>MATLAB's gradCAM example title: "golden retriever (0.95)", the label and the model's probability.</summary>
+    private static string Title(AttributionMap map, float[] probabilities, int window)
+    {
+        var name = map.Label.Length > 0 ? map.Label : $"class {map.TargetClass}";
+        if (map.Kind == "activation") return name;
+        var score = map.TargetClass >= 0 && map.TargetClass < probabilities.Length
+            ? $" ({probabilities[map.TargetClass].ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)})"
+            : "";
+        var region = map.Region > 0 ? $", region {map.Region}" : "";
+        var scale = window > 0 ? $", window {window}" : "";
+        return $"{name}{score}{region}{scale}";
+    }
+
+    /// <exception cref="ArgumentException">A value out of range.</exception>
+    public static OverlayStyle ToStyle(Contracts.Api.OverlayStyle? style, string method) => new OverlayStyle(
+        Colormap: style is { Colormap.Length: > 0 } ? style.Colormap : null,
+        Alpha: style is { HasAlpha: true } ? style.Alpha : 0.5f,
+        Sign: style is { Sign.Length: > 0 } ? style.Sign : null,
+        OutlierPercent: style is { HasOutlierPercent: true } ? style.OutlierPercent : GradientMethods.Contains(method) ? 2 : 0,
+        Plain: style?.Plain ?? false).Validated();
 
     public static ModelInfo ToApi(OnnxModelInfo info) => new()
     {

@@ -136,7 +136,18 @@ public sealed class LanternService(
                     $"job {jobId} is not done yet ({reply.Progress.ItemsDone}/{reply.Progress.ItemsTotal} work items); watch it with WatchJob");
                 break;
         }
-        return await results.ToApiAsync(reply, request.IncludeOverlays, context.CancellationToken);
+        if (request.IncludeOverlays)
+        {
+            try
+            {
+                JobResultMapping.ToStyle(request.OverlayStyle, reply.Progress.Method);
+            }
+            catch (ArgumentException e)
+            {
+                GrpcErrors.InvalidArgument($"overlay_style: {e.Message}");
+            }
+        }
+        return await results.ToApiAsync(reply, request.IncludeOverlays, request.OverlayStyle, context.CancellationToken);
     }
 
     public override async Task<JobProgress> CancelJob(ApiCancelJob request, ServerCallContext context) =>

@@ -40,7 +40,7 @@ public sealed class CliTests
              "--out", output, "--db", TestNode.TempDatabase(), "--provider", "cpu"]);
 
         Assert.Equal(0, exitCode);
-        foreach (var file in new[] { "summary.json", "map-0.npy", "map-0-w8.npy", "map-0-w16.npy", "overlay-0.png" })
+        foreach (var file in new[] { "summary.json", "map-0.npy", "map-0-w8.npy", "map-0-w16.npy", "overlay-0.png", "sheet-0.png" })
             Assert.True(File.Exists(Path.Combine(output, file)), $"{file} was not written");
         var (data, shape) = Npy.Decode(File.ReadAllBytes(Path.Combine(output, "map-0.npy")));
         Assert.Equal([Size, Size], shape);

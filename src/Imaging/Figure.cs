@@ -1,0 +1,163 @@
+using System.Globalization;
+using SkiaSharp;
+
+namespace Lantern.Imaging;
+
+/// <summary>
+/// Lays RGB pictures out with text (a title, a colour bar with its values, captions) and encodes the PNG, with SkiaSharp.
+/// Text needs a font file: DejaVu Sans (Debian's fonts-dejavu-core) or LANTERN_FONT; without one the figure is drawn
+/// without its text rather than failing.
+/// </summary>
+public static class Figure
+{
+    private static readonly string[] FontFiles =
+    [
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    ];
+
+    private static readonly Lazy<SKTypeface?> Typeface = new(LoadTypeface);
+
+    /// <summary>True when text can be drawn (a font file was found).</summary>
+    public static bool HasFont => Typeface.Value is not null;
+
+    /// <summary>A colour bar: the table drawn bottom (value <paramref name="Low"/>) to top (<paramref name="High"/>).</summary>
+    public sealed record ColourBar((byte R, byte G, byte B)[] Table, double Low, double High);
+
+    public static byte[] Png(byte[] rgb, int width, int height)
+    {
+        using var image = Image(rgb, width, height);
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    /// <summary>The picture with a title band above it and a colour bar with three values to its right.</summary>
+    public static byte[] Decorated(byte[] rgb, int width, int height, string? title, ColourBar? bar)
+    {
+        float fontSize = Math.Clamp(Math.Max(width, height) / 32f, 11f, 32f);
+        using var font = Font(fontSize);
+        var titleHeight = title is null ? 0 : (int)Math.Ceiling(fontSize * 1.8);
+        var labels = bar is null ? [] : new[] { bar.High, (bar.Low + bar.High) / 2, bar.Low }.Select(Format).ToArray();
+        var barWidth = bar is null ? 0 : (int)Math.Max(10, fontSize);
+        var labelWidth = labels.Length == 0 || font is null ? 0 : (int)Math.Ceiling(labels.Max(l => font.MeasureText(l)));
+        var margin = (int)Math.Ceiling(fontSize * 0.6);
+        var barArea = bar is null ? 0 : margin + barWidth + margin / 2 + labelWidth + margin;
+        var totalWidth = width + barArea;
+        var totalHeight = height + titleHeight;
+
+        using var surface = SKSurface.Create(new SKImageInfo(totalWidth, totalHeight, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using (var image = Image(rgb, width, height)) canvas.DrawImage(image, 0, titleHeight, new SKSamplingOptions(SKFilterMode.Nearest));
+        using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        if (title is not null && font is not null)
+            canvas.DrawText(Fit(title, font, totalWidth - 2 * margin), totalWidth / 2f, titleHeight * 0.68f, SKTextAlign.Center, font, ink);
+        if (bar is not null)
+        {
+            var x = width + margin;
+            var top = titleHeight + (int)(fontSize * 0.6);
+            var bottom = totalHeight - (int)(fontSize * 0.6);
+            using var fill = new SKPaint();
+            for (var y = top; y < bottom; y++)
+            {
+                var (r, g, b) = Colormaps.At(bar.Table, 1 - (y - top + 0.5) / (bottom - top));
+                fill.Color = new SKColor(r, g, b);
+                canvas.DrawRect(x, y, barWidth, 1, fill);
+            }
+            using var frame = new SKPaint { Color = SKColors.Black, Style = SKPaintStyle.Stroke, StrokeWidth = 1 };
+            canvas.DrawRect(x, top, barWidth, bottom - top, frame);
+            if (font is not null)
+            {
+                float[] ys = [top, (top + bottom) / 2f, bottom];
+                for (var i = 0; i < 3; i++)
+                {
+                    canvas.DrawLine(x + barWidth, ys[i], x + barWidth + margin / 3f, ys[i], frame);
+                    canvas.DrawText(labels[i], x + barWidth + margin / 2f, ys[i] + fontSize * 0.35f, SKTextAlign.Left, font, ink);
+                }
+            }
+        }
+        return Encode(surface);
+    }
+
+    /// <summary>Panels side by side (each scaled to at most <paramref name="panelWidth"/> pixels wide), a caption under each, a title above.</summary>
+    public static byte[] Sheet(IReadOnlyList<(byte[] Rgb, int Width, int Height, string Caption)> panels, string? title, int panelWidth = 360)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(panels.Count);
+        var scale = Math.Min(1.0, (double)panelWidth / panels.Max(p => p.Width));
+        var w = panels.Select(p => (int)Math.Round(p.Width * scale)).ToArray();
+        var h = panels.Select(p => (int)Math.Round(p.Height * scale)).ToArray();
+        float fontSize = Math.Clamp(w.Max() / 18f, 11f, 22f);
+        using var font = Font(fontSize);
+        var gap = (int)fontSize;
+        var titleHeight = title is null ? gap : (int)Math.Ceiling(fontSize * 2);
+        var captionHeight = (int)Math.Ceiling(fontSize * 1.8);
+        var totalWidth = w.Sum() + gap * (panels.Count + 1);
+        var totalHeight = titleHeight + h.Max() + captionHeight;
+
+        using var surface = SKSurface.Create(new SKImageInfo(totalWidth, totalHeight, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        if (title is not null && font is not null)
+            canvas.DrawText(Fit(title, font, totalWidth - 2 * gap), totalWidth / 2f, titleHeight * 0.65f, SKTextAlign.Center, font, ink);
+        var x = gap;
+        for (var i = 0; i < panels.Count; i++)
+        {
+            using var image = Image(panels[i].Rgb, panels[i].Width, panels[i].Height);
+            canvas.DrawImage(image, SKRect.Create(x, titleHeight, w[i], h[i]), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+            if (font is not null)
+                canvas.DrawText(Fit(panels[i].Caption, font, w[i]), x + w[i] / 2f, titleHeight + h[i] + fontSize * 1.2f, SKTextAlign.Center, font, ink);
+            x += w[i] + gap;
+        }
+        return Encode(surface);
+    }
+
+    /// <summary>Compact tick labels: 3 significant digits, no exponent for everyday magnitudes.</summary>
+    public static string Format(double value) =>
+        value == 0 ? "0"
+        : Math.Abs(value) is >= 1e-3 and < 1e5 ? value.ToString("G3", CultureInfo.InvariantCulture)
+        : value.ToString("0.##e0", CultureInfo.InvariantCulture);
+
+    private static string Fit(string text, SKFont font, float width)
+    {
+        if (font.MeasureText(text) <= width) return text;
+        while (text.Length > 1 && font.MeasureText(text + "…") > width) text = text[..^1];
+        return text + "…";
+    }
+
+    private static SKImage Image(byte[] rgb, int width, int height)
+    {
+        if (rgb.Length != 3L * width * height)
+            throw new ArgumentException($"{rgb.Length} bytes are not a {width}x{height} RGB picture", nameof(rgb));
+        var rgba = new byte[4 * width * height];
+        for (int i = 0, j = 0; i < rgb.Length; i += 3, j += 4)
+        {
+            rgba[j] = rgb[i];
+            rgba[j + 1] = rgb[i + 1];
+            rgba[j + 2] = rgb[i + 2];
+            rgba[j + 3] = 255;
+        }
+        return SKImage.FromPixelCopy(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque), rgba, 4 * width);
+    }
+
+    private static byte[] Encode(SKSurface surface)
+    {
+        using var snapshot = surface.Snapshot();
+        using var data = snapshot.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    private static SKFont? Font(float size) => Typeface.Value is { } typeface ? new SKFont(typeface, size) { Subpixel = true } : null;
+
+    private static SKTypeface? LoadTypeface()
+    {
+        var candidates = Environment.GetEnvironmentVariable("LANTERN_FONT") is { Length: > 0 } configured
+            ? FontFiles.Prepend(configured)
+            : FontFiles;
+        foreach (var path in candidates)
+            if (File.Exists(path) && SKTypeface.FromFile(path) is { } typeface)
+                return typeface;
+        return null;
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Lantern.Cli;
+using Lantern.Cluster.Tests.EndToEnd;
+using Lantern.Cluster.Tests.Support;
+using Lantern.Cluster.Tests.Synthetic;
+using Lantern.Imaging;
+
+namespace Lantern.Cluster.Tests.Clients;
+
+/// <summary>
+/// The Python client (clients/python, package lantern_client) against a live node, run by python3 with Debian's
+/// python3-grpcio, python3-protobuf and python3-numpy (.ci/run installs them): the same job through the client and
+/// through `lantern explain --gateway` gives the same map bit for bit.
+/// </summary>
+[Collection(CommandLineCollection.Name)]
+public sealed class PythonClientTests
+{
+    private const int Size = 48;
+    private readonly string _directory = Directory.CreateTempSubdirectory("lantern-python-").FullName;
+
+    // What a Python user writes; argv: address, model, image, output directory, a large image for a long job.
+    private const string Script = """
+        import json, sys
+        import numpy as np
+        from lantern_client import Client
+
+        address, model, image, out, big_image = sys.argv[1:6]
+        client = Client(address)
+        occlusion = client.explain(image, model=model, method="occlusion", window=12, stride=6, classes=[0])
+        np.save(out + "/occlusion-0.npy", occlusion.maps[0])
+        # The same pixels as a numpy array (the client sends them as a lossless PNG).
+        pixels = np.fromfile(image + ".rgb", dtype=np.uint8).reshape(48, 48, 3)
+        from_array = client.explain(pixels, model=model, method="occlusion", window=12, stride=6, classes=[0])
+        np.save(out + "/array-0.npy", from_array.maps[0])
+        lime = client.explain(image, model=model, method="lime", samples=200, seed=7, segmentation="grid", segments=16, classes=[0])
+        np.save(out + "/lime-0.npy", lime.maps[0])
+        np.save(out + "/lime-mask-0.npy", lime.masks[0])
+        # A long job, cancelled at once: watch ends with its final state.
+        long_job = client.submit(big_image, model=model, method="occlusion", window=2, stride=1, classes=[0])
+        client.cancel(long_job)
+        final = client.watch(long_job, progress=False)
+        listed = [j.job_id for j in client.jobs(page_size=2)]
+        pictures = client.result(occlusion.job_id, overlays=True, colormap="viridis").overlays
+        json.dump({"occlusion_job": occlusion.job_id, "label": occlusion.summary["targets"][0]["label"],
+                   "dtype": str(occlusion.maps[0].dtype), "long_job": long_job, "long_state": int(final.state),
+                   "listed": listed, "overlay_is_png": pictures["overlay-0.png"][:4] == b"\x89PNG"}, open(out + "/report.json", "w"))
+        """;
+
+    [Fact]
+    public async Task The_python_client_runs_jobs_whose_maps_equal_the_cli_maps_bit_for_bit()
+    {
+        var model = Path.Combine(_directory, "square.onnx");
+        File.WriteAllBytes(model, SyntheticModels.SquareBrightness(Size, Size, (8, 8, 12, 12)));
+        File.WriteAllText(Path.ChangeExtension(model, ".json"), """
+            { "resize": "stretch", "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1], "output": "logits", "labels": "labels.txt" }
+            """);
+        File.WriteAllLines(Path.Combine(_directory, "labels.txt"), ["bright square", "the rest"]);
+        var image = Path.Combine(_directory, "noise.png");
+        File.WriteAllBytes(image, TestImages.Noise(Size, Size));
+        File.WriteAllBytes(image + ".rgb", ImageDecoder.Decode(File.ReadAllBytes(image)).Pixels.Select(v => (byte)v).ToArray());
+        await using var node = await TestNode.StartAsync();
+        var cliOcclusion = Path.Combine(_directory, "cli-occlusion");
+        var cliLime = Path.Combine(_directory, "cli-lime");
+        Assert.Equal(0, await LanternCli.RunAsync(
+            ["explain", image, "--model", model, "--window", "12", "--stride", "6", "--classes", "0", "--out", cliOcclusion,
+             "--gateway", node.Address.ToString()]));
+        Assert.Equal(0, await LanternCli.RunAsync(
+            ["explain", image, "--model", model, "--method", "lime", "--samples", "200", "--seed", "7", "--segmentation", "grid",
+             "--segments", "16", "--classes", "0", "--out", cliLime, "--gateway", node.Address.ToString()]));
+
+        var output = Directory.CreateDirectory(Path.Combine(_directory, "python")).FullName;
+        var bigImage = Path.Combine(_directory, "big.png"); // 199² windows: still running when cancelled, even on a fast machine
+        File.WriteAllBytes(bigImage, TestImages.Noise(200, 200));
+        await RunPythonAsync(node.Address.ToString(), model, image, output, bigImage);
+
+        AssertSameFloats(Path.Combine(cliOcclusion, "map-0.npy"), Path.Combine(output, "occlusion-0.npy"));
+        AssertSameFloats(Path.Combine(cliOcclusion, "map-0.npy"), Path.Combine(output, "array-0.npy"));
+        AssertSameFloats(Path.Combine(cliLime, "map-0.npy"), Path.Combine(output, "lime-0.npy"));
+        AssertSameFloats(Path.Combine(cliLime, "mask-0.npy"), Path.Combine(output, "lime-mask-0.npy"));
+        var (occlusion, _) = Npy.Decode(File.ReadAllBytes(Path.Combine(output, "occlusion-0.npy")));
+        Assert.True(occlusion[10 * Size + 10] > 0, "the square the model looks at lights up");
+
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
+        var root = report.RootElement;
+        Assert.Equal("bright square", root.GetProperty("label").GetString()); // the descriptor's labels went with the job
+        Assert.Equal("float32", root.GetProperty("dtype").GetString());
+        Assert.True(root.GetProperty("overlay_is_png").GetBoolean());
+        Assert.Equal((int)Contracts.Api.JobState.Cancelled, root.GetProperty("long_state").GetInt32());
+        var listed = root.GetProperty("listed").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains(root.GetProperty("occlusion_job").GetString(), listed);
+        Assert.Contains(root.GetProperty("long_job").GetString(), listed);
+    }
+
+    private static void AssertSameFloats(string expectedNpy, string actualNpy)
+    {
+        var (expected, expectedShape) = Npy.Decode(File.ReadAllBytes(expectedNpy));
+        var (actual, actualShape) = Npy.Decode(File.ReadAllBytes(actualNpy));
+        Assert.Equal(expectedShape, actualShape);
+        Assert.Equal(MemoryMarshal.AsBytes(expected.AsSpan()).ToArray(), MemoryMarshal.AsBytes(actual.AsSpan()).ToArray());
+    }
+
+    private async Task RunPythonAsync(params string[] args)
+    {
+        var script = Path.Combine(_directory, "client_job.py");
+        await File.WriteAllTextAsync(script, Script);
+        var start = new ProcessStartInfo(PythonWithGrpc())
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.ArgumentList.Add(script);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["PYTHONPATH"] = Path.Combine(RepositoryRoot(), "clients", "python");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(3)); // a guard against a hung client, not a timing check
+        await process.WaitForExitAsync(hang.Token);
+        Assert.True(process.ExitCode == 0, $"python3 exited {process.ExitCode}:\n{await stdout}\n{await stderr}");
+    }
+
+    /// <summary>Debian's /usr/bin/python3 (where apt puts python3-grpcio) before whatever python3 is first on PATH.</summary>
+    private static string PythonWithGrpc()
+    {
+        foreach (var candidate in new[] { "/usr/bin/python3", "python3" })
+        {
+            try
+            {
+                using var probe = Process.Start(new ProcessStartInfo(candidate, ["-c", "import grpc, google.protobuf, numpy"])
+                {
+                    RedirectStandardError = true, UseShellExecute = false,
+                })!;
+                probe.WaitForExit();
+                if (probe.ExitCode == 0) return candidate;
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                // not installed: try the next
+            }
+        }
+        throw new InvalidOperationException(
+            "no python3 with grpc, protobuf and numpy: apt-get install python3-grpcio python3-protobuf python3-numpy (.ci/run does)");
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Cluster.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException($"no Cluster.sln above {AppContext.BaseDirectory}");
+    }
+}

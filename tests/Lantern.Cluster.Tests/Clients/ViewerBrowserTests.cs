@@ -1,0 +1,98 @@
+using Lantern.Cluster.Tests.Support;
+using Lantern.Cluster.Tests.Synthetic;
+using Lantern.Contracts.Api;
+using Lantern.Host;
+using Lantern.Worker.Hosting;
+using Lantern.Worker.Inference;
+using Microsoft.Extensions.Logging;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+using OpenQA.Selenium.Support.UI;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
+
+namespace Lantern.Cluster.Tests.Clients;
+
+/// <summary>
+/// The viewer in a real browser (Debian's headless chromium through chromium-driver; .ci/run installs both): what a
+/// person sees on the job page. Screenshots go to TestResults/viewer-*.png.
+/// </summary>
+public sealed class ViewerBrowserTests
+{
+    private const int Size = 48;
+
+    // Draws the overlay into a canvas and counts its distinct colours: a blank or broken picture has one (or none).
+    private const string DistinctColours = """
+        const img = document.querySelector('img.overlay');
+        if (!img || !img.complete || img.naturalWidth === 0) return -1;
+        const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data; const seen = new Set();
+        for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        return seen.size;
+        """;
+
+    [Fact]
+    public async Task The_job_page_shows_a_non_blank_overlay_and_the_colour_map_switch_changes_it()
+    {
+        var app = LanternNode.Build(new NodeOptions
+        {
+            DatabasePath = TestNode.TempDatabase(), GrpcPort = 0, HttpPort = 0, LogLevel = LogLevel.Warning,
+            Worker = new WorkerOptions { ExecutionProvider = ExecutionProviderPreference.Cpu },
+        });
+        await app.StartAsync();
+        try
+        {
+            using var client = Cli.Client.ExplainClient.Connect(LanternNode.GrpcAddress(app));
+            var result = await client.RunAsync(new SubmitJobRequest
+            {
+                Preprocessing = TestJobs.Identity(Size, Size), Targets = new Targets { Classes = { 0 } },
+                Occlusion = TestJobs.Occlusion((12, 6)), Name = "noise.png", Labels = { "bright square", "the rest" },
+            }, SyntheticModels.SquareBrightness(Size, Size, (8, 8, 12, 12)), "m.onnx", TestImages.Noise(Size, Size), "noise.png", _ => { });
+            var page = new Uri(LanternNode.HttpAddress(app)!, $"/viewer/jobs/{result.Progress.JobId}");
+
+            var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
+            options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900");
+            using var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
+            using var browser = new ChromeDriver(service, options, TimeSpan.FromMinutes(2));
+            var wait = new WebDriverWait(browser, TimeSpan.FromMinutes(1));
+            var screenshots = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "TestResults")).FullName;
+
+            browser.Navigate().GoToUrl(page);
+            var colours = OverlayColours(wait);
+            Assert.True(colours > 10, $"the overlay shows {colours} colours: blank");
+            var overlay = browser.FindElement(By.CssSelector("img.overlay"));
+            var width = Convert.ToInt64(overlay.GetDomProperty("naturalWidth"), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(width > Size, $"the overlay is {width} px wide: no room for the colour bar beside the {Size} px image");
+            Assert.Contains("bright square", browser.PageSource); // the title's label
+            ((ITakesScreenshot)browser).GetScreenshot().SaveAsFile(Path.Combine(screenshots, "viewer-job.png"));
+            var before = overlay.GetDomProperty("src");
+
+            ((IJavaScriptExecutor)browser).ExecuteScript("document.querySelector('select[name=colormap]').value = 'viridis'");
+            browser.FindElement(By.Id("apply")).Click();
+            wait.Until(d => d.FindElement(By.CssSelector("img.overlay")).GetDomProperty("src")!.Contains("viridis", StringComparison.Ordinal));
+            var afterColours = OverlayColours(wait);
+            Assert.True(afterColours > 10, "the viridis overlay is blank");
+            Assert.NotEqual(before, browser.FindElement(By.CssSelector("img.overlay")).GetDomProperty("src"));
+            ((ITakesScreenshot)browser).GetScreenshot().SaveAsFile(Path.Combine(screenshots, "viewer-job-viridis.png"));
+
+            browser.Navigate().GoToUrl(new Uri(LanternNode.HttpAddress(app)!, "/viewer/jobs/0123456789abcdef"));
+            Assert.Contains("Not found", browser.Title);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>Waits until the overlay has loaded, then returns its number of distinct colours.</summary>
+    private static long OverlayColours(WebDriverWait wait) =>
+        (long)wait.Until(d => ((IJavaScriptExecutor)d).ExecuteScript(DistinctColours) is long n && n >= 0 ? (object)n : null)!;
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Cluster.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException($"no Cluster.sln above {AppContext.BaseDirectory}");
+    }
+}
