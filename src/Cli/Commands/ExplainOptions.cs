@@ -41,6 +41,7 @@ public sealed class ExplainOptions
     public Option<string?> Window { get; } = new("--window") { Description = "Occlusion window in image pixels: 16 or HxW (default 16)" };
     public Option<string?> Stride { get; } = new("--stride") { Description = "Window stride: 8 or HxW (default: half the window)" };
     public Option<string?> Windows { get; } = new("--windows") { Description = "Multi-scale occlusion: window sizes, e.g. 16,32,48,64" };
+    public Option<string> Border { get; } = new("--border") { DefaultValueFactory = _ => "captum", Description = "Occlusion windows at the image's edge when the stride does not divide (image - window): captum (the last window clipped at the edge, as Captum) or inside (full windows only, as MATLAB with MaskClipping off)" };
     public Option<bool> CoarseToFine { get; } = new("--coarse-to-fine") { Description = "Multi-scale occlusion: evaluate each finer scale only where the coarser map is significant (fewer evaluations)" };
     public Option<float?> RefineThreshold { get; } = new("--refine-threshold") { Description = "--coarse-to-fine: refine where the coarser map reaches this fraction of its max, in [0,1) (default 0.25; 0 = exact)" };
     public Option<string> Fill { get; } = new("--fill") { DefaultValueFactory = _ => "zero", Description = "zero, mean, blur, or a constant R,G,B (0-255)" };
@@ -64,7 +65,7 @@ public sealed class ExplainOptions
         command.Arguments.Add(Image);
         foreach (var option in new Option[]
                  {
-                     Model, Method, Window, Stride, Windows, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
+                     Model, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
                      Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
@@ -198,6 +199,8 @@ public sealed class ExplainOptions
             var (sy, sx) = stride ?? (Math.Max(1, h / 2), Math.Max(1, w / 2));
             occlusion.Windows.Add(new Window { Height = h, Width = w, StrideY = sy, StrideX = sx });
         }
+        occlusion.Border = parsed.GetValue(Border) is "captum" or "inside" ? parsed.GetValue(Border)!
+            : throw new ArgumentException($"--border '{parsed.GetValue(Border)}' is not one of: captum, inside");
         occlusion.CoarseToFine = parsed.GetValue(CoarseToFine);
         if (parsed.GetValue(RefineThreshold) is { } threshold)
         {
