@@ -105,9 +105,10 @@ public static class ExplainCommand
                 result = await client.RunAsync(request.Submit, model, Path.GetFileName(request.ModelPath), image,
                     Path.GetFileName(request.ImagePath), progress =>
                     {
-                        task.MaxValue = Math.Max(1, progress.ItemsTotal);
-                        task.Value = progress.ItemsDone;
-                        task.Description = $"{progress.State.ToString().ToLowerInvariant()} · {progress.Evaluations} evaluations";
+                        var (value, max) = ProgressText.Bar(progress);
+                        task.MaxValue = max;
+                        task.Value = value;
+                        task.Description = Markup.Escape(ProgressText.Describe(progress));
                     }, cancellationToken);
                 task.Value = task.MaxValue;
             });

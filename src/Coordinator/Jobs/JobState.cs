@@ -336,11 +336,28 @@ public sealed class JobState(string jobId)
         ItemsDone = UsedItemsDone() + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1),
         ItemsTotal = UsedItemCount + 1 + UndecidedItemsAtMost(),
         Evaluations = Evaluations,
+        EvaluationsTotal = EvaluationsTotal(),
+        // A finished job's rate is its average over the run; a running job's is measured by the entity (ProgressRate).
+        EvaluationsPerSecond = Phase == JobPhase.Done && FinishedUnixMs > FirstItemUnixMs && FirstItemUnixMs > 0
+            ? (Evaluations - 1) * 1000.0 / (FinishedUnixMs - FirstItemUnixMs) : 0,
         Error = Error ?? "",
         Name = Spec?.Name ?? "",
         SubmittedUnixMs = SubmittedUnixMs,
         FinishedUnixMs = FinishedUnixMs,
     };
+
+    /// <summary>
+    /// Evaluations the job will run in all, the baseline included: what sampling uses (less once it stops early) and, for
+    /// coarse-to-fine, every window not yet decided, so the total is an upper bound that shrinks to the exact count.
+    /// A finished job's total is what it ran.
+    /// </summary>
+    private long EvaluationsTotal()
+    {
+        if (Phase == JobPhase.New) return 0;
+        if (IsFinished) return Phase == JobPhase.Done ? Evaluations : Math.Max(Evaluations, 1 + PerturbationsUsed);
+        var undecided = _coarseToFine is null ? 0 : _coarseToFine.PerturbationCount - WindowsSelected;
+        return 1 + PerturbationsUsed + undecided;
+    }
 
     /// <summary>
     /// Coarse-to-fine: work items the steps not yet decided may need, at most (their windows not yet selected), so the
