@@ -19,6 +19,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Lantern.Host;
@@ -34,7 +35,8 @@ public static class LanternNode
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(options.LogLevel);
         // Which execution provider runs inference is worth one line even on a quiet node.
-        builder.Logging.AddFilter(typeof(WorkEvaluator).FullName, LogLevel.Information);
+        if (options.LogProvider) builder.Logging.AddFilter(typeof(WorkEvaluator).FullName, LogLevel.Information);
+        if (options.Embedded) builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Parse(options.GrpcHost), options.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2));
 
@@ -92,6 +94,9 @@ public static class LanternNode
                 akka.remote.dot-netty.tcp.send-buffer-size = 32 MiB
                 akka.remote.dot-netty.tcp.receive-buffer-size = 32 MiB
                 """, HoconAddMode.Prepend)
+            // An embedded node is stopped by its program; at process exit the actor system's own shutdown hook would
+            // only hold the exit up (a CLI interrupted by Ctrl-C must return at once).
+            .AddHocon(options.Embedded ? "akka.coordinated-shutdown.run-by-clr-shutdown-hook = off" : "", HoconAddMode.Prepend)
             .WithRemoting(options.ClusterHost, options.ClusterPort)
             .WithClustering(new ClusterOptions
             {
@@ -125,6 +130,13 @@ public static class LanternNode
                 cluster.Join(cluster.SelfAddress);
             });
         }
+    }
+
+    /// <summary>No console lifetime: Ctrl-C and process exit belong to the program that embeds the node.</summary>
+    private sealed class EmbeddedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static Akka.Event.LogLevel ToAkka(LogLevel level) => level switch

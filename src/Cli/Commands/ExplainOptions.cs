@@ -76,6 +76,7 @@ public sealed class ExplainOptions
     /// <summary>Reads the parsed command line and the model's descriptor into a request; throws ArgumentException on bad values.</summary>
     public ExplainRequest ToRequest(ParseResult parsed)
     {
+        CheckRanges(parsed);
         var modelPath = parsed.GetValue(Model)!;
         var imagePath = parsed.GetValue(Image)!;
         foreach (var path in new[] { modelPath, imagePath })
@@ -144,6 +145,42 @@ public sealed class ExplainOptions
         if (twin is not null && submit.MethodCase != SubmitJobRequest.MethodOneofCase.Gradient)
             throw new ArgumentException("--twin applies to the gradient and CAM methods only");
         return new ExplainRequest(imagePath, modelPath, submit, parsed.GetValue(Out)!, twin);
+    }
+
+    /// <summary>
+    /// Values no job can run with, refused before anything starts (no cluster, no upload); the gateway checks them again,
+    /// with everything that needs the model or the image.
+    /// </summary>
+    private void CheckRanges(ParseResult parsed)
+    {
+        void AtLeast(Option<int?> option, int least)
+        {
+            if (parsed.GetValue(option) is { } v && v < least) throw new ArgumentException($"{option.Name} must be at least {least}, got {v}");
+        }
+        AtLeast(Samples, 1);
+        AtLeast(Steps, 1);
+        AtLeast(SmoothSamples, 1);
+        AtLeast(TopChannels, 1);
+        AtLeast(NumFeatures, 1);
+        AtLeast(MaskFeatures, 1);
+        AtLeast(CheckEvery, 1);
+        AtLeast(StableChecks, 1);
+        AtLeast(Cells, 1);
+        if (parsed.GetValue(TopK) < 1) throw new ArgumentException($"--top-k must be at least 1, got {parsed.GetValue(TopK)}");
+        if (parsed.GetValue(Segments) < 2) throw new ArgumentException($"--segments must be at least 2, got {parsed.GetValue(Segments)}");
+        if (parsed.GetValue(Density) is { } density && !(density > 0 && density <= 1))
+            throw new ArgumentException($"--density is the probability a cell is kept, in (0, 1]; got {density}");
+        if (parsed.GetValue(SmoothSigma) is { } sigma && !(sigma > 0)) throw new ArgumentException($"--smooth-sigma must be above 0, got {sigma}");
+        if (!(parsed.GetValue(BlurSigma) > 0)) throw new ArgumentException($"--blur-sigma must be above 0, got {parsed.GetValue(BlurSigma)}");
+        if (parsed.GetValue(RefineThreshold) is { } threshold && !(threshold >= 0 && threshold < 1))
+            throw new ArgumentException($"--refine-threshold is a fraction of the coarser map's maximum, in [0, 1); got {threshold}");
+        foreach (var (option, text) in new[] { (Window, parsed.GetValue(Window)), (Stride, parsed.GetValue(Stride)) }
+                     .Concat((parsed.GetValue(Windows) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => (Windows, (string?)w))))
+        {
+            if (text is null) continue;
+            var (h, w) = Pair(text, option.Name);
+            if (h < 1 || w < 1) throw new ArgumentException($"{option.Name} must be at least 1 pixel, got {text}");
+        }
     }
 
     private Preprocessing ToPreprocessing(ModelDescriptor descriptor, ParseResult parsed)
