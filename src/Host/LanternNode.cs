@@ -42,8 +42,12 @@ public static class LanternNode
 
         var database = NodeDatabase.For(options);
         if (options.UsesDatabase)
+        {
             // A factory registration, so the container disposes the store (and a PostgreSQL store's connection pool).
             builder.Services.AddSingleton<IArtifactStore>(_ => database.CreateArtifactStore());
+            // The same store, also the memo of built gradient models and reusable results (same database, own table).
+            builder.Services.AddSingleton(services => (IMemoStore)services.GetRequiredService<IArtifactStore>());
+        }
         else
             builder.Services.AddSingleton<IArtifactStore>(services =>
                 new ClusterArtifactStore(services.GetRequiredService<Akka.Actor.ActorSystem>(), options.CacheDirectory));
