@@ -1,6 +1,9 @@
 using Lantern.Contracts.Api;
 using Lantern.Methods;
 using Lantern.Contracts.Messages;
+using Preprocessing = Lantern.Contracts.Api.Preprocessing;
+using Targets = Lantern.Contracts.Api.Targets;
+using ScoreKind = Lantern.Contracts.Api.ScoreKind;
 using Lantern.Gateway.Hosting;
 using Lantern.Gateway.Mapping;
 using Lantern.Models;

@@ -1,6 +1,6 @@
 using Lantern.Explainers.Imaging;
 using Lantern.Explainers.Occlusion;
-using Api = Lantern.Contracts.Api;
+using Api = Lantern.Contracts.Messages;
 
 namespace Lantern.Methods;
 

@@ -1,4 +1,4 @@
-using Lantern.Contracts.Api;
+using Lantern.Contracts.Messages;
 using Lantern.Explainers.Imaging;
 using ExplainerSegmentation = Lantern.Explainers.Segmentation.Segmentation;
 
@@ -27,7 +27,7 @@ internal static class FeatureMethods
         return colours;
     }
 
-    public static System.Text.Json.Nodes.JsonObject SegmentationJson(Contracts.Api.Segmentation s, int featureCount) => new()
+    public static System.Text.Json.Nodes.JsonObject SegmentationJson(Contracts.Messages.Segmentation s, int featureCount) => new()
     {
         ["method"] = s.Method,
         ["segments"] = s.Segments,

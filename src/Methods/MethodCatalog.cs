@@ -28,5 +28,16 @@ public static class MethodCatalog
         _ => new InputGradientMethod(spec.Gradient, spec),
     };
 
+    /// <summary>The method's name as listings and the CLI spell it: occlusion, lime, kernel-shap, rise, or the gradient method.</summary>
+    public static string NameOf(JobSpec spec) => spec.MethodCase switch
+    {
+        JobSpec.MethodOneofCase.Occlusion => "occlusion",
+        JobSpec.MethodOneofCase.Lime => "lime",
+        JobSpec.MethodOneofCase.KernelShap => "kernel-shap",
+        JobSpec.MethodOneofCase.Rise => "rise",
+        JobSpec.MethodOneofCase.Gradient => spec.Gradient.Method,
+        _ => "",
+    };
+
     public static bool NeedsSegmentation(JobSpec spec) => spec.SegmentationSha256.Length > 0;
 }

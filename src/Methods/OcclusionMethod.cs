@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Lantern.Contracts.Api;
+using Lantern.Contracts.Messages;
 using Lantern.Explainers;
 using Lantern.Explainers.Imaging;
 using Lantern.Explainers.Occlusion;

@@ -1,4 +1,3 @@
-using Lantern.Contracts.Api;
 using Lantern.Contracts.Messages;
 
 namespace Lantern.Methods;

@@ -15,3 +15,6 @@ public sealed class JobRegionKey;
 
 /// <summary>Actor-registry key of the dispatcher singleton's proxy.</summary>
 public sealed class DispatcherKey;
+
+/// <summary>Actor-registry key of the job index singleton's proxy.</summary>
+public sealed class JobIndexKey;

@@ -1,4 +1,4 @@
-using Lantern.Contracts.Api;
+using Lantern.Contracts.Messages;
 
 namespace Lantern.Contracts.Messages;
 

@@ -16,8 +16,10 @@ public sealed class ProtobufMessageSerializer(ExtendedActorSystem system) : Seri
     /// <summary>Akka reserves 0–100; this id must never change once events are persisted.</summary>
     public const int SerializerId = 4171;
 
-    private static readonly FrozenDictionary<string, MessageParser> ParsersByName = ClusterReflection.Descriptor.MessageTypes
-        .Where(d => typeof(ILanternMessage).IsAssignableFrom(d.ClrType))
+    /// <summary>Every message of every lantern.cluster .proto file that is an <see cref="ILanternMessage"/>.</summary>
+    private static readonly FrozenDictionary<string, MessageParser> ParsersByName = typeof(ILanternMessage).Assembly.GetTypes()
+        .Where(t => typeof(ILanternMessage).IsAssignableFrom(t) && typeof(IMessage).IsAssignableFrom(t) && !t.IsAbstract)
+        .Select(t => ((IMessage)Activator.CreateInstance(t)!).Descriptor)
         .ToFrozenDictionary(d => d.FullName, d => d.Parser);
 
     public override int Identifier => SerializerId;

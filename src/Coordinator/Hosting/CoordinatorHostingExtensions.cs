@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Lantern.Contracts.Cluster;
 using Lantern.Coordinator.Artifacts;
 using Lantern.Coordinator.Dispatch;
+using Lantern.Coordinator.Index;
 using Lantern.Coordinator.Jobs;
 using Lantern.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,8 +22,8 @@ public static class CoordinatorHostingExtensions
         builder
             .WithShardRegion<JobRegionKey>("job",
                 (_, registry, resolver) => jobId => JobEntity.PropsFor(jobId,
-                    // Resolved per entity, not here: the dispatcher is registered after the region.
-                    registry.Get<DispatcherKey>(), resolver.GetService<IArtifactStore>(), options),
+                    // Resolved per entity, not here: the dispatcher and the index are registered after the region.
+                    registry.Get<DispatcherKey>(), registry.Get<JobIndexKey>(), resolver.GetService<IArtifactStore>(), options),
                 new JobMessageExtractor(),
                 new ShardOptions
                 {
@@ -35,10 +36,15 @@ public static class CoordinatorHostingExtensions
                 (_, registry, _) => DispatcherActor.PropsFor(registry.Get<JobRegionKey>(), options),
                 new ClusterSingletonOptions { Role = ClusterRoles.Coordinator },
                 createProxyToo: true)
+            .WithSingleton<JobIndexKey>(JobIndexActor.Name,
+                (system, registry, _) => JobIndexActor.PropsFor(registry.Get<JobRegionKey>(), new JobDirectory(system), options),
+                new ClusterSingletonOptions { Role = ClusterRoles.Coordinator },
+                createProxyToo: true)
             .WithActors((system, _, resolver) =>
                 system.ActorOf(ArtifactServerActor.PropsFor(resolver.GetService<IArtifactStore>()), ArtifactServerActor.Name));
 
     /// <summary>Nodes without the coordinator role reach jobs through a proxy.</summary>
     public static AkkaConfigurationBuilder AddJobRegionProxy(this AkkaConfigurationBuilder builder) =>
-        builder.WithShardRegionProxy<JobRegionKey>("job", ClusterRoles.Coordinator, new JobMessageExtractor());
+        builder.WithShardRegionProxy<JobRegionKey>("job", ClusterRoles.Coordinator, new JobMessageExtractor())
+            .WithSingletonProxy<JobIndexKey>(JobIndexActor.Name, new ClusterSingletonOptions { Role = ClusterRoles.Coordinator });
 }

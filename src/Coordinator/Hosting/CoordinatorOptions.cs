@@ -17,4 +17,16 @@ public sealed record CoordinatorOptions
     public TimeSpan LeaseReportGrace { get; init; } = TimeSpan.FromSeconds(2);
 
     public TimeSpan FinishedJobIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// A job entity snapshots its state every this many scored work items (and when it finishes), then deletes the
+    /// events and snapshots the new one supersedes: recovery replays at most this many items. 0 turns snapshots off.
+    /// </summary>
+    public int SnapshotEveryItems { get; init; } = 1000;
+
+    /// <summary>How often a running job refreshes its row in the job index (listings show progress this fresh).</summary>
+    public TimeSpan IndexRefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The job index snapshots itself every this many persisted row changes.</summary>
+    public int IndexSnapshotEvery { get; init; } = 500;
 }

@@ -16,8 +16,10 @@ namespace Lantern.Coordinator.Jobs;
 public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 {
     private const string ReofferTimer = "reoffer";
+    private const string IndexTimer = "index";
     private readonly JobState _state;
     private readonly IActorRef _dispatcher;
+    private readonly IActorRef _index;
     private readonly IArtifactStore _artifacts;
     private readonly CoordinatorOptions _options;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -25,10 +27,17 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private readonly ProgressRate _rate = new();
     private bool _assembling;
 
-    public JobEntity(string jobId, IActorRef dispatcher, IArtifactStore artifacts, CoordinatorOptions options)
+    // The job index has this job's row as of event _indexAcked; _indexSent* say what was last sent, and when.
+    private long _indexAcked = -1;
+    private long _indexSent = -1;
+    private JobPhase _indexSentPhase = JobPhase.New;
+    private DateTime _indexSentAt;
+
+    public JobEntity(string jobId, IActorRef dispatcher, IActorRef index, IArtifactStore artifacts, CoordinatorOptions options)
     {
         _state = new JobState(jobId);
         _dispatcher = dispatcher;
+        _index = index;
         _artifacts = artifacts;
         _options = options;
         PersistenceId = PersistenceIdFor(jobId);
@@ -51,7 +60,21 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             _offered.Clear(); // the dispatcher de-duplicates; this recovers items it lost (a restart, a move)
             OfferWork();
         });
-        Command<ReceiveTimeout>(_ => Context.Parent.Tell(new Passivate(PoisonPill.Instance)));
+        Command<JobIndexAck>(ack =>
+        {
+            _indexAcked = Math.Max(_indexAcked, ack.Version);
+            if (_state.IsFinished && _indexAcked >= LastSequenceNr) Timers.Cancel(IndexTimer);
+        });
+        Command<RefreshIndex>(_ => IndexRow(urgent: false));
+        Command<ReceiveTimeout>(_ =>
+        {
+            if (_indexAcked < LastSequenceNr)
+            {
+                IndexRow(urgent: true); // leave only once the index has the final row
+                return;
+            }
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        });
     }
 
     public override string PersistenceId { get; }
@@ -59,8 +82,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     public static string PersistenceIdFor(string jobId) => $"job-{jobId}";
 
-    public static Props PropsFor(string jobId, IActorRef dispatcher, IArtifactStore artifacts, CoordinatorOptions options) =>
-        Props.Create(() => new JobEntity(jobId, dispatcher, artifacts, options));
+    public static Props PropsFor(string jobId, IActorRef dispatcher, IActorRef index, IArtifactStore artifacts, CoordinatorOptions options) =>
+        Props.Create(() => new JobEntity(jobId, dispatcher, index, artifacts, options));
 
     private void OnRecovered()
     {
@@ -126,9 +149,12 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     /// <summary>Whatever the new state calls for: more work offered, the maps assembled, or winding down.</summary>
     private void AfterStateChanged()
     {
+        IndexRow(urgent: _state.Phase != _indexSentPhase);
+        if (!Timers.IsTimerActive(IndexTimer))
+            Timers.StartPeriodicTimer(IndexTimer, RefreshIndex.Instance, _options.IndexRefreshInterval);
         if (_state.IsFinished)
         {
-            Timers.CancelAll();
+            Timers.Cancel(ReofferTimer);
             _dispatcher.Tell(new WithdrawJob { JobId = _state.JobId });
             // A finished job leaves memory (and the remembered-entity set) after a while; its events stay.
             Context.SetReceiveTimeout(_options.FinishedJobIdleTimeout);
@@ -251,6 +277,22 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
+    /// <summary>
+    /// Sends the job's row to the index: at once when the phase changed (or <paramref name="urgent"/>), otherwise at
+    /// most once per refresh interval; again until the index acknowledges it, since the index may be moving or down.
+    /// </summary>
+    private void IndexRow(bool urgent)
+    {
+        if (_state.Phase == JobPhase.New || _indexAcked >= LastSequenceNr) return;
+        var due = urgent || _indexSent < LastSequenceNr && DateTime.UtcNow - _indexSentAt >= _options.IndexRefreshInterval
+                  || DateTime.UtcNow - _indexSentAt >= 2 * _options.IndexRefreshInterval; // sent, never acknowledged
+        if (!due) return;
+        _index.Tell(new IndexJob { Row = _state.ToIndexRow(LastSequenceNr) });
+        _indexSent = LastSequenceNr;
+        _indexSentPhase = _state.Phase;
+        _indexSentAt = DateTime.UtcNow;
+    }
+
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private const long BaselineKey = -1;
@@ -260,5 +302,10 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private sealed class Reoffer
     {
         public static readonly Reoffer Instance = new();
+    }
+
+    private sealed class RefreshIndex
+    {
+        public static readonly RefreshIndex Instance = new();
     }
 }

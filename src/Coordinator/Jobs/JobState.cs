@@ -1,5 +1,5 @@
-using Lantern.Contracts.Api;
 using ApiJobState = Lantern.Contracts.Api.JobState;
+using JobProgress = Lantern.Contracts.Api.JobProgress;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Occlusion;
 using Lantern.Explainers.Scoring;
@@ -333,10 +333,10 @@ public sealed class JobState(string jobId)
             JobPhase.Cancelled => ApiJobState.Cancelled,
             _ => ApiJobState.Unspecified,
         },
-        ItemsDone = UsedItemsDone() + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1),
-        ItemsTotal = UsedItemCount + 1 + UndecidedItemsAtMost(),
+        ItemsDone = ItemsDoneForProgress,
+        ItemsTotal = ItemsTotalForProgress,
         Evaluations = Evaluations,
-        EvaluationsTotal = EvaluationsTotal(),
+        EvaluationsTotal = EvaluationsTotal,
         // A finished job's rate is its average over the run; a running job's is measured by the entity (ProgressRate).
         EvaluationsPerSecond = Phase == JobPhase.Done && FinishedUnixMs > FirstItemUnixMs && FirstItemUnixMs > 0
             ? (Evaluations - 1) * 1000.0 / (FinishedUnixMs - FirstItemUnixMs) : 0,
@@ -344,20 +344,54 @@ public sealed class JobState(string jobId)
         Name = Spec?.Name ?? "",
         SubmittedUnixMs = SubmittedUnixMs,
         FinishedUnixMs = FinishedUnixMs,
+        Method = Spec is null ? "" : MethodCatalog.NameOf(Spec),
+        ModelSha256 = Spec?.ModelSha256 ?? "",
+        ImageSha256 = Spec?.ImageSha256 ?? "",
+        Owner = Spec?.Owner ?? "",
+        Team = Spec?.Team ?? "",
+        Priority = Spec?.Priority ?? 0,
     };
 
-    /// <summary>
-    /// Evaluations the job will run in all, the baseline included: what sampling uses (less once it stops early) and, for
-    /// coarse-to-fine, every window not yet decided, so the total is an upper bound that shrinks to the exact count.
-    /// A finished job's total is what it ran.
-    /// </summary>
-    private long EvaluationsTotal()
+    /// <summary>The job's row in the job index; <paramref name="version"/> is the entity's event sequence number.</summary>
+    public JobIndexRow ToIndexRow(long version) => new()
     {
-        if (Phase == JobPhase.New) return 0;
-        if (IsFinished) return Phase == JobPhase.Done ? Evaluations : Math.Max(Evaluations, 1 + PerturbationsUsed);
-        var undecided = _coarseToFine is null ? 0 : _coarseToFine.PerturbationCount - WindowsSelected;
-        return 1 + PerturbationsUsed + undecided;
-    }
+        JobId = JobId,
+        Phase = Phase switch
+        {
+            JobPhase.Queued => IndexedJobPhase.Queued,
+            JobPhase.Running => IndexedJobPhase.Running,
+            JobPhase.Done => IndexedJobPhase.Done,
+            JobPhase.Failed => IndexedJobPhase.Failed,
+            JobPhase.Cancelled => IndexedJobPhase.Cancelled,
+            _ => IndexedJobPhase.Unspecified,
+        },
+        Name = Spec?.Name ?? "",
+        Owner = Spec?.Owner ?? "",
+        Team = Spec?.Team ?? "",
+        ModelSha256 = Spec?.ModelSha256 ?? "",
+        ImageSha256 = Spec?.ImageSha256 ?? "",
+        Method = Spec is null ? "" : MethodCatalog.NameOf(Spec),
+        SubmittedUnixMs = SubmittedUnixMs,
+        FinishedUnixMs = FinishedUnixMs,
+        ItemsDone = ItemsDoneForProgress,
+        ItemsTotal = ItemsTotalForProgress,
+        Evaluations = Evaluations,
+        EvaluationsTotal = EvaluationsTotal,
+        Error = Error ?? "",
+        Priority = Spec?.Priority ?? 0,
+        Version = version,
+    };
+
+    // The baseline counts as one work item and one evaluation.
+    private long ItemsDoneForProgress => UsedItemsDone() + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1);
+    private long ItemsTotalForProgress => UsedItemCount + 1 + UndecidedItemsAtMost();
+
+    /// <summary>Evaluations the job will run: the baseline and every perturbation used (at most, while coarse-to-fine decides).</summary>
+    /// <summary>
+    /// (Windows left out by a step that is decided are not counted: once the last step is decided the total is exact.)
+    /// </summary>
+    private long EvaluationsTotal => 1 + PerturbationsUsed +
+        (_coarseToFine is null || _steps.Count >= _coarseToFine.RefinementSteps ? 0 : _coarseToFine.PerturbationCount - WindowsSelected);
 
     /// <summary>
     /// Coarse-to-fine: work items the steps not yet decided may need, at most (their windows not yet selected), so the

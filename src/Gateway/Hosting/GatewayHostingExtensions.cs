@@ -1,4 +1,3 @@
-using Lantern.Coordinator.Jobs;
 using Lantern.Gateway.Mapping;
 using Lantern.Gateway.Services;
 using Microsoft.AspNetCore.Builder;
@@ -22,8 +21,7 @@ public static class GatewayHostingExtensions
             .AddSingleton<ArtifactCatalog>()
             .AddSingleton<GradientModels>()
             .AddSingleton<JobRequestMapping>()
-            .AddSingleton<JobResultMapping>()
-            .AddSingleton<JobDirectory>();
+            .AddSingleton<JobResultMapping>();
     }
 
     public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)

@@ -5,6 +5,11 @@ using Lantern.Explainers.Segmentation;
 using Lantern.Storage;
 using Lantern.Gateway.Hosting;
 using Lantern.Models;
+using Fill = Lantern.Contracts.Api.Fill;
+using OcclusionOptions = Lantern.Contracts.Api.OcclusionOptions;
+using Preprocessing = Lantern.Contracts.Api.Preprocessing;
+using ScoreKind = Lantern.Contracts.Api.ScoreKind;
+using Targets = Lantern.Contracts.Api.Targets;
 
 namespace Lantern.Gateway.Mapping;
 
@@ -28,9 +33,9 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             ImageSha256 = request.ImageSha256,
             ImageWidth = width,
             ImageHeight = height,
-            Preprocessing = ResolvePreprocessing(request.Preprocessing, model),
-            Targets = ResolveTargets(request.Targets, model.ClassCount),
-            Score = request.Score,
+            Preprocessing = SpecMapping.ToSpec<Contracts.Messages.Preprocessing>(ResolvePreprocessing(request.Preprocessing, model)),
+            Targets = SpecMapping.ToSpec<Contracts.Messages.Targets>(ResolveTargets(request.Targets, model.ClassCount)),
+            Score = (Contracts.Messages.ScoreKind)request.Score,
             Seed = request.Seed,
             Labels = { request.Labels },
             Name = request.Name,
@@ -40,21 +45,23 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         switch (request.MethodCase)
         {
             case SubmitJobRequest.MethodOneofCase.Occlusion:
-                spec.Occlusion = ResolveOcclusion(request.Occlusion);
+                spec.Occlusion = SpecMapping.ToSpec<Contracts.Messages.OcclusionOptions>(ResolveOcclusion(request.Occlusion));
                 break;
             case SubmitJobRequest.MethodOneofCase.Lime:
-                spec.Lime = MethodOptions.Resolve(request.Lime);
-                await SegmentAsync(spec, spec.Lime.Segmentation, cancellationToken);
+                var lime = MethodOptions.Resolve(request.Lime);
+                await SegmentAsync(spec, lime.Segmentation, cancellationToken);
+                spec.Lime = SpecMapping.ToSpec<Contracts.Messages.LimeOptions>(lime);
                 break;
             case SubmitJobRequest.MethodOneofCase.KernelShap:
-                spec.KernelShap = MethodOptions.Resolve(request.KernelShap);
-                await SegmentAsync(spec, spec.KernelShap.Segmentation, cancellationToken);
+                var shap = MethodOptions.Resolve(request.KernelShap);
+                await SegmentAsync(spec, shap.Segmentation, cancellationToken);
+                spec.KernelShap = SpecMapping.ToSpec<Contracts.Messages.KernelShapOptions>(shap);
                 break;
             case SubmitJobRequest.MethodOneofCase.Rise:
-                spec.Rise = MethodOptions.Resolve(request.Rise);
+                spec.Rise = SpecMapping.ToSpec<Contracts.Messages.RiseOptions>(MethodOptions.Resolve(request.Rise));
                 break;
             case SubmitJobRequest.MethodOneofCase.Gradient:
-                spec.Gradient = MethodOptions.Resolve(request.Gradient);
+                spec.Gradient = SpecMapping.ToSpec<Contracts.Messages.GradientOptions>(MethodOptions.Resolve(request.Gradient));
                 await gradientModels.PrepareAsync(spec, model, cancellationToken);
                 break;
         }
@@ -68,7 +75,7 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
     {
         if (spec.MethodCase != JobSpec.MethodOneofCase.Gradient || spec.Gradient.Method == "cam")
             GrpcErrors.InvalidArgument("region targets are for the gradient methods (gradcam, saliency, integrated-gradients, ...), not CAM or sampling methods");
-        if (spec.Score == ScoreKind.Probability)
+        if (spec.Score == Contracts.Messages.ScoreKind.Probability)
             GrpcErrors.InvalidArgument("region targets sum the model's output; ask for score OUTPUT");
         var shapes = new[] { spec.OutputShape, spec.GradientIo.SeedShape };
         if (shapes.Any(s => s.Count != 3 || s.Any(d => d < 1)) || !spec.OutputShape.SequenceEqual(spec.GradientIo.SeedShape))

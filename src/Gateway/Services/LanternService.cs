@@ -4,7 +4,6 @@ using Grpc.Core;
 using Lantern.Contracts.Api;
 using Lantern.Contracts.Cluster;
 using Lantern.Contracts.Messages;
-using Lantern.Coordinator.Jobs;
 using Lantern.Gateway.Hosting;
 using Lantern.Gateway.Mapping;
 using ApiCancelJob = Lantern.Contracts.Api.CancelJobRequest;
@@ -16,10 +15,10 @@ namespace Lantern.Gateway.Services;
 /// <summary>The gRPC front door: validate, map, ask the job's entity, map back.</summary>
 public sealed class LanternService(
     IRequiredActor<JobRegionKey> jobs,
+    IRequiredActor<JobIndexKey> index,
     ArtifactCatalog catalog,
     JobRequestMapping requests,
     JobResultMapping results,
-    JobDirectory directory,
     GatewayOptions options) : Contracts.Api.Lantern.LanternBase
 {
     public override async Task<ArtifactRef> UploadModel(IAsyncStreamReader<UploadChunk> requestStream, ServerCallContext context)
@@ -111,15 +110,24 @@ public sealed class LanternService(
     public override async Task<JobProgress> CancelJob(ApiCancelJob request, ServerCallContext context) =>
         (await AskAsync<JobStatusResult>(new Contracts.Messages.CancelJob { JobId = CheckJobId(request.JobId) }, context)).Progress;
 
+    /// <summary>One message to the job index, however many jobs the cluster has run.</summary>
     public override async Task<ListJobsResponse> ListJobs(ListJobsRequest request, ServerCallContext context)
     {
-        var response = new ListJobsResponse();
-        foreach (var jobId in await directory.JobIdsAsync(context.CancellationToken))
+        var query = JobListMapping.ToQuery(request, new IndexViewer { Everyone = true });
+        try
         {
-            var status = await jobs.ActorRef.Ask<object>(new GetJobStatus { JobId = jobId }, options.AskTimeout, context.CancellationToken);
-            if (status is JobStatusResult known) response.Jobs.Add(known.Progress);
+            return JobListMapping.ToApi(await index.ActorRef.Ask<JobIndexPage>(query, options.AskTimeout, context.CancellationToken));
         }
-        return response;
+        catch (AskTimeoutException)
+        {
+            GrpcErrors.Unavailable($"the job index did not answer within {options.AskTimeout.TotalSeconds:0} s; try again");
+            throw;
+        }
+        catch (ArgumentException e)
+        {
+            GrpcErrors.InvalidArgument(e.Message);
+            throw;
+        }
     }
 
     private async Task<JobProgress> StatusAsync(string jobId, ServerCallContext context) =>

@@ -1,5 +1,6 @@
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Imaging;
+using Preprocessing = Lantern.Explainers.Imaging.Preprocessing;
 
 namespace Lantern.Methods.Gradients;
 

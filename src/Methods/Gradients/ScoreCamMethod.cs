@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Lantern.Contracts.Api;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Gradients;
 using Lantern.Gradients;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
+using Lantern.Gateway.Mapping;
 using Lantern.Methods;
 
 namespace Lantern.Cluster.Tests.EndToEnd;
@@ -63,8 +64,8 @@ public sealed class OcclusionBorderTests : IAsyncLifetime
     public void A_persisted_spec_without_a_border_keeps_the_full_window_placement_it_was_planned_with()
     {
         // Jobs journalled before the field existed carry "": they must replay the windows they were planned with.
-        var old = TestJobs.Occlusion((3, 2));
-        var captum = TestJobs.Occlusion((3, 2));
+        var old = SpecMapping.ToSpec<Contracts.Messages.OcclusionOptions>(TestJobs.Occlusion((3, 2)));
+        var captum = old.Clone();
         captum.Border = "captum";
 
         Assert.Equal(9, new OcclusionMethod(old, Size, Size).PerturbationCount);

@@ -4,6 +4,7 @@ using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
 using JobState = Lantern.Contracts.Api.JobState;
 using Lantern.Contracts.Messages;
+using Targets = Lantern.Contracts.Api.Targets;
 using Lantern.Explainers.Occlusion;
 using Lantern.Methods;
 using Lantern.Storage;
@@ -129,8 +130,8 @@ public abstract class SyntheticOcclusionTests : IAsyncLifetime
         {
             ModelSha256 = (await store.PutAsync(_model, "model")).Sha256,
             ImageSha256 = (await store.PutAsync(_image, "image")).Sha256,
-            ImageWidth = Size, ImageHeight = Size, Preprocessing = request.Preprocessing, Targets = request.Targets,
-            ClassCount = 2, Occlusion = request.Occlusion,
+            ImageWidth = Size, ImageHeight = Size, Preprocessing = Lantern.Gateway.Mapping.SpecMapping.ToSpec<Lantern.Contracts.Messages.Preprocessing>(request.Preprocessing), Targets = Lantern.Gateway.Mapping.SpecMapping.ToSpec<Lantern.Contracts.Messages.Targets>(request.Targets),
+            ClassCount = 2, Occlusion = Lantern.Gateway.Mapping.SpecMapping.ToSpec<Lantern.Contracts.Messages.OcclusionOptions>(request.Occlusion),
         };
         using var evaluator = new WorkEvaluator(store, new WorkerOptions { ExecutionProvider = ExecutionProviderPreference.Cpu },
             NullLogger<WorkEvaluator>.Instance);

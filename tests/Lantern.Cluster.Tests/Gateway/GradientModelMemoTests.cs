@@ -1,6 +1,5 @@
 using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
-using Lantern.Contracts.Api;
 using Lantern.Contracts.Messages;
 using Lantern.Gateway.Mapping;
 using Lantern.Models;
@@ -50,8 +49,9 @@ public sealed class GradientModelMemoTests
     private static JobSpec Spec(string modelSha256) => new()
     {
         ModelSha256 = modelSha256, ImageWidth = Size, ImageHeight = Size, ClassCount = 2,
-        Preprocessing = TestJobs.Identity(Size, Size), Targets = new Targets { Classes = { 0 } },
-        Gradient = new GradientOptions { Method = "gradcam" },
+        Preprocessing = SpecMapping.ToSpec<Contracts.Messages.Preprocessing>(TestJobs.Identity(Size, Size)),
+        Targets = new Contracts.Messages.Targets { Classes = { 0 } },
+        Gradient = new Contracts.Messages.GradientOptions { Method = "gradcam" },
     };
 
     /// <summary>A store that fails the test if anyone stores a gradient model in it, i.e. builds one.</summary>

@@ -1,4 +1,3 @@
-using Lantern.Contracts.Api;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Jobs;
 using ApiJobState = Lantern.Contracts.Api.JobState;

@@ -1,10 +1,10 @@
 using System.Runtime.Serialization;
 using Akka.Serialization;
 using Google.Protobuf;
-using Lantern.Contracts.Api;
 using Lantern.Contracts.Messages;
 using Lantern.Contracts.Serialization;
 using ApiJobState = Lantern.Contracts.Api.JobState;
+using JobProgress = Lantern.Contracts.Api.JobProgress;
 
 namespace Lantern.Cluster.Tests.Serialization;
 

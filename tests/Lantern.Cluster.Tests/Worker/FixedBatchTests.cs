@@ -20,8 +20,8 @@ public sealed class FixedBatchTests
         var spec = new JobSpec
         {
             ModelSha256 = modelSha, ImageSha256 = (await store.PutAsync(image, "image")).Sha256,
-            ImageWidth = Size, ImageHeight = Size, Preprocessing = TestJobs.Identity(Size, Size), ClassCount = 2,
-            Occlusion = TestJobs.Occlusion((4, 4)),
+            ImageWidth = Size, ImageHeight = Size, Preprocessing = Lantern.Gateway.Mapping.SpecMapping.ToSpec<Lantern.Contracts.Messages.Preprocessing>(TestJobs.Identity(Size, Size)), ClassCount = 2,
+            Occlusion = Lantern.Gateway.Mapping.SpecMapping.ToSpec<Lantern.Contracts.Messages.OcclusionOptions>(TestJobs.Occlusion((4, 4))),
         };
         using var evaluator = new WorkEvaluator(store, new WorkerOptions { ExecutionProvider = ExecutionProviderPreference.Cpu },
             NullLogger<WorkEvaluator>.Instance);

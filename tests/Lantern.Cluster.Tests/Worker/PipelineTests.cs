@@ -2,6 +2,8 @@ using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
 using Lantern.Contracts.Messages;
+using Targets = Lantern.Contracts.Api.Targets;
+using Fill = Lantern.Contracts.Messages.Fill;
 using Lantern.Coordinator.Hosting;
 using Lantern.Storage;
 using Lantern.Worker.Hosting;
@@ -37,7 +39,8 @@ public sealed class PipelineTests
             var spec = new JobSpec
             {
                 ModelSha256 = modelSha, ImageSha256 = imageSha, ImageWidth = Size, ImageHeight = Size,
-                Preprocessing = TestJobs.Identity(Size, Size), ClassCount = 3, Occlusion = TestJobs.Occlusion((window, 1)),
+                Preprocessing = Lantern.Gateway.Mapping.SpecMapping.ToSpec<Lantern.Contracts.Messages.Preprocessing>(TestJobs.Identity(Size, Size)), ClassCount = 3,
+                Occlusion = Lantern.Gateway.Mapping.SpecMapping.ToSpec<Lantern.Contracts.Messages.OcclusionOptions>(TestJobs.Occlusion((window, 1))),
             };
             spec.Occlusion.Fill.Kind = fill;
             return new WorkSpec { JobId = id, Spec = spec, Targets = { 0, 2 } };
