@@ -13,7 +13,7 @@ namespace Lantern.Bench;
 
 /// <summary>
 /// Coarse-to-fine multi-scale occlusion, in-process (jobs run the same algorithm through the job entity's refinement
-/// steps, see JobState.DecideRefinement). The worker's ModelSession and the job's own perturber evaluate the indices each step asks for, in batches of
+/// steps, see JobState.DecidePlanExtension). The worker's ModelSession and the job's own perturber evaluate the indices each step asks for, in batches of
 /// the worker's MaxBatch. The exact multi-scale job runs first on the same session (timed too, for the speed-up), and
 /// the coarse-to-fine maps are compared with its maps.
 /// </summary>

@@ -66,7 +66,8 @@ public static class LanternNode
     {
         var worker = options.Has(ClusterRoles.Worker) ? services.GetRequiredService<WorkerMetrics>() : null;
         return $"# TYPE lantern_worker_evaluations_total counter\nlantern_worker_evaluations_total {worker?.Evaluations ?? 0}\n" +
-               $"# TYPE lantern_worker_batches_written_ahead_total counter\nlantern_worker_batches_written_ahead_total {worker?.BatchesWrittenAhead ?? 0}\n";
+               $"# TYPE lantern_worker_batches_written_ahead_total counter\nlantern_worker_batches_written_ahead_total {worker?.BatchesWrittenAhead ?? 0}\n" +
+               $"# TYPE lantern_worker_runs_terminated_total counter\nlantern_worker_runs_terminated_total {worker?.RunsTerminated ?? 0}\n";
     }
 
     /// <summary>The gRPC address the node listens on, once started (resolves port 0).</summary>

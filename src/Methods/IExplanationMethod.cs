@@ -34,6 +34,9 @@ public interface IExplanationMethod
     /// </summary>
     int MapLength => 0;
 
+    /// <summary>Adaptive methods choose their perturbations step by step (see <see cref="IAdaptivePlan"/>); null for the rest.</summary>
+    IAdaptivePlan? AdaptivePlan => null;
+
     /// <summary>The largest work item the method wants; null for the coordinator's default.</summary>
     int? MaxItemSize => null;
 

@@ -49,6 +49,24 @@ public sealed class OcclusionMethod(OcclusionOptions options, int imageWidth, in
     /// <summary>A fresh coarse-to-fine run over this job's plan: the same algorithm in the job entity and in-process.</summary>
     public CoarseToFineOcclusion Refiner(ReadOnlySpan<float> baseline) => new(_plan, baseline, RefineThreshold);
 
+    public IAdaptivePlan? AdaptivePlan => CoarseToFine ? new CoarseToFinePlan(this) : null;
+
+    /// <summary>Coarse-to-fine as an adaptive plan: one step per scale, coarsest first.</summary>
+    private sealed class CoarseToFinePlan(OcclusionMethod method) : IAdaptivePlan, IAdaptivePlanner
+    {
+        private CoarseToFineOcclusion? _run;
+
+        public int Steps => method.RefinementSteps;
+        public long PlannedPerturbations => method.PerturbationCount;
+
+        public IAdaptivePlanner Start(ReadOnlySpan<float> baseline) =>
+            new CoarseToFinePlan(method) { _run = method.Refiner(baseline) };
+
+        public long[] Select(int step) => _run!.Needed(step);
+        public void Record(int step, ReadOnlySpan<long> selected, ReadOnlySpan<float> scores) => _run!.Record(step, selected, scores);
+        public float[] PlanScores() => _run!.Scores.ToArray();
+    }
+
     public IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor) =>
         new OcclusionPerturber(image, preprocessor, _plan, options.Fill.ToExplainers());
 

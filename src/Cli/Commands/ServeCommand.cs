@@ -51,7 +51,7 @@ public static class ServeCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            var app = LanternNode.Build(new NodeOptions
+            var options = new NodeOptions
             {
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
@@ -59,10 +59,11 @@ public static class ServeCommand
                 ClusterHost = parsed.GetValue(clusterHost)!, ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
-            });
-            await app.StartAsync(cancellationToken);
-            Console.WriteLine($"Lantern node ({string.Join(", ", selected)}) at {LanternNode.ClusterAddress(app)} serving gRPC on {LanternNode.GrpcAddress(app)}; Ctrl+C stops it");
-            await app.WaitForShutdownAsync(cancellationToken);
+            };
+            // A worker or gateway downed when every coordinator is gone starts afresh and rejoins, in this process.
+            await NodeSupervisor.RunAsync(options, app => Console.WriteLine(
+                $"Lantern node ({string.Join(", ", selected)}) at {LanternNode.ClusterAddress(app)} serving gRPC on {LanternNode.GrpcAddress(app)}; Ctrl+C stops it"),
+                Console.Out, cancellationToken);
             return 0;
         });
         return command;

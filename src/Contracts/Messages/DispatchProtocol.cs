@@ -8,6 +8,7 @@ public sealed partial class WorkLeased : IDispatchMessage;
 public sealed partial class WorkCompleted : IDispatchMessage;
 public sealed partial class WorkFailed : IDispatchMessage;
 public sealed partial class WorkAvailable : IDispatchMessage;
+public sealed partial class LeasesWithdrawn : IDispatchMessage;
 
 public sealed partial class FetchArtifact : ILanternMessage;
 public sealed partial class ArtifactChunk : ILanternMessage;

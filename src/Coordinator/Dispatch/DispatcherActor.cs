@@ -18,6 +18,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private readonly CoordinatorOptions _options;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly WorkQueue _queue = new();
+    private readonly ForwardedResults _forwarded = new();
     private readonly Dictionary<long, Lease> _leases = [];
     private readonly Dictionary<IActorRef, int> _capacity = [];
     private readonly Dictionary<IActorRef, HashSet<string>> _modelsHeld = [];
@@ -29,12 +30,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         _options = options;
 
         Receive<OfferWork>(Handle);
-        Receive<WithdrawJob>(w =>
-        {
-            _queue.Withdraw(w.JobId);
-            foreach (var key in _transientFailures.Keys.Where(k => k.JobId == w.JobId).ToList()) _transientFailures.Remove(key);
-            foreach (var lease in _leases.Values.Where(l => l.JobId == w.JobId).ToList()) _leases.Remove(lease.Id);
-        });
+        Receive<WithdrawJob>(w => Withdraw(w.JobId));
         Receive<RequestWork>(Handle);
         Receive<WorkCompleted>(Handle);
         Receive<WorkFailed>(Handle);
@@ -84,9 +80,10 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private void Handle(OfferWork offer)
     {
         var added = 0;
+        _forwarded.Seen(offer.Work.JobId, offer.ResultsSeen);
         foreach (var item in offer.Items)
         {
-            if (IsLeased(offer.Work.JobId, item)) continue;
+            if (IsLeased(offer.Work.JobId, item) || _forwarded.Crossed(offer.Work.JobId, item)) continue;
             if (_queue.Enqueue(offer.Work, item)) added++;
         }
         if (added > 0) Dispatch();
@@ -125,6 +122,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         _jobRegion.Tell(new ScoreWorkItem
         {
             JobId = completed.JobId, Item = completed.Item, Scores = { completed.Scores }, Worker = completed.Worker,
+            ResultStamp = _forwarded.Add(completed.JobId, completed.Item, DateTime.UtcNow),
         });
         Dispatch();
     }
@@ -146,6 +144,27 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         Dispatch();
     }
 
+    /// <summary>
+    /// The job was cancelled or is finished: its queued items go, and so do its leases, whose workers are told so that they
+    /// stop the running item (its batch terminated) and drop the queued ones: their capacity is free at once.
+    /// </summary>
+    private void Withdraw(string jobId)
+    {
+        _queue.Withdraw(jobId);
+        _forwarded.Forget(jobId);
+        foreach (var key in _transientFailures.Keys.Where(k => k.JobId == jobId).ToList()) _transientFailures.Remove(key);
+        var withdrawn = _leases.Values.Where(l => l.JobId == jobId).ToList();
+        foreach (var lease in withdrawn) _leases.Remove(lease.Id);
+        foreach (var held in withdrawn.GroupBy(l => l.Worker))
+            held.Key.Tell(new LeasesWithdrawn { JobId = jobId, LeaseIds = { held.Select(l => l.Id) } });
+        if (withdrawn.Count > 0)
+        {
+            _log.Info("Job {JobId} withdrawn; told {Workers} workers to stop its {Count} leases", jobId,
+                withdrawn.Select(l => l.Worker).Distinct().Count(), withdrawn.Count);
+            Dispatch();
+        }
+    }
+
     private void WorkerGone(IActorRef worker)
     {
         _capacity.Remove(worker);
@@ -164,6 +183,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     private void ExpireLeasesNow()
     {
         var now = DateTime.UtcNow;
+        _forwarded.ExpireBefore(now - _options.LeaseTimeout);
         var expired = _leases.Values.Where(l => !l.Expired && l.Deadline < now).ToList();
         foreach (var lease in expired)
         {

@@ -17,7 +17,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 {
     private const string ReofferTimer = "reoffer";
     private const string IndexTimer = "index";
-    private readonly JobState _state;
+    private JobState _state;
     private readonly IActorRef _dispatcher;
     private readonly IActorRef _index;
     private readonly IArtifactStore _artifacts;
@@ -25,6 +25,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<long> _offered = [];
     private readonly ProgressRate _rate = new();
+    // The highest dispatcher stamp of a result this incarnation has handled; sent with every offer (see ForwardedResults).
+    private long _resultsSeen;
     private bool _assembling;
 
     // The job index has this job's row as of event _indexAcked; _indexSent* say what was last sent, and when.
@@ -42,12 +44,14 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         _options = options;
         PersistenceId = PersistenceIdFor(jobId);
 
+        Recover<SnapshotOffer>(offer => _state = JobState.FromSnapshot(jobId, (JobSnapshot)offer.Snapshot));
         Recover<IJobEvent>(e => _state.Apply(e));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         Command<StartJob>(Handle);
         Command<ScoreWorkItem>(Handle);
         Command<CancelJob>(Handle);
+        Command<DeleteJob>(Handle);
         Command<GetJobStatus>(_ => ReplyStatus());
         Command<GetJobResult>(_ => ReplyResult());
         Command<AssemblyFinished>(Handle);
@@ -66,6 +70,17 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             if (_state.IsFinished && _indexAcked >= LastSequenceNr) Timers.Cancel(IndexTimer);
         });
         Command<RefreshIndex>(_ => IndexRow(urgent: false));
+        Command<SaveSnapshotSuccess>(saved =>
+        {
+            // The snapshot supersedes every event and snapshot before it: journal rows stay bounded by the interval.
+            DeleteMessages(saved.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(f => _log.Warning("Job {JobId}: snapshot failed ({Reason}); recovery replays more events", _state.JobId, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("Job {JobId}: deleting superseded events failed: {Reason}", _state.JobId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("Job {JobId}: deleting superseded snapshots failed: {Reason}", _state.JobId, f.Cause.Message));
         Command<ReceiveTimeout>(_ =>
         {
             if (_indexAcked < LastSequenceNr)
@@ -112,6 +127,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             UnknownJob();
             return;
         }
+        _resultsSeen = Math.Max(_resultsSeen, command.ResultStamp);
         var events = _state.Decide(command, Now());
         if (events.Count > 0) PersistAndApply(events);
     }
@@ -128,23 +144,67 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         else PersistAndApply(events, ReplyStatus);
     }
 
+    private void Handle(DeleteJob command)
+    {
+        var events = _state.Decide(command, Now());
+        if (events.Count == 0)
+        {
+            UnknownJob();
+            return;
+        }
+        var sender = Sender;
+        var jobId = _state.JobId;
+        PersistAll(events, e =>
+        {
+            if (e is JobCancelled) _dispatcher.Tell(new WithdrawJob { JobId = jobId });
+            _state.Apply(e);
+            if (e is not JobDeleted) return;
+            Timers.CancelAll();
+            _index.Tell(new RemoveIndexedJob { JobId = jobId });
+            // Nothing of the job stays in the journal; if deleting fails, replaying JobDeleted still forgets it.
+            DeleteMessages(LastSequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue));
+            sender.Tell(new JobDeletedReply { JobId = jobId });
+            _log.Info("Job {JobId} deleted", jobId);
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        });
+    }
+
     private void Handle(AssemblyFinished finished) =>
         PersistAndApply([new JobCompleted { Outcome = finished.Outcome, FinishedUnixMs = finished.FinishedUnixMs }]);
 
     private void PersistAndApply(IReadOnlyList<IJobEvent> events, Action? then = null)
     {
         var remaining = events.Count;
+        var phaseChanged = false;
         PersistAll(events, e =>
         {
+            var phase = _state.Phase;
             _state.Apply(e);
-            if (e is ItemScored scored) _offered.Remove(scored.First);
+            phaseChanged |= _state.Phase != phase || e is PlanExtended;
+            if (e is ItemScored scored)
+            {
+                _offered.Remove(scored.First);
+                _itemsSinceSnapshot++;
+            }
             if (e is BaselineScored) _offered.Remove(BaselineKey);
             if (e is BaselineScored or ItemScored) _rate.Record(Now(), _state.Evaluations);
             if (--remaining > 0) return;
             then?.Invoke();
+            SnapshotIfDue(phaseChanged);
             AfterStateChanged();
         });
     }
+
+    /// <summary>Every <see cref="CoordinatorOptions.SnapshotEveryItems"/> scored items, and at phase changes.</summary>
+    private void SnapshotIfDue(bool phaseChanged)
+    {
+        if (_options.SnapshotEveryItems <= 0 || !(phaseChanged || _itemsSinceSnapshot >= _options.SnapshotEveryItems)) return;
+        _itemsSinceSnapshot = 0;
+        SaveSnapshot(_state.ToSnapshot());
+    }
+
+    private int _itemsSinceSnapshot;
 
     /// <summary>Whatever the new state calls for: more work offered, the maps assembled, or winding down.</summary>
     private void AfterStateChanged()
@@ -168,13 +228,13 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             PersistAndApply(stop);
             return;
         }
-        var refine = _state.DecideRefinement();
-        if (refine.Count > 0)
+        var extend = _state.DecidePlanExtension();
+        if (extend.Count > 0)
         {
-            var refined = (OcclusionRefined)refine[0];
-            _log.Info("Job {JobId}: coarse-to-fine step {Step} evaluates {Windows} windows", _state.JobId, refined.Step,
-                refined.Runs.Where((_, i) => i % 2 == 1).Sum());
-            PersistAndApply(refine);
+            var extended = (PlanExtended)extend[0];
+            _log.Info("Job {JobId}: adaptive step {Step} evaluates {Perturbations} perturbations", _state.JobId, extended.Step,
+                extended.Runs.Where((_, i) => i % 2 == 1).Sum());
+            PersistAndApply(extend);
             return;
         }
         if (_state.AllItemsScored)
@@ -198,7 +258,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             .ToList();
         if (items.Count == 0) return;
         foreach (var item in items) _offered.Add(item.Baseline ? BaselineKey : item.First);
-        _dispatcher.Tell(new OfferWork { Work = WorkSpecForWorkers(), Items = { items } });
+        _dispatcher.Tell(new OfferWork { Work = WorkSpecForWorkers(), Items = { items }, ResultsSeen = _resultsSeen });
     }
 
     /// <summary>

@@ -1,7 +1,6 @@
 using ApiJobState = Lantern.Contracts.Api.JobState;
 using JobProgress = Lantern.Contracts.Api.JobProgress;
 using Lantern.Contracts.Messages;
-using Lantern.Explainers.Occlusion;
 using Lantern.Explainers.Scoring;
 using Lantern.Methods;
 
@@ -50,24 +49,25 @@ public sealed class JobState(string jobId)
 
     public bool IsFinished => Phase is JobPhase.Done or JobPhase.Failed or JobPhase.Cancelled;
     public bool AllItemsScored => Phase == JobPhase.Running && CompletedPrefix() >= PerturbationsUsed
-                                  && (_coarseToFine is null || _steps.Count == _coarseToFine.RefinementSteps);
+                                  && (_adaptive is null || _steps.Count == _adaptive.Steps);
 
     /// <summary>
-    /// Coarse-to-fine occlusion: the job's perturbations are the selected windows of each decided step, in step order,
-    /// each step starting at a work-item boundary (so the items of a step are decided with it, and an item never spans
-    /// two steps). <see cref="PerturbationCount"/> grows with each step; the method's plan keeps its own numbering.
+    /// Adaptive methods (<see cref="IAdaptivePlan"/>, e.g. coarse-to-fine occlusion): the job's perturbations are the
+    /// selected perturbations of each decided step, in step order, each step starting at a work-item boundary (so the
+    /// items of a step are decided with it, and an item never spans two steps). <see cref="PerturbationCount"/> grows
+    /// with each step; the method's plan keeps its own numbering.
     /// </summary>
-    public bool IsCoarseToFine => _coarseToFine is not null;
+    public bool IsAdaptive => _adaptive is not null;
 
-    /// <summary>Coarse-to-fine: the plan's windows selected so far, and all of the plan's windows.</summary>
-    public long WindowsSelected => _steps.Sum(step => (long)step.Length);
-    public long WindowsPlanned => _coarseToFine?.PerturbationCount ?? PerturbationCount;
+    /// <summary>Adaptive methods: the plan's perturbations selected so far, and all of the plan's perturbations.</summary>
+    public long PlanSelected => _steps.Sum(step => (long)step.Length);
+    public long PlanPerturbations => _adaptive?.PlannedPerturbations ?? PerturbationCount;
 
-    private OcclusionMethod? _coarseToFine;
-    private readonly List<long[]> _steps = [];      // each decided step's plan evaluation indices, ascending
+    private IAdaptivePlan? _adaptive;
+    private readonly List<long[]> _steps = [];      // each decided step's plan indices, ascending
     private readonly List<long> _stepStart = [];    // the job perturbation index where each step begins
-    private CoarseToFineOcclusion? _refiner;         // a memo of DecideRefinement, not state: rebuilt from the steps
-    private int _refinerRecorded;
+    private IAdaptivePlanner? _planner;              // a memo of DecidePlanExtension, not state: rebuilt from the steps
+    private int _plannerRecorded;
 
     /// <summary>How many perturbations, counted from index 0, are scored without a gap.</summary>
     public long CompletedPrefix() => Math.Min(PerturbationCount, (long)_firstMissing * WorkItemSize);
@@ -87,17 +87,17 @@ public sealed class JobState(string jobId)
     }
 
     /// <summary>
-    /// Coarse-to-fine: once every decided step is scored, the event that decides the next step's windows (the first
-    /// step, the coarsest scale whole, as soon as the job runs). Decided from completed scores only, by the same
-    /// <see cref="CoarseToFineOcclusion"/> the in-process algorithm uses, so replaying the event reproduces the job.
+    /// Adaptive methods: once every decided step is scored, the event that decides the next step's perturbations (the
+    /// first step as soon as the job runs). Decided from completed scores only, by the same planner the in-process
+    /// algorithm uses, so replaying the event reproduces the job.
     /// </summary>
-    public IReadOnlyList<IJobEvent> DecideRefinement()
+    public IReadOnlyList<IJobEvent> DecidePlanExtension()
     {
-        if (_coarseToFine is null || Phase != JobPhase.Running) return [];
+        if (_adaptive is null || Phase != JobPhase.Running) return [];
         var step = _steps.Count;
-        if (step >= _coarseToFine.RefinementSteps || CompletedPrefix() < PerturbationCount) return [];
-        var needed = Refiner(step).Needed(step);
-        var refined = new OcclusionRefined { Step = step };
+        if (step >= _adaptive.Steps || CompletedPrefix() < PerturbationCount) return [];
+        var needed = Planner(step).Select(step);
+        var refined = new PlanExtended { Step = step };
         foreach (var (first, count) in Runs(needed))
         {
             refined.Runs.Add(first);
@@ -106,7 +106,7 @@ public sealed class JobState(string jobId)
         return [refined];
     }
 
-    /// <summary>Coarse-to-fine: the runs that map job perturbation indices to the plan's, for the workers.</summary>
+    /// <summary>Adaptive methods: the runs that map job perturbation indices to the plan's, for the workers.</summary>
     public IEnumerable<IndexRun> PerturbationRuns()
     {
         for (var s = 0; s < _steps.Count; s++)
@@ -124,30 +124,30 @@ public sealed class JobState(string jobId)
     public int StepsDecided => _steps.Count;
 
     /// <summary>
-    /// The score matrix the method's assembler takes: the scored perturbations, or for coarse-to-fine the plan's
-    /// windows, evaluated or imputed, exactly as <see cref="CoarseToFineOcclusion"/> fills them.
+    /// The score matrix the method's assembler takes: the scored perturbations, or for adaptive methods the plan's
+    /// perturbations, evaluated or filled in by the planner.
     /// </summary>
-    public ReadOnlyMemory<float> ScoresForMaps() => _coarseToFine is null
+    public ReadOnlyMemory<float> ScoresForMaps() => _adaptive is null
         ? TargetScores.AsMemory(0, (int)(PerturbationsUsed * Targets.Length))
-        : Refiner(_steps.Count).Scores.ToArray();
+        : Planner(_steps.Count).PlanScores();
 
-    /// <summary>The algorithm with the first <paramref name="recorded"/> steps' scores recorded.</summary>
-    private CoarseToFineOcclusion Refiner(int recorded)
+    /// <summary>The planner with the first <paramref name="recorded"/> steps' scores recorded.</summary>
+    private IAdaptivePlanner Planner(int recorded)
     {
-        if (_refiner is null)
+        if (_planner is null)
         {
-            _refiner = _coarseToFine!.Refiner(BaselineTargetScores());
-            _refinerRecorded = 0;
+            _planner = _adaptive!.Start(BaselineTargetScores());
+            _plannerRecorded = 0;
         }
-        for (; _refinerRecorded < recorded; _refinerRecorded++)
+        for (; _plannerRecorded < recorded; _plannerRecorded++)
         {
-            var step = _refinerRecorded;
-            var needed = _refiner.Needed(step); // again: it is deterministic, and asking twice imputes nothing new
+            var step = _plannerRecorded;
+            var needed = _planner.Select(step); // again: it is deterministic, and asking twice changes nothing
             if (!needed.AsSpan().SequenceEqual(_steps[step]))
-                throw new InvalidOperationException($"coarse-to-fine step {step} selects other windows than its persisted event");
-            _refiner.Record(step, needed, TargetScores.AsSpan((int)(_stepStart[step] * Targets.Length), needed.Length * Targets.Length));
+                throw new InvalidOperationException($"adaptive step {step} selects other perturbations than its persisted event");
+            _planner.Record(step, needed, TargetScores.AsSpan((int)(_stepStart[step] * Targets.Length), needed.Length * Targets.Length));
         }
-        return _refiner;
+        return _planner;
     }
 
     private static IEnumerable<(long First, long Count)> Runs(long[] ascending)
@@ -219,6 +219,13 @@ public sealed class JobState(string jobId)
     public IReadOnlyList<IJobEvent> Decide(CancelJob _, long nowUnixMs) =>
         IsFinished || Phase == JobPhase.New ? [] : [new JobCancelled { FinishedUnixMs = nowUnixMs }];
 
+    /// <summary>A running job is cancelled on the way out, so its work is withdrawn like any cancelled job's.</summary>
+    public IReadOnlyList<IJobEvent> Decide(DeleteJob _, long nowUnixMs) => Phase == JobPhase.New
+        ? []
+        : IsFinished
+            ? [new JobDeleted { DeletedUnixMs = nowUnixMs }]
+            : [new JobCancelled { FinishedUnixMs = nowUnixMs }, new JobDeleted { DeletedUnixMs = nowUnixMs }];
+
     public JobState Apply(IJobEvent @event)
     {
         switch (@event)
@@ -228,8 +235,8 @@ public sealed class JobState(string jobId)
                 SubmittedUnixMs = accepted.SubmittedUnixMs;
                 WorkItemSize = accepted.WorkItemSize;
                 _method = MethodCatalog.For(accepted.Spec);
-                _coarseToFine = _method is OcclusionMethod { CoarseToFine: true } occlusion ? occlusion : null;
-                PerturbationCount = _coarseToFine is null ? _method.PerturbationCount : 0; // grows step by step
+                _adaptive = _method.AdaptivePlan;
+                PerturbationCount = _adaptive is null ? _method.PerturbationCount : 0; // grows step by step
                 PerturbationsUsed = PerturbationCount;
                 MapLength = _method.MapLength;
                 WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
@@ -262,20 +269,11 @@ public sealed class JobState(string jobId)
             case SamplingStopped stopped:
                 PerturbationsUsed = stopped.SamplesUsed;
                 break;
-            case OcclusionRefined refined:
-                if (_coarseToFine is null || refined.Step != _steps.Count) break;
-                var selection = new List<long>();
-                for (var r = 0; r + 1 < refined.Runs.Count; r += 2)
-                    for (var w = 0L; w < refined.Runs[r + 1]; w++) selection.Add(refined.Runs[r] + w);
-                var start = (PerturbationCount + WorkItemSize - 1) / WorkItemSize * WorkItemSize;
-                _steps.Add([.. selection]);
-                _stepStart.Add(start);
-                PerturbationCount = PerturbationsUsed = start + selection.Count;
-                WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
-                Array.Resize(ref _done, WorkItemCount);
-                TargetScores = TargetScores.Length >= PerturbationCount * Targets.Length
-                    ? TargetScores : [.. TargetScores, .. new float[PerturbationCount * Targets.Length - TargetScores.Length]];
-                while (_firstMissing < WorkItemCount && _done[_firstMissing]) _firstMissing++;
+            case OcclusionRefined refined: // the same decision, as journals before PlanExtended wrote it
+                ExtendPlan(refined.Step, refined.Runs);
+                break;
+            case PlanExtended extended:
+                ExtendPlan(extended.Step, extended.Runs);
                 break;
             case JobCompleted completed:
                 Outcome = completed.Outcome;
@@ -291,8 +289,132 @@ public sealed class JobState(string jobId)
                 FinishedUnixMs = cancelled.FinishedUnixMs;
                 Phase = JobPhase.Cancelled;
                 break;
+            case JobDeleted:
+                // As if never submitted: every command answers "no such job" from here on.
+                Phase = JobPhase.New;
+                Spec = null;
+                Outcome = null;
+                TargetScores = [];
+                ItemMaps = [];
+                break;
         }
         return this;
+    }
+
+    /// <summary>Adaptive methods: step <paramref name="step"/>'s selection, as (first, count) runs of plan indices.</summary>
+    private void ExtendPlan(int step, IReadOnlyList<long> runs)
+    {
+        if (_adaptive is null || step != _steps.Count) return;
+        var selection = new List<long>();
+        for (var r = 0; r + 1 < runs.Count; r += 2)
+            for (var w = 0L; w < runs[r + 1]; w++) selection.Add(runs[r] + w);
+        var start = (PerturbationCount + WorkItemSize - 1) / WorkItemSize * WorkItemSize;
+        _steps.Add([.. selection]);
+        _stepStart.Add(start);
+        PerturbationCount = PerturbationsUsed = start + selection.Count;
+        WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
+        Array.Resize(ref _done, WorkItemCount);
+        TargetScores = TargetScores.Length >= PerturbationCount * Targets.Length
+            ? TargetScores : [.. TargetScores, .. new float[PerturbationCount * Targets.Length - TargetScores.Length]];
+        while (_firstMissing < WorkItemCount && _done[_firstMissing]) _firstMissing++;
+    }
+
+    /// <summary>
+    /// The state as a snapshot: with it, recovery replays only the events after it. A finished job's snapshot leaves
+    /// out the score matrix and item maps: its maps are in the artifact store, and nothing reads the scores again.
+    /// </summary>
+    public JobSnapshot ToSnapshot()
+    {
+        var snapshot = new JobSnapshot
+        {
+            Phase = (int)Phase, Spec = Spec, SubmittedUnixMs = SubmittedUnixMs, FirstItemUnixMs = FirstItemUnixMs,
+            FinishedUnixMs = FinishedUnixMs, WorkItemSize = WorkItemSize, PerturbationCount = PerturbationCount,
+            PerturbationsUsed = PerturbationsUsed, Targets = { Targets }, Baseline = { Baseline },
+            ItemsDone = Google.Protobuf.ByteString.CopyFrom(PackBits(_done)), Evaluations = Evaluations, Workers = { Workers },
+            Outcome = Outcome, Error = Error ?? "",
+        };
+        if (Phase == JobPhase.Running)
+        {
+            // Only the scored items' blocks, in item order: a snapshot grows with the work done, not the work planned.
+            var mapBlock = Targets.Length * MapLength;
+            for (var k = 0; k < WorkItemCount; k++)
+            {
+                if (!_done[k]) continue;
+                var first = (long)k * WorkItemSize;
+                snapshot.TargetScores.AddRange(TargetScores.AsSpan((int)(first * Targets.Length), ItemCountAt(first) * Targets.Length).ToArray());
+                if (mapBlock > 0) snapshot.ItemMaps.AddRange(ItemMaps.AsSpan(k * mapBlock, mapBlock).ToArray());
+            }
+        }
+        for (var step = 0; step < _steps.Count; step++)
+        {
+            var extended = new PlanExtended { Step = step };
+            foreach (var (first, count) in Runs(_steps[step]))
+            {
+                extended.Runs.Add(first);
+                extended.Runs.Add(count);
+            }
+            snapshot.PlanSteps.Add(extended);
+        }
+        return snapshot;
+    }
+
+    /// <summary>The state a snapshot was taken of (see <see cref="ToSnapshot"/>).</summary>
+    public static JobState FromSnapshot(string jobId, JobSnapshot snapshot)
+    {
+        var state = new JobState(jobId);
+        state.Apply(new JobAccepted { Spec = snapshot.Spec, SubmittedUnixMs = snapshot.SubmittedUnixMs, WorkItemSize = snapshot.WorkItemSize });
+        if (snapshot.Targets.Count > 0 || (JobPhase)snapshot.Phase != JobPhase.Queued)
+        {
+            state.Targets = [.. snapshot.Targets];
+            state.Baseline = [.. snapshot.Baseline];
+        }
+        foreach (var step in snapshot.PlanSteps) state.ExtendPlan(step.Step, step.Runs);
+        state.Phase = (JobPhase)snapshot.Phase;
+        state.FirstItemUnixMs = snapshot.FirstItemUnixMs;
+        state.FinishedUnixMs = snapshot.FinishedUnixMs;
+        state.PerturbationCount = snapshot.PerturbationCount;
+        state.PerturbationsUsed = snapshot.PerturbationsUsed;
+        state.WorkItemCount = (int)((state.PerturbationCount + state.WorkItemSize - 1) / state.WorkItemSize);
+        state._done = UnpackBits(snapshot.ItemsDone.Span, state.WorkItemCount);
+        state.WorkItemsDone = state._done.Count(d => d);
+        state._firstMissing = 0;
+        while (state._firstMissing < state.WorkItemCount && state._done[state._firstMissing]) state._firstMissing++;
+        state.Evaluations = snapshot.Evaluations;
+        foreach (var worker in snapshot.Workers) state.Workers.Add(worker);
+        state.Outcome = snapshot.Outcome;
+        state.Error = snapshot.Error.Length > 0 ? snapshot.Error : null;
+        if (state.Phase == JobPhase.Running)
+        {
+            var targets = state.Targets.Length;
+            var mapBlock = targets * state.MapLength;
+            state.TargetScores = new float[state.PerturbationCount * targets];
+            state.ItemMaps = new float[(long)state.WorkItemCount * mapBlock];
+            int scoresAt = 0, mapsAt = 0;
+            for (var k = 0; k < state.WorkItemCount; k++)
+            {
+                if (!state._done[k]) continue;
+                var first = (long)k * state.WorkItemSize;
+                var length = state.ItemCountAt(first) * targets;
+                for (var i = 0; i < length; i++) state.TargetScores[first * targets + i] = snapshot.TargetScores[scoresAt++];
+                for (var i = 0; i < mapBlock; i++) state.ItemMaps[(long)k * mapBlock + i] = snapshot.ItemMaps[mapsAt++];
+            }
+        }
+        return state;
+    }
+
+    private static byte[] PackBits(bool[] bits)
+    {
+        var bytes = new byte[(bits.Length + 7) / 8];
+        for (var i = 0; i < bits.Length; i++)
+            if (bits[i]) bytes[i / 8] |= (byte)(1 << (i % 8));
+        return bytes;
+    }
+
+    private static bool[] UnpackBits(ReadOnlySpan<byte> bytes, int count)
+    {
+        var bits = new bool[count];
+        for (var i = 0; i < count && i / 8 < bytes.Length; i++) bits[i] = (bytes[i / 8] & (1 << (i % 8))) != 0;
+        return bits;
     }
 
     /// <summary>The work items not yet scored, in index order: the baseline while queued, perturbation ranges while running.</summary>
@@ -386,22 +508,18 @@ public sealed class JobState(string jobId)
     private long ItemsDoneForProgress => UsedItemsDone() + (Phase is JobPhase.New or JobPhase.Queued ? 0 : 1);
     private long ItemsTotalForProgress => UsedItemCount + 1 + UndecidedItemsAtMost();
 
-    /// <summary>Evaluations the job will run: the baseline and every perturbation used (at most, while coarse-to-fine decides).</summary>
-    /// <summary>
-    /// (Windows left out by a step that is decided are not counted: once the last step is decided the total is exact.)
-    /// </summary>
-    private long EvaluationsTotal => 1 + PerturbationsUsed +
-        (_coarseToFine is null || _steps.Count >= _coarseToFine.RefinementSteps ? 0 : _coarseToFine.PerturbationCount - WindowsSelected);
+    /// <summary>Evaluations the job will run: the baseline and every perturbation used (at most, while an adaptive plan decides).</summary>
+    private long EvaluationsTotal => 1 + PerturbationsUsed + (_adaptive is null ? 0 : _adaptive.PlannedPerturbations - PlanSelected);
 
     /// <summary>
-    /// Coarse-to-fine: work items the steps not yet decided may need, at most (their windows not yet selected), so the
+    /// Adaptive methods: work items the steps not yet decided may need, at most (their perturbations not yet selected), so the
     /// total shrinks as refinement leaves windows out, and reaches the true count with the last step.
     /// </summary>
     private int UndecidedItemsAtMost()
     {
-        if (_coarseToFine is null || _steps.Count >= _coarseToFine.RefinementSteps || WorkItemSize == 0) return 0;
-        var left = _coarseToFine.PerturbationCount - WindowsSelected;
-        return (int)((left + WorkItemSize - 1) / WorkItemSize) + (_coarseToFine.RefinementSteps - _steps.Count - 1);
+        if (_adaptive is null || _steps.Count >= _adaptive.Steps || WorkItemSize == 0) return 0;
+        var left = _adaptive.PlannedPerturbations - PlanSelected;
+        return (int)((left + WorkItemSize - 1) / WorkItemSize) + (_adaptive.Steps - _steps.Count - 1);
     }
 
     private bool IsWorkItem(WorkItem item) =>

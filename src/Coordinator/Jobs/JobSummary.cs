@@ -77,12 +77,12 @@ public static class JobSummary
             parameters["gradient_model_notes"] = new JsonArray([.. gradient.Notes.Select(n => (JsonNode)n)]);
         }
         parameters["work_item_size"] = state.WorkItemSize;
-        if (state.IsCoarseToFine)
+        if (state.IsAdaptive)
         {
             // The job's perturbation indices include the gaps that start each step at a work-item boundary.
-            parameters["windows_evaluated"] = state.WindowsSelected;
-            parameters["windows_total"] = state.WindowsPlanned;
-            parameters["perturbations_used"] = state.WindowsSelected;
+            parameters["windows_evaluated"] = state.PlanSelected;
+            parameters["windows_total"] = state.PlanPerturbations;
+            parameters["perturbations_used"] = state.PlanSelected;
             parameters["stopped_early"] = false;
             return parameters;
         }

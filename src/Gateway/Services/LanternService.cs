@@ -110,6 +110,12 @@ public sealed class LanternService(
     public override async Task<JobProgress> CancelJob(ApiCancelJob request, ServerCallContext context) =>
         (await AskAsync<JobStatusResult>(new Contracts.Messages.CancelJob { JobId = CheckJobId(request.JobId) }, context)).Progress;
 
+    public override async Task<DeleteJobResponse> DeleteJob(DeleteJobRequest request, ServerCallContext context)
+    {
+        await AskAsync<JobDeletedReply>(new Contracts.Messages.DeleteJob { JobId = CheckJobId(request.JobId) }, context);
+        return new DeleteJobResponse();
+    }
+
     /// <summary>One message to the job index, however many jobs the cluster has run.</summary>
     public override async Task<ListJobsResponse> ListJobs(ListJobsRequest request, ServerCallContext context)
     {

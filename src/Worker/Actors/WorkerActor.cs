@@ -11,7 +11,8 @@ namespace Lantern.Worker.Actors;
 /// <summary>
 /// Pulls work: tells the dispatcher how many items it can hold, runs leased items one at a time off the mailbox and
 /// sends each score block back. The capacity report is repeated on a timer, so a dispatcher that restarted or moved
-/// learns about this worker again.
+/// learns about this worker again. Leases the dispatcher withdraws (their job was cancelled) are dropped, and the
+/// running one is stopped mid-batch, so the worker takes other work at once.
 /// </summary>
 public sealed class WorkerActor : ReceiveActor, IWithTimers
 {
@@ -22,6 +23,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<WorkLeased> _queue = new();
     private WorkLeased? _running;
+    private CancellationTokenSource? _stopRunning;
     private bool _leaving;
 
     public WorkerActor(IActorRef dispatcher, WorkEvaluator evaluator, WorkerOptions options, string name)
@@ -43,7 +45,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         });
         Receive<Evaluated>(done =>
         {
-            _running = null;
+            EndRunning();
             _dispatcher.Tell(new WorkCompleted
             {
                 LeaseId = done.Lease.LeaseId, JobId = done.Lease.Work.JobId, Item = done.Lease.Item,
@@ -51,9 +53,18 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
             });
             RunNext();
         });
+        Receive<EvaluationStopped>(stopped =>
+        {
+            // Withdrawn by the dispatcher (or handed back on leaving), which no longer expects a result.
+            EndRunning();
+            _log.Info("Stopped the work item of job {JobId} at {First}: its lease was withdrawn", stopped.Lease.Work.JobId,
+                stopped.Lease.Item.First);
+            RunNext();
+        });
+        Receive<LeasesWithdrawn>(Handle);
         Receive<EvaluationFailed>(failed =>
         {
-            _running = null;
+            EndRunning();
             _log.Warning("Work item of job {JobId} failed: {Reason}", failed.Lease.Work.JobId, failed.Reason);
             _dispatcher.Tell(new WorkFailed
             {
@@ -70,6 +81,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
             Timers.Cancel("capacity");
             _dispatcher.Tell(new WorkerLeaving { HeldLeaseIds = { HeldLeaseIds() } });
             _queue.Clear();
+            _stopRunning?.Cancel(); // handed back: another worker runs it
             Sender.Tell(Done.Instance);
         });
     }
@@ -83,6 +95,29 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     {
         ReportToDispatcher();
         Timers.StartPeriodicTimer("capacity", ReportCapacity.Instance, TimeSpan.FromSeconds(3));
+    }
+
+    protected override void PostStop() => _stopRunning?.Cancel();
+
+    private void Handle(LeasesWithdrawn withdrawn)
+    {
+        var ids = withdrawn.LeaseIds.ToHashSet();
+        var kept = _queue.Where(l => !ids.Contains(l.LeaseId)).ToList();
+        var dropped = _queue.Count - kept.Count;
+        _queue.Clear();
+        foreach (var lease in kept) _queue.Enqueue(lease);
+        var stopping = _running is { } running && ids.Contains(running.LeaseId);
+        if (stopping) _stopRunning!.Cancel(); // the evaluation ends with EvaluationStopped
+        _log.Info("Job {JobId} was withdrawn: {Action} its running item, dropped {Dropped} queued", withdrawn.JobId,
+            stopping ? "stopping" : "not running", dropped);
+        if (dropped > 0) ReportToDispatcher();
+    }
+
+    private void EndRunning()
+    {
+        _running = null;
+        _stopRunning?.Dispose();
+        _stopRunning = null;
     }
 
     private void ReportToDispatcher() => _dispatcher.Tell(new RequestWork
@@ -103,22 +138,28 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         if (_running is not null || _queue.Count == 0) return;
         var lease = _queue.Dequeue();
         _running = lease;
+        var stop = _stopRunning = new CancellationTokenSource();
         var evaluator = _evaluator;
         // The queued lease is the evaluator's hint for writing its first batch ahead while this one runs.
         (WorkSpec, WorkItem)? next = _queue.TryPeek(out var queued) ? (queued.Work, queued.Item) : null;
         // Inference runs on the thread pool so the mailbox keeps taking leases meanwhile.
-        Task.Run(() => evaluator.EvaluateAsync(lease.Work, lease.Item, next)).PipeTo(Self,
+        var token = stop.Token;
+        Task.Run(() => evaluator.EvaluateAsync(lease.Work, lease.Item, next, token), CancellationToken.None).PipeTo(Self,
             success: scores => new Evaluated(lease, scores),
             failure: e =>
             {
                 var cause = (e as AggregateException)?.InnerException ?? e;
-                return new EvaluationFailed(lease, cause.Message, cause is ArtifactUnavailableException);
+                return cause is OperationCanceledException && token.IsCancellationRequested
+                    ? new EvaluationStopped(lease)
+                    : new EvaluationFailed(lease, cause.Message, cause is ArtifactUnavailableException);
             });
     }
 
     private sealed record Evaluated(WorkLeased Lease, float[] Scores);
 
     private sealed record EvaluationFailed(WorkLeased Lease, string Reason, bool Transient);
+
+    private sealed record EvaluationStopped(WorkLeased Lease);
 
     private sealed class ReportCapacity
     {

@@ -20,13 +20,14 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
     private sealed record Prepared(JobSpec Spec, GradientSession Session, IGradientEvaluation Evaluation, int[] Targets, int MapLength);
 
     /// <returns>Evaluations run.</returns>
-    public async Task<(float[] Block, int Evaluations)> EvaluateAsync(WorkSpec work, PreparedJob job, WorkItem item, CancellationToken cancellationToken)
+    public async Task<(float[] Block, int Evaluations)> EvaluateAsync(WorkSpec work, PreparedJob job, WorkItem item,
+        RunOptions runOptions, CancellationToken cancellationToken)
     {
         var prepared = await PrepareAsync(work, job, cancellationToken);
-        return (Evaluate(prepared, item.First, item.Count), item.Count * prepared.Targets.Length);
+        return (Evaluate(prepared, item.First, item.Count, runOptions), item.Count * prepared.Targets.Length);
     }
 
-    private static float[] Evaluate(Prepared job, long first, int count)
+    private static float[] Evaluate(Prepared job, long first, int count, RunOptions? runOptions = null)
     {
         var (session, targets) = (job.Session, job.Targets);
         var block = new float[count * targets.Length + targets.Length * job.MapLength];
@@ -36,7 +37,7 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
         {
             var batch = Math.Min(session.MaxBatch, rows - done);
             FillRows(session, job, first, done, batch);
-            session.Run(batch);
+            session.Run(batch, runOptions);
             for (var b = 0; b < batch; b++)
             {
                 var (evaluation, slot) = Math.DivRem(done + b, targets.Length);

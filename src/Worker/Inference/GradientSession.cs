@@ -76,7 +76,8 @@ public sealed class GradientSession : IDisposable
     }
 
     /// <summary>Runs the first <paramref name="rows"/> rows of the input and seed buffers; results land in the output arrays, row-major.</summary>
-    public void Run(int rows)
+    /// <param name="runOptions">The request's options (its terminate flag stops the run); the session's own when null.</param>
+    public void Run(int rows, RunOptions? runOptions = null)
     {
         if ((uint)rows - 1 >= (uint)MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows must be 1..{MaxBatch}");
@@ -84,11 +85,11 @@ public sealed class GradientSession : IDisposable
         SeedBuffer(0);
         if (_outputShapes is null)
         {
-            RunLearningOutputShapes(rows);
+            RunLearningOutputShapes(rows, runOptions ?? _runOptions);
             return;
         }
         if (!_bound.TryGetValue(rows, out var bound)) _bound[rows] = bound = Bind(rows);
-        _session.Run(_runOptions, _inputNames, bound.Inputs, _outputNames, bound.Outputs);
+        _session.Run(runOptions ?? _runOptions, _inputNames, bound.Inputs, _outputNames, bound.Outputs);
     }
 
     private float[] Output(string name)
@@ -101,11 +102,11 @@ public sealed class GradientSession : IDisposable
     /// The session's first run, with ONNX Runtime allocating the outputs: their shapes size the buffers (at
     /// <see cref="MaxBatch"/> rows), and the results are copied there.
     /// </summary>
-    private void RunLearningOutputShapes(int rows)
+    private void RunLearningOutputShapes(int rows, RunOptions runOptions)
     {
         using var input = Tensor(_input, rows, _inputShape);
         using var seed = Tensor(_seed, rows, [.. _io.SeedShape]);
-        using var outputs = _session.Run(_runOptions, _inputNames, [input, seed], _outputNames);
+        using var outputs = _session.Run(runOptions, _inputNames, [input, seed], _outputNames);
         _outputShapes = new long[_outputNames.Length][];
         for (var i = 0; i < _outputNames.Length; i++)
         {

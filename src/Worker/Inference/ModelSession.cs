@@ -108,7 +108,8 @@ public sealed class ModelSession : IDisposable
     }
 
     /// <summary>Runs the first <paramref name="batch"/> tensors of a slot's input buffer; writes batch × classes scores.</summary>
-    public void Run(int batch, Span<float> scores, int slot = 0)
+    /// <param name="runOptions">The request's options (its terminate flag stops the run); the session's own when null.</param>
+    public void Run(int batch, Span<float> scores, int slot = 0, RunOptions? runOptions = null)
     {
         if ((uint)batch - 1 >= (uint)MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be 1..{MaxBatch}");
@@ -124,11 +125,11 @@ public sealed class ModelSession : IDisposable
         if (bound.Outputs is null)
         {
             // An output whose shape the file does not pin down: ONNX Runtime allocates it.
-            using var outputs = _session.Run(_runOptions, _inputNames, bound.Inputs, _outputNames);
+            using var outputs = _session.Run(runOptions ?? _runOptions, _inputNames, bound.Inputs, _outputNames);
             CopyScores(outputs[0], count, scores);
             return;
         }
-        _session.Run(_runOptions, _inputNames, bound.Inputs, _outputNames, bound.Outputs);
+        _session.Run(runOptions ?? _runOptions, _inputNames, bound.Inputs, _outputNames, bound.Outputs);
         if (Info.OutputType == TensorElementKind.Float16)
             for (var i = 0; i < count; i++) scores[i] = (float)BitConverter.UInt16BitsToHalf(_outputHalf[i].value);
         else

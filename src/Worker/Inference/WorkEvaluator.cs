@@ -37,6 +37,7 @@ public sealed class WorkEvaluator : IDisposable
 
     private readonly WorkerMetrics? _metrics;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly CancellationTokenSource _disposing = new();
 
     public WorkEvaluator(IArtifactStore artifacts, WorkerOptions options, ILogger<WorkEvaluator> logger, WorkerMetrics? metrics = null)
     {
@@ -67,30 +68,56 @@ public sealed class WorkEvaluator : IDisposable
     public long Evaluations => Interlocked.Read(ref _evaluations);
     private long _evaluations;
 
+    /// <summary>Model runs stopped by the terminate flag (their item was cancelled, or the evaluator disposed).</summary>
+    public long RunsTerminated => Interlocked.Read(ref _runsTerminated);
+    private long _runsTerminated;
+
     /// <param name="next">The item the caller will most likely ask for next (the worker's queued lease), whose first batch
     /// may be written ahead; only a hint: any item may follow.</param>
+    /// <param name="cancellationToken">Cancelling stops the item at once: the running batch is terminated, no other starts,
+    /// and the call throws <see cref="OperationCanceledException"/>.</param>
     public async Task<float[]> EvaluateAsync(WorkSpec work, WorkItem item, (WorkSpec Work, WorkItem Item)? next = null,
         CancellationToken cancellationToken = default)
     {
         await _oneAtATime.WaitAsync(cancellationToken);
         try
         {
-            var job = await PreparedJobAsync(work, cancellationToken);
-            if (item.Baseline || job.Perturber is null) SettleAhead();
-            if (!item.Baseline && job.Perturber is null)
+            // One RunOptions per request: cancelling sets its terminate flag, which ONNX Runtime checks between the graph's
+            // nodes (the running batch ends early) and at the start of every later run of this item (none starts).
+            using var runOptions = new RunOptions();
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+            using var terminate = stopping.Token.Register(() => runOptions.Terminate = true);
+            try
             {
-                var (block, evaluations) = await _gradients.EvaluateAsync(work, job, item, cancellationToken);
-                Count(evaluations);
-                return block;
+                return await EvaluateAsync(work, item, next, runOptions, stopping.Token);
             }
-            var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
-            return item.Baseline ? EvaluateBaseline(session, job)
-                : EvaluatePerturbations(session, job, work, item, NextJobAhead(work, next));
+            catch (OnnxRuntimeException) when (stopping.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _runsTerminated);
+                _metrics?.AddRunTerminated();
+                throw new OperationCanceledException("the item was cancelled; its running batch was terminated", stopping.Token);
+            }
         }
         finally
         {
             _oneAtATime.Release();
         }
+    }
+
+    private async Task<float[]> EvaluateAsync(WorkSpec work, WorkItem item, (WorkSpec Work, WorkItem Item)? next,
+        RunOptions runOptions, CancellationToken cancellationToken)
+    {
+        var job = await PreparedJobAsync(work, cancellationToken);
+        if (item.Baseline || job.Perturber is null) SettleAhead();
+        if (!item.Baseline && job.Perturber is null)
+        {
+            var (block, evaluations) = await _gradients.EvaluateAsync(work, job, item, runOptions, cancellationToken);
+            Count(evaluations);
+            return block;
+        }
+        var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
+        return item.Baseline ? EvaluateBaseline(session, job, runOptions)
+            : EvaluatePerturbations(session, job, work, item, NextJobAhead(work, next), runOptions);
     }
 
     /// <summary>The batch size a loaded model runs at (0 when it is not loaded): 1 for a fixed batch that could not be rewritten.</summary>
@@ -102,17 +129,17 @@ public sealed class WorkEvaluator : IDisposable
         _metrics?.Add(evaluations);
     }
 
-    private float[] EvaluateBaseline(ModelSession session, PreparedJob job)
+    private float[] EvaluateBaseline(ModelSession session, PreparedJob job, RunOptions runOptions)
     {
         job.BaseTensor.CopyTo(session.InputBuffer(1));
         var scores = new float[session.ClassCount];
-        session.Run(1, scores);
+        session.Run(1, scores, runOptions: runOptions);
         Count(1);
         return scores; // raw, every class: the job entity resolves top-k targets from it
     }
 
     private float[] EvaluatePerturbations(ModelSession session, PreparedJob job, WorkSpec work, WorkItem item,
-        (PreparedJob Job, WorkSpec Work, WorkItem Item)? next)
+        (PreparedJob Job, WorkSpec Work, WorkItem Item)? next, RunOptions runOptions)
     {
         var targets = job.Targets;
         var block = new float[item.Count * targets.Length];
@@ -127,7 +154,7 @@ public sealed class WorkEvaluator : IDisposable
                 WriteAhead(session, job, work, item.First + done + batch, Math.Min(session.MaxBatch, item.Count - done - batch), 1 - slot);
             else if (next is var (nextJob, nextWork, nextItem))
                 WriteAhead(session, nextJob, nextWork, nextItem.First, Math.Min(session.MaxBatch, nextItem.Count), 1 - slot);
-            session.Run(batch, _scores, slot);
+            session.Run(batch, _scores, slot, runOptions);
             for (var b = 0; b < batch; b++)
             {
                 var row = _scores.AsSpan(b * classes, classes);
@@ -240,11 +267,15 @@ public sealed class WorkEvaluator : IDisposable
 
     public void Dispose()
     {
+        // A running item is stopped (its batch terminated), and waited for: its session must not be freed under it.
+        _disposing.Cancel();
+        if (!_oneAtATime.Wait(TimeSpan.FromMinutes(1))) return; // still running: leak the sessions rather than crash
         SettleAhead();
         _sessions.Clear();
         _jobs.Clear();
         _gradients.Clear();
         _sessionOptions.Dispose();
         _oneAtATime.Dispose();
+        _disposing.Dispose();
     }
 }

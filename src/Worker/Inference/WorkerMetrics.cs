@@ -16,4 +16,11 @@ public sealed class WorkerMetrics
     public long BatchesWrittenAhead => Interlocked.Read(ref _batchesWrittenAhead);
 
     public void AddBatchWrittenAhead() => Interlocked.Increment(ref _batchesWrittenAhead);
+
+    private long _runsTerminated;
+
+    /// <summary>Model runs stopped by ONNX Runtime's terminate flag because their job was cancelled or withdrawn.</summary>
+    public long RunsTerminated => Interlocked.Read(ref _runsTerminated);
+
+    public void AddRunTerminated() => Interlocked.Increment(ref _runsTerminated);
 }

@@ -333,4 +333,57 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
         }, worker.Ref);
         Assert.Equal("no coordinator node is up", _region.ExpectMsg<ScoreWorkItem>(Soon).Error);
     }
+
+    [Fact]
+    public void An_item_re_offered_while_its_result_is_on_the_way_to_the_job_is_not_evaluated_again()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 0));
+        var lease = worker.ExpectMsg<WorkLeased>(Soon);
+        dispatcher.Tell(Completed(lease, "worker"), worker.Ref);
+        var forwarded = _region.ExpectMsg<ScoreWorkItem>(Soon);
+        Assert.True(forwarded.ResultStamp > 0);
+
+        // The job's periodic re-offer, made before it handled that result (it has seen no result yet): the item crossed
+        // its own result and is not leased again.
+        dispatcher.Tell(new OfferWork { Work = Work("job-a"), Items = { Item(0), Item(4) }, ResultsSeen = 0 });
+        Assert.Equal(4, worker.ExpectMsg<WorkLeased>(Soon).Item.First);
+        worker.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void An_item_offered_again_after_the_job_handled_its_result_is_leased_again()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 1, "worker");
+        dispatcher.Tell(Offer("job-a", 0));
+        var lease = worker.ExpectMsg<WorkLeased>(Soon);
+        dispatcher.Tell(Completed(lease, "worker"), worker.Ref);
+        var stamp = _region.ExpectMsg<ScoreWorkItem>(Soon).ResultStamp;
+
+        // The job handled that result and still offers the item (the result did not count, e.g. it was lost in a move):
+        // the offer is honoured.
+        dispatcher.Tell(new OfferWork { Work = Work("job-a"), Items = { Item(0) }, ResultsSeen = stamp });
+        Assert.Equal(0, worker.ExpectMsg<WorkLeased>(Soon).Item.First);
+    }
+
+    [Fact]
+    public void Withdrawing_a_job_tells_each_worker_which_of_its_leases_to_stop_and_frees_their_capacity_at_once()
+    {
+        var dispatcher = Dispatcher();
+        var worker = Worker(dispatcher, capacity: 2, "worker");
+        dispatcher.Tell(Offer("job-a", 0, 4, 8));
+        var held = new[] { worker.ExpectMsg<WorkLeased>(Soon), worker.ExpectMsg<WorkLeased>(Soon) };
+        dispatcher.Tell(Offer("job-b", 0));
+
+        dispatcher.Tell(new WithdrawJob { JobId = "job-a" });
+
+        var withdrawn = worker.ExpectMsg<LeasesWithdrawn>(Soon);
+        Assert.Equal("job-a", withdrawn.JobId);
+        Assert.Equal(held.Select(l => l.LeaseId).Order(), withdrawn.LeaseIds.Order());
+        var next = worker.ExpectMsg<WorkLeased>(Soon); // its room is free without waiting for the stopped items
+        Assert.Equal("job-b", next.Work.JobId);
+        worker.ExpectNoMsg(Quiet); // job-a's queued item 8 went with the job
+    }
 }

@@ -18,7 +18,8 @@ public abstract class RestartTests
 
     private const int Size = 64;
     // Small work items make many persisted steps, so the stop lands mid-job: (64-4)/1+1 = 61² = 3721 windows, 931 items.
-    private static readonly CoordinatorOptions SmallItems = new() { WorkItemSize = 4 };
+    // A snapshot every 50 items, so the restarted node recovers from a snapshot and the events after it.
+    private static readonly CoordinatorOptions SmallItems = new() { WorkItemSize = 4, SnapshotEveryItems = 50 };
     private readonly byte[] _model = SyntheticModels.SquareBrightness(Size, Size, (20, 12, 24, 16));
     private readonly byte[] _image = TestImages.Noise(Size, Size, seed: 7);
 

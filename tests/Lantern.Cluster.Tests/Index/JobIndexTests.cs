@@ -111,7 +111,8 @@ public sealed class JobIndexTests
         List<string> ids;
         // Finished jobs leave memory (and the sharding's remembered entities) quickly, so nothing wakes them on the
         // restart but the index's backfill from the journal.
-        var quickToLeave = new CoordinatorOptions { FinishedJobIdleTimeout = TimeSpan.FromMilliseconds(100) };
+        // The older version took no snapshots either, so every job's events are still in the journal.
+        var quickToLeave = new CoordinatorOptions { FinishedJobIdleTimeout = TimeSpan.FromMilliseconds(100), SnapshotEveryItems = 0 };
         await using (var node = await TestNode.StartAsync(database, quickToLeave))
         {
             ids = await RunJobsAsync(node, 3);
@@ -148,5 +149,41 @@ public sealed class JobIndexTests
         error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
             await node.Api.ListJobsAsync(new ListJobsRequest { PageSize = -1 }));
         Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_deleted_job_answers_not_found_everywhere_leaves_the_listing_and_stays_deleted_after_a_restart()
+    {
+        var database = TestDatabase.Sqlite();
+        string deleted, kept;
+        await using (var node = await TestNode.StartAsync(database))
+        {
+            var ids = await RunJobsAsync(node, 2);
+            (deleted, kept) = (ids[0], ids[1]);
+            await ListWhenAsync(node, jobs => jobs.Count(j => j.State == JobState.Done) == 2);
+
+            await node.Api.DeleteJobAsync(new DeleteJobRequest { JobId = deleted });
+
+            foreach (var call in new Func<Task>[]
+            {
+                async () => await node.Api.GetJobAsync(new GetJobRequest { JobId = deleted }),
+                async () => await node.Api.GetResultAsync(new GetResultRequest { JobId = deleted }),
+                async () => await node.Api.CancelJobAsync(new CancelJobRequest { JobId = deleted }),
+                async () => await node.Api.DeleteJobAsync(new DeleteJobRequest { JobId = deleted }),
+                async () => await node.Api.DeleteJobAsync(new DeleteJobRequest { JobId = new string('f', 32) }),
+            })
+            {
+                var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(call);
+                Assert.Equal(Grpc.Core.StatusCode.NotFound, error.StatusCode);
+            }
+            var listed = await ListWhenAsync(node, jobs => jobs.All(j => j.JobId != deleted));
+            Assert.Equal([kept], listed.Select(j => j.JobId));
+        }
+        await using var restarted = await TestNode.StartAsync(database);
+        var again = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+            await restarted.Api.GetJobAsync(new GetJobRequest { JobId = deleted }));
+        Assert.Equal(Grpc.Core.StatusCode.NotFound, again.StatusCode);
+        Assert.Equal(JobState.Done, (await restarted.Api.GetJobAsync(new GetJobRequest { JobId = kept })).State);
+        Assert.Equal([kept], (await ListAllAsync(restarted, new ListJobsRequest())).Select(j => j.JobId));
     }
 }

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Jobs;
 using Lantern.Explainers.Occlusion;
@@ -67,7 +68,7 @@ public sealed class CoarseToFineJobStateTests
     {
         while (!state.AllItemsScored && events.Count < stopAfterEvents)
         {
-            var refined = state.DecideRefinement();
+            var refined = state.DecidePlanExtension();
             if (refined.Count > 0)
             {
                 Apply(state, events, refined);
@@ -100,9 +101,9 @@ public sealed class CoarseToFineJobStateTests
             var needed = reference.Needed(step);
             reference.Record(step, needed, [.. needed.Select(ScoreOf)]);
         }
-        Assert.Equal(2, events.OfType<OcclusionRefined>().Count());
-        Assert.Equal(reference.Evaluated, state.WindowsSelected);
-        Assert.True(state.WindowsSelected < Plan.WindowCount, $"{state.WindowsSelected} of {Plan.WindowCount} windows evaluated");
+        Assert.Equal(2, events.OfType<PlanExtended>().Count());
+        Assert.Equal(reference.Evaluated, state.PlanSelected);
+        Assert.True(state.PlanSelected < Plan.WindowCount, $"{state.PlanSelected} of {Plan.WindowCount} windows evaluated");
         Assert.Equal(reference.Scores.ToArray(), state.ScoresForMaps().ToArray());
         Assert.Equal(state.ToProgress().ItemsTotal, state.ToProgress().ItemsDone);
     }
@@ -111,14 +112,14 @@ public sealed class CoarseToFineJobStateTests
     public void A_recovered_job_replays_the_refinement_and_goes_on_with_the_same_items_to_the_same_scores()
     {
         var (finished, all) = RunToTheEnd();
-        var crashAt = all.FindLastIndex(e => e is OcclusionRefined) + 2; // the last step decided, one of its items scored
+        var crashAt = all.FindLastIndex(e => e is PlanExtended) + 2; // the last step decided, one of its items scored
         var (live, events) = RunToTheEnd(stopAfterEvents: crashAt);
 
         var recovered = new JobState(JobId);
         foreach (var e in events) recovered.Apply(e);
 
         Assert.Equal(2, recovered.StepsDecided);
-        Assert.Empty(recovered.DecideRefinement()); // the replayed step is not decided again
+        Assert.Empty(recovered.DecidePlanExtension()); // the replayed step is not decided again
         Assert.Equal(live.PendingItems(), recovered.PendingItems());
         Assert.Equal(live.PerturbationRuns(), recovered.PerturbationRuns());
         Assert.Equal(live.ToProgress(), recovered.ToProgress());
@@ -139,6 +140,41 @@ public sealed class CoarseToFineJobStateTests
         var runs = state.PerturbationRuns().ToList();
         Assert.Equal(9, runs.Where(r => r.First < WorkItemSize * 2).Sum(r => r.Count)); // the coarse step: 9 windows in 2 items
         Assert.Equal(2 * WorkItemSize, runs.First(r => r.First >= 9).First);
-        Assert.Equal(state.WindowsSelected, items.Sum(i => (long)i.Count));
+        Assert.Equal(state.PlanSelected, items.Sum(i => (long)i.Count));
+    }
+
+    [Fact]
+    public void Recovering_from_a_snapshot_at_any_event_and_replaying_the_rest_gives_the_state_of_replaying_every_event()
+    {
+        var (finished, all) = RunToTheEnd();
+        var expected = finished.ToSnapshot().ToByteArray();
+        for (var cut = 1; cut < all.Count; cut++)
+        {
+            var before = new JobState(JobId);
+            foreach (var e in all.Take(cut)) before.Apply(e);
+            // Through the bytes the snapshot store keeps.
+            var snapshot = JobSnapshot.Parser.ParseFrom(before.ToSnapshot().ToByteArray());
+            var recovered = JobState.FromSnapshot(JobId, snapshot);
+            Assert.Equal(before.PendingItems(), recovered.PendingItems());
+            foreach (var e in all.Skip(cut)) recovered.Apply(e);
+
+            Assert.Equal(expected, recovered.ToSnapshot().ToByteArray());
+            Assert.Equal(finished.ScoresForMaps().ToArray(), recovered.ScoresForMaps().ToArray());
+            Assert.Equal(finished.ToProgress(), recovered.ToProgress());
+            Assert.True(recovered.AllItemsScored);
+        }
+    }
+
+    [Fact]
+    public void A_journal_that_recorded_its_steps_as_OcclusionRefined_replays_to_the_same_job()
+    {
+        var (finished, all) = RunToTheEnd();
+        var old = all.Select(e => e is PlanExtended p ? new OcclusionRefined { Step = p.Step, Runs = { p.Runs } } : e).ToList();
+        Assert.Contains(old, e => e is OcclusionRefined);
+
+        var replayed = new JobState(JobId);
+        foreach (var e in old) replayed.Apply(e);
+        Assert.Equal(finished.ToSnapshot(), replayed.ToSnapshot());
+        Assert.Equal(finished.ScoresForMaps().ToArray(), replayed.ScoresForMaps().ToArray());
     }
 }

@@ -110,10 +110,14 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// (Which node leads the cluster, and so logs "moving node to Up", depends on address order: not a reliable place.)
     /// </summary>
     public static Task WaitUntilWorkingAsync(IEnumerable<NodeProcess> workers, TimeSpan timeout) =>
-        Task.WhenAll(workers.Select(w => w.WaitForLineAsync(
+        Task.WhenAll(workers.Select(w => WaitUntilWorkingAsync(w, timeout)));
+
+    /// <summary>As above, for one worker, looking only from its log line <paramref name="from"/> on (a later incarnation).</summary>
+    public static Task<string> WaitUntilWorkingAsync(NodeProcess worker, TimeSpan timeout, int from = 0) =>
+        worker.WaitForLineAsync(
             line => line.Contains("Singleton identified at", StringComparison.Ordinal)
                 && line.Contains("/user/dispatcher/dispatcher", StringComparison.Ordinal),
-            timeout)));
+            timeout, from);
 
     /// <summary>The last lines of every node's log, for a failure report.</summary>
     public void WriteLogTails(int lines = 40)
@@ -165,6 +169,7 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly StreamWriter _log;
     private readonly List<string> _lines = [];
     private readonly List<(Func<string, bool> Condition, TaskCompletionSource<string> Seen)> _waiters = [];
+    private Uri? _httpAddress;
     private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Cli.Client.ExplainClient? _client;
     private HttpClient? _http;
@@ -199,31 +204,57 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public Cli.Client.ExplainClient Client => _client ??= Cli.Client.ExplainClient.Connect(GrpcAddress);
 
-    /// <summary>This node's <c>lantern_worker_evaluations_total</c> from GET /metrics (HTTP/2 without TLS).</summary>
+    /// <summary>
+    /// This node's <c>lantern_worker_evaluations_total</c> from GET /metrics (HTTP/2 without TLS): of its current
+    /// incarnation, for a worker that rejoined the cluster as a fresh node (and serves on a fresh port).
+    /// </summary>
     public async Task<long> EvaluationsAsync()
     {
-        _http ??= new HttpClient
+        if (_httpAddress != GrpcAddress)
         {
-            BaseAddress = GrpcAddress,
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        var text = await _http.GetStringAsync("/metrics");
+            _http?.Dispose();
+            _httpAddress = GrpcAddress;
+            _http = new HttpClient
+            {
+                BaseAddress = GrpcAddress,
+                DefaultRequestVersion = HttpVersion.Version20,
+                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+        }
+        var text = await _http!.GetStringAsync("/metrics");
         var line = text.Split('\n').Single(l => l.StartsWith("lantern_worker_evaluations_total ", StringComparison.Ordinal));
         return long.Parse(line["lantern_worker_evaluations_total ".Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Completes with the first log line (already printed or still to come) that satisfies the condition.</summary>
-    public Task<string> WaitForLineAsync(Func<string, bool> condition, TimeSpan timeout)
+    /// <summary>
+    /// Completes with the first log line (already printed or still to come) that satisfies the condition, looking from
+    /// line <paramref name="from"/> (0-based) on.
+    /// </summary>
+    public Task<string> WaitForLineAsync(Func<string, bool> condition, TimeSpan timeout, int from = 0)
     {
         var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lines)
         {
-            var earlier = _lines.FirstOrDefault(condition);
+            var earlier = _lines.Skip(from).FirstOrDefault(condition);
             if (earlier is not null) return Task.FromResult(earlier);
             _waiters.Add((condition, seen));
         }
         return seen.Task.WaitAsync(timeout);
+    }
+
+    /// <summary>Lines logged so far: a <c>from</c> for <see cref="WaitForLineAsync"/> that looks only at what comes next.</summary>
+    public int LineCount
+    {
+        get
+        {
+            lock (_lines) return _lines.Count;
+        }
+    }
+
+    /// <summary>The index of a line <see cref="WaitForLineAsync"/> returned (lines carry a millisecond stamp).</summary>
+    public int IndexOf(string line)
+    {
+        lock (_lines) return _lines.LastIndexOf(line);
     }
 
     public IReadOnlyList<string> Lines()

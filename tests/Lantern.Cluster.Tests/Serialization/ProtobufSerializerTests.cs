@@ -23,10 +23,10 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         }
         """;
 
-    /// <summary>Every message of cluster.proto that implements ILanternMessage, by protobuf full name.</summary>
-    private static readonly IReadOnlyList<string> BoundMessageNames = [.. ClusterReflection.Descriptor.MessageTypes
-        .Where(d => typeof(ILanternMessage).IsAssignableFrom(d.ClrType))
-        .Select(d => d.FullName)];
+    /// <summary>Every protobuf message that implements ILanternMessage, whatever .proto declares it, by full name.</summary>
+    private static readonly IReadOnlyList<string> BoundMessageNames = [.. typeof(ILanternMessage).Assembly.GetTypes()
+        .Where(t => typeof(ILanternMessage).IsAssignableFrom(t) && typeof(IMessage).IsAssignableFrom(t) && !t.IsAbstract)
+        .Select(t => ((IMessage)Activator.CreateInstance(t)!).Descriptor.FullName)];
 
     public static TheoryData<string> MessageNames => [.. BoundMessageNames];
 
@@ -67,7 +67,7 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
     [Fact]
     public void An_example_is_not_the_default_instance_so_the_round_trip_proves_something()
     {
-        Assert.All(Examples.Values.Where(m => m is not WorkAvailable), m => Assert.NotEmpty(m.ToByteArray()));
+        Assert.All(Examples.Values.Where(m => m is not (WorkAvailable or JobIndexBackfilled)), m => Assert.NotEmpty(m.ToByteArray()));
     }
 
     [Fact]
@@ -117,6 +117,13 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         SummaryJson = """{"job":"0123abcd"}""",
     };
 
+    private static JobIndexRow IndexRow() => new()
+    {
+        JobId = "0123abcd", Phase = IndexedJobPhase.Running, Name = "retriever", Owner = "ann", Team = "vision",
+        ModelSha256 = new string('a', 64), ImageSha256 = new string('b', 64), Method = "occlusion", SubmittedUnixMs = 1,
+        FinishedUnixMs = 2, ItemsDone = 3, ItemsTotal = 4, Evaluations = 5, EvaluationsTotal = 6, Error = "e", Priority = 7, Version = 8,
+    };
+
     private static WorkItem Item() => new() { First = 64, Count = 32, Baseline = false };
 
     private static WorkSpec Work() => new() { JobId = "0123abcd", Spec = Spec(), Targets = { 207, 208 } };
@@ -127,7 +134,7 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         new GetJobStatus { JobId = "0123abcd" },
         new GetJobResult { JobId = "0123abcd" },
         new Lantern.Contracts.Messages.CancelJob { JobId = "0123abcd" },
-        new ScoreWorkItem { JobId = "0123abcd", Item = Item(), Scores = { 0.5f, -1.25f }, Worker = "node-1", Error = "oom" },
+        new ScoreWorkItem { JobId = "0123abcd", Item = Item(), Scores = { 0.5f, -1.25f }, Worker = "node-1", Error = "oom", ResultStamp = 639_000_000_000_000_001 },
         new JobStatusResult { Progress = Progress() },
         new JobResultReply
         {
@@ -139,6 +146,27 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         new ItemScored { First = 64, Count = 2, Scores = { 1f, 2f, 3f, 4f }, Worker = "node-2" },
         new SamplingStopped { SamplesUsed = 400 },
         new OcclusionRefined { Step = 1, Runs = { 12, 3, 40, 7 } },
+        new PlanExtended { Step = 2, Runs = { 12, 3, 40, 7 } },
+        new JobSnapshot
+        {
+            Phase = 2, Spec = Spec(), SubmittedUnixMs = 1_700_000_000_000, FirstItemUnixMs = 1_700_000_000_500, WorkItemSize = 32,
+            PerturbationCount = 100, PerturbationsUsed = 100, Targets = { 207 }, Baseline = { 0.5f }, TargetScores = { 0.25f },
+            ItemMaps = { 1f }, ItemsDone = Google.Protobuf.ByteString.CopyFrom(5), Evaluations = 33, Workers = { "node-1" },
+            Outcome = Outcome(), Error = "none", PlanSteps = { new PlanExtended { Step = 0, Runs = { 0, 9 } } },
+        },
+        new IndexJob { Row = IndexRow() },
+        new JobIndexAck { JobId = "0123abcd", Version = 12 },
+        new RemoveIndexedJob { JobId = "0123abcd" },
+        new QueryJobIndex
+        {
+            Viewer = new IndexViewer { User = "ann", Team = "vision" }, PageSize = 10, PageToken = "MTow", Phases = { IndexedJobPhase.Done },
+            Owner = "ann", Team = "vision", ModelSha256 = new string('a', 64), SubmittedAfterUnixMs = 1, SubmittedBeforeUnixMs = 2,
+        },
+        new JobIndexPage { Rows = { IndexRow() }, NextPageToken = "MTow" },
+        new JobIndexUpdated { Row = IndexRow() },
+        new JobIndexRemoved { JobId = "0123abcd" },
+        new JobIndexBackfilled(),
+        new JobIndexSnapshot { Rows = { IndexRow() }, Backfilled = true },
         new WorkerLeaving { HeldLeaseIds = { 7, 9 } },
         new FetchArtifact { Sha256 = new string('a', 64), Offset = 98_304, Length = 98_304 },
         new ArtifactChunk
@@ -149,12 +177,16 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         new JobCompleted { Outcome = Outcome(), FinishedUnixMs = 1_700_000_009_000 },
         new JobFailed { Reason = "a worker returned 3 scores", FinishedUnixMs = 1_700_000_009_000 },
         new JobCancelled { FinishedUnixMs = 1_700_000_009_000 },
-        new OfferWork { Work = Work(), Items = { Item(), new WorkItem { Baseline = true } } },
+        new JobDeleted { DeletedUnixMs = 1_700_000_010_000 },
+        new Lantern.Contracts.Messages.DeleteJob { JobId = "0123abcd" },
+        new JobDeletedReply { JobId = "0123abcd" },
+        new OfferWork { Work = Work(), Items = { Item(), new WorkItem { Baseline = true } }, ResultsSeen = 639_000_000_000_000_001 },
         new WithdrawJob { JobId = "0123abcd" },
         new RequestWork { Capacity = 4 },
         new WorkLeased { LeaseId = 17, Work = Work(), Item = Item() },
         new WorkCompleted { LeaseId = 17, JobId = "0123abcd", Item = Item(), Scores = { 0.25f }, Worker = "node-3" },
         new WorkFailed { LeaseId = 17, JobId = "0123abcd", Item = Item(), Reason = "CUDA out of memory" },
         new WorkAvailable(),
+        new LeasesWithdrawn { JobId = "0123abcd", LeaseIds = { 17, 18 } },
     }.ToDictionary(m => m.Descriptor.FullName);
 }

@@ -43,6 +43,9 @@ public sealed class TestNode : IAsyncDisposable
     /// <summary>Batches this node's workers wrote while the batch before them ran (pipelining), and then used.</summary>
     public long BatchesWrittenAhead => _metrics.BatchesWrittenAhead;
 
+    /// <summary>Model runs this node's workers stopped with ONNX Runtime's terminate flag (their job was withdrawn).</summary>
+    public long RunsTerminated => _metrics.RunsTerminated;
+
     public ActorSystem System { get; }
 
     public static async Task<TestNode> StartAsync(TestDatabase? database = null, CoordinatorOptions? coordinator = null,
