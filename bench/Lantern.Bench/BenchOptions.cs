@@ -71,6 +71,9 @@ public sealed record BenchOptions
     public double CoarseToFineThreshold { get; init; } = 0.25;
     public ExecutionProviderPreference Provider { get; init; } = ExecutionProviderPreference.Cpu;
     public double SecondsPerBatchSize { get; init; } = 3;
+
+    /// <summary>Raw/row pairs measured per explanation row, interleaved (raw, row, raw, row, …).</summary>
+    public int Repeats { get; init; } = 3;
     public bool Quick { get; init; }
     public string? Json { get; init; }
     public string? Results { get; init; }
@@ -106,6 +109,7 @@ public sealed record BenchOptions
                 "--c2f-threshold" => options with { CoarseToFineThreshold = Fraction(Value()) },
                 "--quick" => options with { Quick = true },
                 "--control-plane" => options with { ControlPlane = true },
+                "--repeats" => options with { Repeats = Positive(Value(), "--repeats") },
                 "--json" => options with { Json = Value() },
                 "--results" => options with { Results = Value() },
                 "--paths" => options with { Paths = ParseList(Value(), "--paths", PathNames) },

@@ -62,6 +62,21 @@ public static class BenchRun
             await WarmUp.QuietAsync(); // right after the node starts, the JIT is still compiling its hosting stack
             return RawThroughput.Nearby(job, worker, batch, NearbySeconds, rss);
         }
+        // On a shared machine the load drifts within seconds: each row is measured `Repeats` times, each time right after a
+        // raw figure (raw, row, raw, row, …), and reports the median of the pairs' ratios and their spread.
+        async Task<Measurement> Interleaved(BenchJob rawJob, int batch, Func<Task<Measurement>> measure)
+        {
+            var pairs = new List<(double Raw, Measurement Row)>();
+            for (var r = 0; r < options.Repeats; r++)
+            {
+                var raw = await Nearby(rawJob, batch);
+                pairs.Add((raw, await measure()));
+            }
+            var ratios = pairs.Select(p => p.Row.EvalsPerSecond / p.Raw).ToList();
+            var median = Measurement.Median(ratios);
+            var (nearby, row) = pairs.MinBy(p => Math.Abs(p.Row.EvalsPerSecond / p.Raw - median)); // the median pair
+            return row with { RawNearby = nearby, NearbyRatios = ratios };
+        }
         var results = new List<ModelResult>();
         foreach (var jobs in models)
         {
@@ -78,11 +93,9 @@ public static class BenchRun
                 foreach (var job in jobs)
                 {
                     Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name}, {job.Perturbations} {(job.Method.IsGradient ? "gradient evaluations" : "perturbations")} ...");
-                    var nearby = await Nearby(first, bestBatch);
-                    var row = job.Method.Name == BenchMethod.CoarseToFineName
+                    rows.Add(await Interleaved(first, bestBatch, async () => job.Method.Name == BenchMethod.CoarseToFineName
                         ? await CoarseToFineJob.MeasureAsync(job, worker, options.CoarseToFineThreshold, rss)
-                        : await InProcessJob.MeasureAsync(job, worker, rss);
-                    rows.Add(row with { RawNearby = nearby });
+                        : await InProcessJob.MeasureAsync(job, worker, rss)));
                 }
             }
             if (options.Paths.Contains(BenchOptions.SerialPath))
@@ -91,9 +104,8 @@ public static class BenchRun
                 foreach (var job in jobs.Where(j => !j.Method.IsGradient && j.Method.Name != BenchMethod.CoarseToFineName))
                 {
                     Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name} without pipelining ...");
-                    var nearby = await Nearby(first, bestBatch);
-                    var row = await InProcessJob.MeasureAsync(job, worker with { Pipeline = false }, rss, BenchOptions.SerialPath);
-                    rows.Add(row with { RawNearby = nearby });
+                    rows.Add(await Interleaved(first, bestBatch,
+                        () => InProcessJob.MeasureAsync(job, worker with { Pipeline = false }, rss, BenchOptions.SerialPath)));
                 }
             }
             results.Add(new ModelResult(first.ModelName, raw, rows));
@@ -110,14 +122,12 @@ public static class BenchRun
                     if (options.Paths.Contains(BenchOptions.ClusterPath))
                     {
                         Console.WriteLine($"{job.ModelName}: {job.Method.Name} through the local cluster's actors ...");
-                        var nearby = await Nearby(rawProbes[i].Job, rawProbes[i].Batch);
-                        results[i].Rows.Add(await cluster.MeasureActorsAsync(job, rss) with { RawNearby = nearby });
+                        results[i].Rows.Add(await Interleaved(rawProbes[i].Job, rawProbes[i].Batch, () => cluster.MeasureActorsAsync(job, rss)));
                     }
                     if (options.Paths.Contains(BenchOptions.GrpcPath))
                     {
                         Console.WriteLine($"{job.ModelName}: {job.Method.Name} end to end through gRPC ...");
-                        var nearby = await Nearby(rawProbes[i].Job, rawProbes[i].Batch);
-                        results[i].Rows.Add(await cluster.MeasureGrpcAsync(job, rss) with { RawNearby = nearby });
+                        results[i].Rows.Add(await Interleaved(rawProbes[i].Job, rawProbes[i].Batch, () => cluster.MeasureGrpcAsync(job, rss)));
                     }
                 }
             }
@@ -126,7 +136,9 @@ public static class BenchRun
         var loadAtEnd = Report.Load();
         Console.WriteLine();
         Console.Write(Report.Table(results, options.Methods));
-        Console.WriteLine("ratio = evals/s over the model's best raw evals/s; nearby = over raw at that batch size measured right before the row;");
+        Console.WriteLine("ratio = evals/s over the model's best raw evals/s; ratio nearby = the median, over the row's raw/row pairs measured");
+        Console.WriteLine($"interleaved ({options.Repeats} each), of evals/s over raw at that batch size measured right before; spread = (max - min) / median");
+        Console.WriteLine($"of those ratios; a row whose spread is above {Measurement.WideSpread:P0} says 'unreliable' instead of a ratio;");
         Console.WriteLine("peak RSS MB = the process's peak resident set during the row; s/job = seconds of the one timed job, × fwd = s/job over");
         Console.WriteLine("one forward pass (raw b=1 of the same model in this run), on gradient rows.");
         Console.WriteLine(Report.Notes(results));

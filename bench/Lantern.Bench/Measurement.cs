@@ -7,10 +7,29 @@ namespace Lantern.Bench;
 /// how far its maps are from the exact ones. <paramref name="RawNearby"/>: raw evals/s at the best batch size, measured right
 /// before this row.
 /// </summary>
+/// <para><paramref name="NearbyRatios"/>: with interleaved measurement (raw, row, raw, row, …) the row's evals/s over the raw
+/// figure measured right before it, one per pair; the row reports their median and their spread.</para>
 public sealed record Measurement(string Model, string Path, long Evaluations, double Seconds, double PeakRssMb, int? Batch = null,
-    string Detail = "", string? Method = null, MapError? Error = null, double? RawNearby = null)
+    string Detail = "", string? Method = null, MapError? Error = null, double? RawNearby = null, IReadOnlyList<double>? NearbyRatios = null)
 {
+    /// <summary>A spread of the pairs' ratios above this share of their median makes the row's ratio unreliable.</summary>
+    public const double WideSpread = 0.15;
+
     public double EvalsPerSecond => Evaluations / Seconds;
+
+    /// <summary>The median of the pairs' ratios, or evals/s over the one raw nearby figure.</summary>
+    public double? RatioNearby => NearbyRatios is { Count: > 0 } ratios ? Median(ratios) : RawNearby is { } n ? EvalsPerSecond / n : null;
+
+    /// <summary>(max − min) / median of the pairs' ratios; null with fewer than two pairs.</summary>
+    public double? RatioSpread => NearbyRatios is { Count: > 1 } ratios ? (ratios.Max() - ratios.Min()) / Median(ratios) : null;
+
+    public bool Unreliable => RatioSpread > WideSpread;
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 }
 
 /// <summary>

@@ -33,7 +33,7 @@ public sealed record RunDescription(IReadOnlyList<string> Args, IReadOnlyList<st
 public static class Report
 {
     private static readonly string[] Header =
-        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "s/job", "× fwd", "peak RSS MB"];
+        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "spread", "s/job", "× fwd", "peak RSS MB"];
 
     private const int TextColumns = 3;
 
@@ -130,8 +130,10 @@ public static class Report
             md.AppendLine($"| {string.Join(" | ", row)} |");
         md.AppendLine();
         md.AppendLine("ratio = evals/s ÷ the model's best raw evals/s (DESIGN.md §5). raw nearby = raw evals/s at the best batch " +
-                      "size on a fresh session, measured for 1.5 s right before the row, and ratio nearby = evals/s ÷ raw nearby: on a " +
-                      "shared machine the load drifts over a run, and this pair was measured under the same load. peak RSS MB = the bench process's peak " +
+                      "size on a fresh session, measured for 1.5 s right before the row; each row is measured several times, interleaved " +
+                      "with raw (raw, row, raw, row, …), and ratio nearby is the median of the pairs' evals/s ÷ raw nearby: on a " +
+                      "shared machine the load drifts over a run, and each pair was measured under the same load. spread = (max − min) " +
+                      $"÷ median of those ratios; above {Measurement.WideSpread * 100:F0} % the row says 'unreliable' instead of a ratio. peak RSS MB = the bench process's peak " +
                       "resident set during that row, sampled every 10 ms; cluster and gRPC rows include the whole one-node cluster.");
         var forwardPasses = results.Where(r => r.ForwardPassSeconds is not null)
             .Select(r => $"{r.Model} {F(r.ForwardPassSeconds!.Value * 1000, 2)} ms").ToList();
@@ -161,7 +163,9 @@ public static class Report
         [
             m.Model, m.Method ?? "-", path, m.Evaluations.ToString(CultureInfo.InvariantCulture), F(m.Seconds, 2), F(m.EvalsPerSecond, 1),
             F(bestRaw, 1), F(m.EvalsPerSecond / bestRaw, 3),
-            m.RawNearby is { } near ? F(near, 1) : "-", m.RawNearby is { } n ? F(m.EvalsPerSecond / n, 3) : "-",
+            m.RawNearby is { } near ? F(near, 1) : "-",
+            m.RatioNearby is not { } ratio ? "-" : m.Unreliable ? $"unreliable ({F(ratio, 3)})" : F(ratio, 3),
+            m.RatioSpread is { } spread ? $"{spread * 100:F0} %" : "-",
             gradient ? F(m.Seconds, 3) : "-", gradient && forwardPass is { } f ? F(m.Seconds / f, 1) : "-",
             F(m.PeakRssMb, 0),
         ];
@@ -173,7 +177,8 @@ public static class Report
         return new(
             m.Model, m.Method, m.Path, m.Evaluations, Math.Round(m.Seconds, 4), Math.Round(m.EvalsPerSecond, 2),
             Math.Round(bestRaw.EvalsPerSecond, 2), Math.Round(m.EvalsPerSecond / bestRaw.EvalsPerSecond, 4), Math.Round(m.PeakRssMb, 1),
-            m.Batch, m.RawNearby is { } near ? Math.Round(near, 2) : null, m.RawNearby is { } n ? Math.Round(m.EvalsPerSecond / n, 4) : null,
+            m.Batch, m.RawNearby is { } near ? Math.Round(near, 2) : null, m.RatioNearby is { } r ? Math.Round(r, 4) : null,
+            m.RatioSpread is { } spread ? Math.Round(spread, 4) : null, m.Unreliable ? true : null,
             m.Error is { } e ? Math.Round(e.RelativeL2, 6) : null, m.Error is { } o ? Math.Round(o.TopOverlap, 4) : null,
             gradient ? Math.Round(m.Seconds, 4) : null, gradient ? Math.Round(forwardPass!.Value, 6) : null,
             gradient ? Math.Round(m.Seconds / forwardPass!.Value, 2) : null);
@@ -190,6 +195,8 @@ public static class Report
         double RawEvalsPerS, double Ratio, double PeakRssMb, int? Batch,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RawNearbyEvalsPerS,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioNearby,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioNearbySpread,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Unreliable,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RelativeL2Error,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? TopOverlap,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? SecondsPerJob,

@@ -20,6 +20,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Lantern.Host;
@@ -35,7 +36,8 @@ public static class LanternNode
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(options.LogLevel);
         // Which execution provider runs inference is worth one line even on a quiet node.
-        builder.Logging.AddFilter(typeof(WorkEvaluator).FullName, LogLevel.Information);
+        if (options.LogProvider) builder.Logging.AddFilter(typeof(WorkEvaluator).FullName, LogLevel.Information);
+        if (options.Embedded) builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.AddNodeListeners(options);
 
         var database = NodeDatabase.For(options);
@@ -45,6 +47,8 @@ public static class LanternNode
             builder.Services.AddSingleton<IArtifactStore>(_ => database.CreateArtifactStore());
             builder.Services.AddSingleton<IModelRegistry>(_ => database.CreateModelRegistry());
             builder.Services.AddSingleton(_ => database.CreateUserStore());
+            // The same store, also the memo of built gradient models and reusable results (same database, own table).
+            builder.Services.AddSingleton(services => (IMemoStore)services.GetRequiredService<IArtifactStore>());
         }
         else
             builder.Services.AddSingleton<IArtifactStore>(services =>
@@ -112,6 +116,9 @@ public static class LanternNode
                 akka.remote.dot-netty.tcp.send-buffer-size = 32 MiB
                 akka.remote.dot-netty.tcp.receive-buffer-size = 32 MiB
                 """, HoconAddMode.Prepend)
+            // An embedded node is stopped by its program; at process exit the actor system's own shutdown hook would
+            // only hold the exit up (a CLI interrupted by Ctrl-C must return at once).
+            .AddHocon(options.Embedded ? "akka.coordinated-shutdown.run-by-clr-shutdown-hook = off" : "", HoconAddMode.Prepend)
             .WithRemoting(options.ClusterHost, options.ClusterPort)
             .WithClustering(new ClusterOptions
             {
@@ -138,6 +145,13 @@ public static class LanternNode
         if (options.Has(ClusterRoles.Worker)) akka.AddWorkerRole(options.Worker);
 
         akka.WithFormation(options);
+    }
+
+    /// <summary>No console lifetime: Ctrl-C and process exit belong to the program that embeds the node.</summary>
+    private sealed class EmbeddedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static Akka.Event.LogLevel ToAkka(LogLevel level) => level switch

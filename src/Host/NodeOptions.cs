@@ -54,6 +54,15 @@ public sealed record NodeOptions
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>Log which execution provider runs inference even below <see cref="LogLevel"/> (a served node wants the line).</summary>
+    public bool LogProvider { get; init; } = true;
+
+    /// <summary>
+    /// A node inside another program (the CLI's in-process cluster): the host does not take Ctrl-C or process exit for
+    /// itself, so the program can cancel its job first and decide when the node stops.
+    /// </summary>
+    public bool Embedded { get; init; }
+
     public CoordinatorOptions Coordinator { get; init; } = new();
     public WorkerOptions Worker { get; init; } = new();
     public GatewayOptions Gateway { get; init; } = new();

@@ -6,10 +6,29 @@ using Lantern.Explainers.Occlusion;
 
 namespace Lantern.Methods;
 
+/// <summary>The wire names of <see cref="OcclusionBorder"/> (lantern.v1 OcclusionOptions.border).</summary>
+public static class OcclusionBorders
+{
+    public const string Captum = "captum";
+    public const string Inside = "inside";
+
+    /// <summary>
+    /// A persisted spec's border. Empty means "inside": jobs journalled before the field existed were planned with full
+    /// windows only and must replay the same windows; the gateway writes "captum" explicitly into every new job.
+    /// </summary>
+    public static OcclusionBorder ToExplainers(string border) => border switch
+    {
+        Captum => OcclusionBorder.Clipped,
+        "" or Inside => OcclusionBorder.Inside,
+        _ => throw new ArgumentException($"unknown occlusion border '{border}': use {Captum} or {Inside}"),
+    };
+}
+
 /// <summary>Occlusion at one or several window sizes (Captum's Occlusion; multi-scale: max-normalised average).</summary>
 public sealed class OcclusionMethod(OcclusionOptions options, int imageWidth, int imageHeight) : IExplanationMethod
 {
-    private readonly OcclusionPlan _plan = OcclusionPlan.Create(imageWidth, imageHeight, options.Windows.ToExplainers());
+    private readonly OcclusionPlan _plan =
+        OcclusionPlan.Create(imageWidth, imageHeight, options.Windows.ToExplainers(), OcclusionBorders.ToExplainers(options.Border));
 
     public string Name => CoarseToFine ? "coarse-to-fine multi-scale occlusion" : options.Windows.Count > 1 ? "multi-scale occlusion" : "occlusion";
     public long PerturbationCount => _plan.WindowCount;
@@ -72,6 +91,7 @@ public sealed class OcclusionMethod(OcclusionOptions options, int imageWidth, in
             ["height"] = w.Height, ["width"] = w.Width, ["stride_y"] = w.StrideY, ["stride_x"] = w.StrideX,
         })]),
         ["fill"] = FillJson(options.Fill),
+        ["border"] = _plan.Border == OcclusionBorder.Clipped ? OcclusionBorders.Captum : OcclusionBorders.Inside,
         ["coarse_to_fine"] = CoarseToFine,
         ["refine_threshold"] = CoarseToFine ? RefineThreshold : null,
         ["attribution"] = "mean over covering windows of score(original) - score(occluded)"

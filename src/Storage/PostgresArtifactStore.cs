@@ -7,14 +7,14 @@ namespace Lantern.Storage;
 /// Artifacts as rows of one table in a PostgreSQL database (the one that holds the job journal when the node is
 /// configured for PostgreSQL). Same table and semantics as <see cref="SqliteArtifactStore"/>.
 /// </summary>
-public sealed class PostgresArtifactStore : IArtifactStore, IDisposable
+public sealed class PostgresArtifactStore : IArtifactStore, IMemoStore, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
 
     public PostgresArtifactStore(string connectionString)
     {
         _dataSource = NpgsqlDataSource.Create(connectionString);
-        using var command = _dataSource.CreateCommand("""
+        CreateTable("""
             CREATE TABLE IF NOT EXISTS lantern_artifacts (
                 sha256 text PRIMARY KEY,
                 kind text NOT NULL,
@@ -22,6 +22,12 @@ public sealed class PostgresArtifactStore : IArtifactStore, IDisposable
                 content bytea NOT NULL,
                 created_unix_ms bigint NOT NULL)
             """);
+        CreateTable("CREATE TABLE IF NOT EXISTS lantern_memo (key text PRIMARY KEY, value text NOT NULL, created_unix_ms bigint NOT NULL)");
+    }
+
+    private void CreateTable(string sql)
+    {
+        using var command = _dataSource.CreateCommand(sql);
         try
         {
             command.ExecuteNonQuery();
@@ -31,6 +37,23 @@ public sealed class PostgresArtifactStore : IArtifactStore, IDisposable
             // IF NOT EXISTS is not atomic: two nodes starting together on an empty database can both try to create
             // the table, and the loser sees this. The table exists either way.
         }
+    }
+
+    async Task<string?> IMemoStore.GetAsync(string key, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT value FROM lantern_memo WHERE key = $1");
+        command.Parameters.AddWithValue(key);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    async Task IMemoStore.PutAsync(string key, string value, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "INSERT INTO lantern_memo (key, value, created_unix_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING");
+        command.Parameters.AddWithValue(key);
+        command.Parameters.AddWithValue(value);
+        command.Parameters.AddWithValue(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<ArtifactPut> PutAsync(ReadOnlyMemory<byte> content, string kind, CancellationToken cancellationToken = default)

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace Lantern.Storage;
 
 /// <summary>Artifacts as rows of one table in the node's SQLite file (the same file that holds the job journal).</summary>
-public sealed class SqliteArtifactStore : IArtifactStore
+public sealed class SqliteArtifactStore : IArtifactStore, IMemoStore
 {
     private readonly string _connectionString;
 
@@ -20,6 +20,10 @@ public sealed class SqliteArtifactStore : IArtifactStore
                 kind TEXT NOT NULL,
                 size INTEGER NOT NULL,
                 content BLOB NOT NULL,
+                created_unix_ms INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS lantern_memo (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
                 created_unix_ms INTEGER NOT NULL);
             """;
         command.ExecuteNonQuery();
@@ -60,6 +64,28 @@ public sealed class SqliteArtifactStore : IArtifactStore
         command.CommandText = "SELECT 1 FROM lantern_artifacts WHERE sha256 = $sha256";
         command.Parameters.AddWithValue("$sha256", sha256);
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    async Task<string?> IMemoStore.GetAsync(string key, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT value FROM lantern_memo WHERE key = $key";
+        command.Parameters.AddWithValue("$key", key);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    async Task IMemoStore.PutAsync(string key, string value, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO lantern_memo (key, value, created_unix_ms) VALUES ($key, $value, $now) ON CONFLICT (key) DO NOTHING;
+            """;
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$value", value);
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private SqliteConnection Open()

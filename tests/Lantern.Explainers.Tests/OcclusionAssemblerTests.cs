@@ -8,13 +8,15 @@ public class OcclusionAssemblerTests
     private static readonly WindowShape[] TwoScales =
     [
         new(Height: 3, Width: 4, StrideY: 2, StrideX: 1),
-        new(Height: 5, Width: 2, StrideY: 3, StrideX: 2), // leaves column 12 of a 13-wide image uncovered
+        new(Height: 5, Width: 2, StrideY: 3, StrideX: 2), // inside border: leaves column 12 of a 13-wide image uncovered
     ];
 
-    [Fact]
-    public void Per_scale_maps_equal_the_brute_force_mean_of_covering_windows_exactly()
+    [Theory]
+    [InlineData(OcclusionBorder.Clipped)]
+    [InlineData(OcclusionBorder.Inside)]
+    public void Per_scale_maps_equal_the_brute_force_mean_of_covering_windows_exactly(OcclusionBorder border)
     {
-        var plan = OcclusionPlan.Create(13, 11, TwoScales);
+        var plan = OcclusionPlan.Create(13, 11, TwoScales, border);
         var (baseline, scores) = RandomScores(plan, targets: 2, seed: 20);
 
         var maps = OcclusionAssembler.Assemble(plan, baseline, scores, 2);
@@ -23,7 +25,44 @@ public class OcclusionAssemblerTests
         for (var s = 0; s < 2; s++)
         for (var t = 0; t < 2; t++)
             TestImages.AssertBitIdentical(BruteForce(plan, s, t, baseline, scores, 2), maps.PerScale[s][t], $"scale {s} target {t}");
-        Assert.All(Enumerable.Range(0, 11), y => Assert.Equal(0f, maps.PerScale[1][0][y * 13 + 12]));
+        if (border == OcclusionBorder.Inside)
+            Assert.All(Enumerable.Range(0, 11), y => Assert.Equal(0f, maps.PerScale[1][0][y * 13 + 12]));
+        else
+            Assert.All(Enumerable.Range(0, 11), y => Assert.NotEqual(0f, maps.PerScale[1][0][y * 13 + 12]));
+    }
+
+    [Fact]
+    public void The_captum_border_gives_captums_map_where_the_stride_does_not_divide()
+    {
+        // A transcription of Captum's Occlusion for one channel: shift_counts = ceil((dim - window) / stride) + 1; window k
+        // is a block of ones padded by k*stride before and dim - (k*stride + window) after, a negative pad cropping it;
+        // attribution = sum of (baseline - score) * mask over windows / sum of masks (0 where no window covers).
+        const int width = 29, height = 23;
+        var shape = new WindowShape(Height: 7, Width: 6, StrideY: 5, StrideX: 4); // 16 % 5 != 0, 23 % 4 != 0
+        var plan = OcclusionPlan.Create(width, height, [shape]);
+        var (baseline, scores) = RandomScores(plan, targets: 1, seed: 23);
+
+        int rows = (int)Math.Ceiling((height - 7) / 5.0) + 1, columns = (int)Math.Ceiling((width - 6) / 4.0) + 1;
+        var sum = new double[width * height];
+        var count = new double[width * height];
+        for (var k = 0; k < rows * columns; k++)
+        {
+            int top = k / columns * 5, left = k % columns * 4; // Captum's feature k, row-major over (y, x)
+            double delta = (double)baseline[0] - scores[k];
+            for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+            {
+                if (y < top || y >= top + 7 || x < left || x >= left + 6) continue;
+                sum[y * width + x] += delta;
+                count[y * width + x] += 1;
+            }
+        }
+        var captum = new float[width * height];
+        for (var p = 0; p < captum.Length; p++) captum[p] = count[p] == 0 ? 0f : (float)(sum[p] / count[p]);
+
+        Assert.Equal(rows * columns, plan.WindowCount);
+        Assert.All(count, c => Assert.True(c > 0)); // every pixel is covered, the last row and column included
+        TestImages.AssertBitIdentical(captum, OcclusionAssembler.Assemble(plan, baseline, scores, 1).PerScale[0][0], "captum");
     }
 
     [Fact]
@@ -53,16 +92,20 @@ public class OcclusionAssemblerTests
         }
     }
 
-    [Fact]
-    public void Windows_shared_by_two_scales_are_evaluated_once_and_the_maps_are_those_of_evaluating_them_twice()
+    [Theory]
+    [InlineData(OcclusionBorder.Clipped)]
+    [InlineData(OcclusionBorder.Inside)]
+    public void Windows_shared_by_two_scales_are_evaluated_once_and_the_maps_are_those_of_evaluating_them_twice(OcclusionBorder border)
     {
         // Scale 1 (4x3, stride 2x2) sits on scale 0's grid (4x3, stride 1x2) wherever x is even: those windows are the same
-        // occluded image. Scale 2 has another size and shares nothing.
+        // occluded image. Scale 2 has another size and shares nothing. With the captum border scale 1 also has a clipped
+        // column at x = 10 (3 wide) that scale 0, whose full windows end at x = 9, does not have: one new window per row.
         WindowShape[] scales = [new(3, 4, 2, 1), new(3, 4, 2, 2), new(5, 2, 3, 2)];
-        var plan = OcclusionPlan.Create(13, 11, scales);
-        var separate = new[] { OcclusionPlan.Create(13, 11, [scales[0]]), OcclusionPlan.Create(13, 11, [scales[1]]), OcclusionPlan.Create(13, 11, [scales[2]]) };
-        Assert.Equal(separate[0].WindowCount + separate[2].WindowCount, plan.WindowCount);
-        Assert.Equal(0, plan.ScaleRange(1).Count);
+        var plan = OcclusionPlan.Create(13, 11, scales, border);
+        var separate = scales.Select(s => OcclusionPlan.Create(13, 11, [s], border)).ToArray();
+        var scale1New = border == OcclusionBorder.Inside ? 0 : 5; // one per row of scale 1: y = 0, 2, 4, 6, 8
+        Assert.Equal(separate[0].WindowCount + scale1New + separate[2].WindowCount, plan.WindowCount);
+        Assert.Equal(scale1New, plan.ScaleRange(1).Count);
 
         // A model whose score depends only on which pixels are occluded: the same window gives the same score.
         float Score(PixelRect w, int t) => (float)(Math.Sin(w.X * 1.3 + w.Y * 0.7 + w.Width * 0.11 + w.Height * 0.05) + t);

@@ -72,9 +72,22 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
     public async Task<JobResult> RunAsync(SubmitJobRequest submit, byte[] model, string modelName, byte[] image, string imageName,
         Action<JobProgress> onProgress, CancellationToken cancellationToken = default)
     {
+        var jobId = await SubmitAsync(submit, model, modelName, image, imageName, cancellationToken);
+        return await FinishAsync(jobId, onProgress, cancellationToken);
+    }
+
+    /// <summary>Uploads the model and the image (free when the gateway has them) and submits; returns the job id.</summary>
+    public async Task<string> SubmitAsync(SubmitJobRequest submit, byte[] model, string modelName, byte[] image, string imageName,
+        CancellationToken cancellationToken = default)
+    {
         submit.ModelSha256 = (await UploadModelAsync(model, modelName, cancellationToken)).Sha256;
         submit.ImageSha256 = (await UploadImageAsync(image, imageName, cancellationToken)).Sha256;
-        var jobId = (await _client.SubmitJobAsync(submit, cancellationToken: cancellationToken)).JobId;
+        return (await _client.SubmitJobAsync(submit, cancellationToken: cancellationToken)).JobId;
+    }
+
+    /// <summary>Watches a submitted job to its end and fetches its result (with overlays); throws unless it is done.</summary>
+    public async Task<JobResult> FinishAsync(string jobId, Action<JobProgress> onProgress, CancellationToken cancellationToken = default)
+    {
         var final = await WatchAsync(jobId, onProgress, cancellationToken);
         if (final.State != JobState.Done)
             throw new InvalidOperationException($"job {jobId} ended {final.State}: {final.Error}");

@@ -1,10 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Grpc.Core;
 using Lantern.Cli.Client;
 using Lantern.Contracts.Api;
 using Lantern.Host;
 using Lantern.Worker.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -13,23 +16,33 @@ namespace Lantern.Cli.Commands;
 /// <summary>
 /// <c>lantern explain IMAGE --model MODEL …</c>: by default starts a one-node cluster in this process (gateway,
 /// coordinator and worker over a SQLite file) and runs the job through its gRPC API; with --gateway, runs it on a
-/// running cluster instead. Either way the same client code path.
+/// running cluster instead. Either way the same client code path. Ctrl-C cancels the job (a second one exits at once).
 /// </summary>
 public static class ExplainCommand
 {
+    /// <summary>How long cancelling the job may take after Ctrl-C before the command gives up on it and returns.</summary>
+    private static readonly TimeSpan CancelDeadline = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the in-process node may take to stop after Ctrl-C; the process exits anyway.</summary>
+    private static readonly TimeSpan InterruptedStop = TimeSpan.FromMilliseconds(500);
+
     public static Command Create()
     {
         var options = new ExplainOptions();
         var node = new NodeSettings();
-        var client = new ClientSettings();
+        var clientSettings = new ClientSettings();
         var pictures = new PictureOptions();
         var gateway = new Option<string?>("--gateway") { Description = "Run on this cluster (http://host:port) instead of in-process" };
+        var detach = new Option<bool>("--detach") { Description = "With --gateway: submit, print the job id and return; the job runs on" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the in-process node's logs (cluster, inference provider, warnings)" };
         var command = new Command("explain", "Explain a model's prediction on an image");
         options.AddTo(command);
         node.AddTo(command);
-        client.AddTo(command);
+        clientSettings.AddTo(command);
         pictures.AddTo(command);
         command.Options.Add(gateway);
+        command.Options.Add(detach);
+        command.Options.Add(verbose);
 
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -39,6 +52,11 @@ public static class ExplainCommand
             {
                 request = options.ToRequest(parsed);
                 worker = node.Worker(parsed);
+                if (parsed.GetValue(detach) && parsed.GetValue(gateway) is null)
+                    throw new ArgumentException(
+                        "--detach needs --gateway: the in-process cluster stops when this command returns, so a detached job would " +
+                        "only resume the next time a local explain starts on the same --db. Start a node with `lantern serve` and " +
+                        "pass --gateway http://127.0.0.1:5000");
             }
             catch (Exception e) when (e is ArgumentException or Models.InvalidModelException or IOException)
             {
@@ -46,8 +64,11 @@ public static class ExplainCommand
                 return 2;
             }
 
+            using var secondInterrupt = SecondInterruptExits();
             var stopwatch = Stopwatch.StartNew();
             WebApplication? local = null;
+            string? jobId = null;
+            ExplainClient? client = null;
             try
             {
                 Uri address;
@@ -55,24 +76,41 @@ public static class ExplainCommand
                 if (parsed.GetValue(gateway) is { } remote)
                 {
                     address = new Uri(remote);
-                    apiKey = parsed.GetValue(client.ApiKey);
+                    apiKey = parsed.GetValue(clientSettings.ApiKey);
                 }
                 else
                 {
+                    var loud = parsed.GetValue(verbose);
                     local = LanternNode.Build(new NodeOptions
                     {
                         DatabasePath = parsed.GetValue(node.Database)!,
-                        PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcPort = 0, LogLevel = LogLevel.Warning,
+                        PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcPort = 0,
+                        // Quiet by default: a user sees the progress bar and the result, not the cluster's housekeeping.
+                        LogLevel = loud ? LogLevel.Information : LogLevel.Error, LogProvider = loud, Embedded = true,
                         Worker = worker,
                     });
                     await local.StartAsync(cancellationToken);
                     address = LanternNode.GrpcAddress(local);
                 }
-                var result = await RunAsync(address, apiKey, request, pictures.Style(parsed), cancellationToken);
+                client = ExplainClient.Connect(address, apiKey);
+                client.OverlayStyle = pictures.Style(parsed);
+                jobId = await SubmitAsync(client, request, cancellationToken);
+                if (parsed.GetValue(detach))
+                {
+                    Console.WriteLine(jobId);
+                    return 0;
+                }
+                var result = await WatchAsync(client, jobId, request, cancellationToken);
+                if (local?.Services.GetService<WorkEvaluators>() is { Providers: [var provider, ..] })
+                    AnsiConsole.MarkupLineInterpolated($"[grey]inference on {provider}[/]");
                 Report(result, ResultWriter.Write(result, request.OutputDirectory), stopwatch.Elapsed);
                 return 0;
             }
-            catch (Grpc.Core.RpcException e)
+            catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or RpcException)
+            {
+                return await InterruptedAsync(client, jobId);
+            }
+            catch (RpcException e)
             {
                 AnsiConsole.MarkupLineInterpolated($"[red]error ({e.StatusCode}):[/] {e.Status.Detail}");
                 return 1;
@@ -84,39 +122,98 @@ public static class ExplainCommand
             }
             finally
             {
+                client?.Dispose();
                 if (local is not null)
                 {
-                    await local.StopAsync(CancellationToken.None);
-                    await local.DisposeAsync();
+                    // After Ctrl-C the node gets a moment to stop, no more: the cancellation is persisted already, and a
+                    // node that dies mid-stop loses nothing (jobs are event-sourced; SQLite commits are durable).
+                    if (cancellationToken.IsCancellationRequested)
+                        await Task.WhenAny(local.StopAsync(CancellationToken.None), Task.Delay(InterruptedStop, CancellationToken.None));
+                    else
+                    {
+                        await local.StopAsync(CancellationToken.None);
+                        await local.DisposeAsync();
+                    }
                 }
             }
         });
         return command;
     }
 
-    private static async Task<JobResult> RunAsync(Uri address, string? apiKey, ExplainRequest request, OverlayStyle style,
-        CancellationToken cancellationToken)
+    /// <summary>Ctrl-C: cancel the job (if it was submitted) within <see cref="CancelDeadline"/>, say so, exit 130.</summary>
+    private static async Task<int> InterruptedAsync(ExplainClient? client, string? jobId)
     {
-        using var client = ExplainClient.Connect(address, apiKey);
-        client.OverlayStyle = style;
+        if (client is null || jobId is null)
+        {
+            AnsiConsole.MarkupLine("[yellow]interrupted[/] before the job was submitted");
+            return 130;
+        }
+        try
+        {
+            await client.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId }, deadline: DateTime.UtcNow + CancelDeadline);
+            AnsiConsole.MarkupLineInterpolated($"[yellow]cancelled[/] job {jobId}");
+        }
+        catch (RpcException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]interrupted[/]; job {jobId} could not be cancelled ({e.StatusCode}): cancel it with CancelJob");
+        }
+        return 130;
+    }
+
+    /// <summary>
+    /// The first Ctrl-C cancels the command's token (System.CommandLine's handler), the second ends the process there and
+    /// then: _exit skips the process-exit handlers (the actor system's shutdown hook among them) that could keep it alive.
+    /// </summary>
+    private static PosixSignalRegistration? SecondInterruptExits()
+    {
+        var interrupts = 0;
+        try
+        {
+            return PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+            {
+                if (Interlocked.Increment(ref interrupts) < 2) return;
+                context.Cancel = true;
+                Console.Error.WriteLine();
+                Console.Error.WriteLine("interrupted twice: exiting");
+                if (OperatingSystem.IsWindows()) Environment.Exit(130);
+                else ExitNow(130);
+            });
+        }
+        catch (PlatformNotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "_exit")]
+    private static extern void ExitNow(int status);
+
+    private static async Task<string> SubmitAsync(ExplainClient client, ExplainRequest request, CancellationToken cancellationToken)
+    {
         var model = await File.ReadAllBytesAsync(request.ModelPath, cancellationToken);
         var image = await File.ReadAllBytesAsync(request.ImagePath, cancellationToken);
         if (request.TwinPath is { } twin)
             request.Submit.Gradient.TwinModelSha256 =
                 (await client.UploadModelAsync(await File.ReadAllBytesAsync(twin, cancellationToken), Path.GetFileName(twin), cancellationToken)).Sha256;
+        return await client.SubmitAsync(request.Submit, model, Path.GetFileName(request.ModelPath), image,
+            Path.GetFileName(request.ImagePath), cancellationToken);
+    }
+
+    private static async Task<JobResult> WatchAsync(ExplainClient client, string jobId, ExplainRequest request, CancellationToken cancellationToken)
+    {
         JobResult? result = null;
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async context =>
             {
                 var task = context.AddTask($"{request.Submit.MethodCase.ToString().ToLowerInvariant()} {Path.GetFileName(request.ImagePath)}");
-                result = await client.RunAsync(request.Submit, model, Path.GetFileName(request.ModelPath), image,
-                    Path.GetFileName(request.ImagePath), progress =>
-                    {
-                        task.MaxValue = Math.Max(1, progress.ItemsTotal);
-                        task.Value = progress.ItemsDone;
-                        task.Description = $"{progress.State.ToString().ToLowerInvariant()} · {progress.Evaluations} evaluations";
-                    }, cancellationToken);
+                result = await client.FinishAsync(jobId, progress =>
+                {
+                    var (value, max) = ProgressText.Bar(progress);
+                    task.MaxValue = max;
+                    task.Value = value;
+                    task.Description = Markup.Escape(ProgressText.Describe(progress));
+                }, cancellationToken);
                 task.Value = task.MaxValue;
             });
         return result!;

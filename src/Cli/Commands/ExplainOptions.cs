@@ -41,6 +41,7 @@ public sealed class ExplainOptions
     public Option<string?> Window { get; } = new("--window") { Description = "Occlusion window in image pixels: 16 or HxW (default 16)" };
     public Option<string?> Stride { get; } = new("--stride") { Description = "Window stride: 8 or HxW (default: half the window)" };
     public Option<string?> Windows { get; } = new("--windows") { Description = "Multi-scale occlusion: window sizes, e.g. 16,32,48,64" };
+    public Option<string> Border { get; } = new("--border") { DefaultValueFactory = _ => "captum", Description = "Occlusion windows at the image's edge when the stride does not divide (image - window): captum (the last window clipped at the edge, as Captum) or inside (full windows only, as MATLAB with MaskClipping off)" };
     public Option<bool> CoarseToFine { get; } = new("--coarse-to-fine") { Description = "Multi-scale occlusion: evaluate each finer scale only where the coarser map is significant (fewer evaluations)" };
     public Option<float?> RefineThreshold { get; } = new("--refine-threshold") { Description = "--coarse-to-fine: refine where the coarser map reaches this fraction of its max, in [0,1) (default 0.25; 0 = exact)" };
     public Option<string> Fill { get; } = new("--fill") { DefaultValueFactory = _ => "zero", Description = "zero, mean, blur, or a constant R,G,B (0-255)" };
@@ -64,7 +65,7 @@ public sealed class ExplainOptions
         command.Arguments.Add(Image);
         foreach (var option in new Option[]
                  {
-                     Model, Method, Window, Stride, Windows, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
+                     Model, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
                      Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
@@ -75,6 +76,7 @@ public sealed class ExplainOptions
     /// <summary>Reads the parsed command line and the model's descriptor into a request; throws ArgumentException on bad values.</summary>
     public ExplainRequest ToRequest(ParseResult parsed)
     {
+        CheckRanges(parsed);
         var modelPath = parsed.GetValue(Model)!;
         var imagePath = parsed.GetValue(Image)!;
         foreach (var path in new[] { modelPath, imagePath })
@@ -145,6 +147,42 @@ public sealed class ExplainOptions
         return new ExplainRequest(imagePath, modelPath, submit, parsed.GetValue(Out)!, twin);
     }
 
+    /// <summary>
+    /// Values no job can run with, refused before anything starts (no cluster, no upload); the gateway checks them again,
+    /// with everything that needs the model or the image.
+    /// </summary>
+    private void CheckRanges(ParseResult parsed)
+    {
+        void AtLeast(Option<int?> option, int least)
+        {
+            if (parsed.GetValue(option) is { } v && v < least) throw new ArgumentException($"{option.Name} must be at least {least}, got {v}");
+        }
+        AtLeast(Samples, 1);
+        AtLeast(Steps, 1);
+        AtLeast(SmoothSamples, 1);
+        AtLeast(TopChannels, 1);
+        AtLeast(NumFeatures, 1);
+        AtLeast(MaskFeatures, 1);
+        AtLeast(CheckEvery, 1);
+        AtLeast(StableChecks, 1);
+        AtLeast(Cells, 1);
+        if (parsed.GetValue(TopK) < 1) throw new ArgumentException($"--top-k must be at least 1, got {parsed.GetValue(TopK)}");
+        if (parsed.GetValue(Segments) < 2) throw new ArgumentException($"--segments must be at least 2, got {parsed.GetValue(Segments)}");
+        if (parsed.GetValue(Density) is { } density && !(density > 0 && density <= 1))
+            throw new ArgumentException($"--density is the probability a cell is kept, in (0, 1]; got {density}");
+        if (parsed.GetValue(SmoothSigma) is { } sigma && !(sigma > 0)) throw new ArgumentException($"--smooth-sigma must be above 0, got {sigma}");
+        if (!(parsed.GetValue(BlurSigma) > 0)) throw new ArgumentException($"--blur-sigma must be above 0, got {parsed.GetValue(BlurSigma)}");
+        if (parsed.GetValue(RefineThreshold) is { } threshold && !(threshold >= 0 && threshold < 1))
+            throw new ArgumentException($"--refine-threshold is a fraction of the coarser map's maximum, in [0, 1); got {threshold}");
+        foreach (var (option, text) in new[] { (Window, parsed.GetValue(Window)), (Stride, parsed.GetValue(Stride)) }
+                     .Concat((parsed.GetValue(Windows) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => (Windows, (string?)w))))
+        {
+            if (text is null) continue;
+            var (h, w) = Pair(text, option.Name);
+            if (h < 1 || w < 1) throw new ArgumentException($"{option.Name} must be at least 1 pixel, got {text}");
+        }
+    }
+
     private Preprocessing ToPreprocessing(ModelDescriptor descriptor, ParseResult parsed)
     {
         var p = new Preprocessing
@@ -198,6 +236,8 @@ public sealed class ExplainOptions
             var (sy, sx) = stride ?? (Math.Max(1, h / 2), Math.Max(1, w / 2));
             occlusion.Windows.Add(new Window { Height = h, Width = w, StrideY = sy, StrideX = sx });
         }
+        occlusion.Border = parsed.GetValue(Border) is "captum" or "inside" ? parsed.GetValue(Border)!
+            : throw new ArgumentException($"--border '{parsed.GetValue(Border)}' is not one of: captum, inside");
         occlusion.CoarseToFine = parsed.GetValue(CoarseToFine);
         if (parsed.GetValue(RefineThreshold) is { } threshold)
         {

@@ -26,6 +26,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private readonly CoordinatorMetrics? _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<long> _offered = [];
+    private readonly ProgressRate _rate = new();
     // The highest dispatcher stamp of a result this incarnation has handled; sent with every offer (see ForwardedResults).
     private long _resultsSeen;
     private bool _assembling;
@@ -115,6 +116,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         if (_state.Phase == JobPhase.New) return;
         _log.Info("Job {JobId} recovered in phase {Phase}, {Done}/{Total} work items scored",
             _state.JobId, _state.Phase, _state.WorkItemsDone, _state.WorkItemCount);
+        _rate.Record(Now(), _state.Evaluations); // the rate is measured from here: the time before the restart is unknown
         AfterStateChanged();
     }
 
@@ -197,6 +199,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
                 _itemsSinceSnapshot++;
             }
             if (e is BaselineScored) _offered.Remove(BaselineKey);
+            if (e is BaselineScored or ItemScored) _rate.Record(Now(), _state.Evaluations);
             if (--remaining > 0) return;
             then?.Invoke();
             SnapshotIfDue(phaseChanged);
@@ -316,7 +319,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             UnknownJob();
             return;
         }
-        Sender.Tell(new JobStatusResult { Progress = _state.ToProgress() });
+        Sender.Tell(new JobStatusResult { Progress = Progress() });
     }
 
     private void ReplyResult()
@@ -328,9 +331,16 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         }
         Sender.Tell(new JobResultReply
         {
-            Progress = _state.ToProgress(), Outcome = _state.Outcome, Spec = _state.Spec,
+            Progress = Progress(), Outcome = _state.Outcome, Spec = _state.Spec,
             Baseline = { _state.Baseline }, Targets = { _state.Targets },
         });
+    }
+
+    private Contracts.Api.JobProgress Progress()
+    {
+        var progress = _state.ToProgress();
+        _rate.Fill(progress, Now());
+        return progress;
     }
 
     /// <summary>A command for a job id that was never submitted: say so and leave, so no empty entity is remembered.</summary>

@@ -471,6 +471,9 @@ public sealed class JobState(string jobId)
         ItemsTotal = ItemsTotalForProgress,
         Evaluations = Evaluations,
         EvaluationsTotal = EvaluationsTotal,
+        // A finished job's rate is its average over the run; a running job's is measured by the entity (ProgressRate).
+        EvaluationsPerSecond = Phase == JobPhase.Done && FinishedUnixMs > FirstItemUnixMs && FirstItemUnixMs > 0
+            ? (Evaluations - 1) * 1000.0 / (FinishedUnixMs - FirstItemUnixMs) : 0,
         Error = Error ?? "",
         Name = Spec?.Name ?? "",
         SubmittedUnixMs = SubmittedUnixMs,

@@ -120,7 +120,7 @@ public sealed class CoarseToFineOcclusion
     private float[] ScaleMap(int scale, int target)
     {
         if (_maps.TryGetValue((scale, target), out var cached)) return cached;
-        var single = OcclusionPlan.Create(_plan.ImageWidth, _plan.ImageHeight, [_plan.Scales[scale]]);
+        var single = OcclusionPlan.Create(_plan.ImageWidth, _plan.ImageHeight, [_plan.Scales[scale]], _plan.Border);
         var windows = _plan.WindowsOfScale(scale);
         var scores = new float[windows * _targets];
         for (long local = 0; local < windows; local++)

@@ -4,10 +4,12 @@ namespace Lantern.Explainers.Occlusion;
 
 /// <summary>
 /// Numbers every occlusion window of every scale: scale 0's windows first, then scale 1's, ...; inside a scale row-major
-/// (y outer, x inner). Positions follow Captum's Occlusion: y = 0, StrideY, 2*StrideY, ... while y + Height &lt;= image
-/// height (count = (H - h) / StrideY + 1), and likewise for x. Windows never extend past the image, so when the stride
-/// does not divide (H - h) the last rows/columns may be covered by no window of a scale; such pixels get attribution 0
-/// for that scale.
+/// (y outer, x inner). Positions follow Captum's Occlusion by default (<see cref="OcclusionBorder.Clipped"/>): y = 0,
+/// StrideY, 2*StrideY, ... while y &lt; H - h + StrideY (count = ceil((H - h) / StrideY) + 1), and likewise for x; when the
+/// stride does not divide (H - h) the last row/column of windows is clipped at the image's edge (Captum pads the sliding
+/// window with a negative amount there). With <see cref="OcclusionBorder.Inside"/> only full windows are placed
+/// (count = (H - h) / StrideY + 1) and the last rows/columns may be covered by no window of a scale; such pixels get
+/// attribution 0 for that scale.
 /// <para>Identical windows are evaluated once per job: when two scales share a window size (say 16 with stride 8 and 16
 /// with stride 16), a window of the later scale that sits on an earlier scale's grid is the same occluded image, so it
 /// gets no index of its own and the assembler reads the earlier one's score (<see cref="EvaluationOf"/>). The indices
@@ -24,8 +26,9 @@ public sealed class OcclusionPlan
     private readonly long[]?[] _evaluationOf; // local window → evaluation index (its own, or the earlier identical window's)
     private readonly int[]?[] _newLocals;     // k-th new window of the scale → its local index
 
-    private OcclusionPlan(int imageWidth, int imageHeight, WindowShape[] scales)
+    private OcclusionPlan(int imageWidth, int imageHeight, WindowShape[] scales, OcclusionBorder border)
     {
+        Border = border;
         ImageWidth = imageWidth;
         ImageHeight = imageHeight;
         Scales = Array.AsReadOnly(scales);
@@ -37,8 +40,8 @@ public sealed class OcclusionPlan
         for (var s = 0; s < scales.Length; s++)
         {
             var w = scales[s];
-            _rows[s] = (imageHeight - w.Height) / w.StrideY + 1;
-            _columns[s] = (imageWidth - w.Width) / w.StrideX + 1;
+            _rows[s] = Positions(imageHeight - w.Height, w.StrideY, border);
+            _columns[s] = Positions(imageWidth - w.Width, w.StrideX, border);
             var windows = (long)_rows[s] * _columns[s];
             var earlier = Enumerable.Range(0, s).Where(e => scales[e].Height == w.Height && scales[e].Width == w.Width).ToArray();
             if (earlier.Length == 0)
@@ -71,13 +74,19 @@ public sealed class OcclusionPlan
         }
     }
 
+    /// <summary>Window start positions along one axis with <paramref name="room"/> = image − window ≥ 0 pixels to move in.</summary>
+    private static int Positions(int room, int stride, OcclusionBorder border) =>
+        border == OcclusionBorder.Inside ? room / stride + 1 : (room + stride - 1) / stride + 1;
+
+    public OcclusionBorder Border { get; }
     public int ImageWidth { get; }
     public int ImageHeight { get; }
     public IReadOnlyList<WindowShape> Scales { get; }
     public long WindowCount => _first[^1];
 
     /// <summary>Validates the windows against the image; throws <see cref="ArgumentException"/> with an actionable message.</summary>
-    public static OcclusionPlan Create(int imageWidth, int imageHeight, IReadOnlyList<WindowShape> scales)
+    public static OcclusionPlan Create(int imageWidth, int imageHeight, IReadOnlyList<WindowShape> scales,
+        OcclusionBorder border = OcclusionBorder.Clipped)
     {
         if (imageWidth < 1 || imageHeight < 1)
             throw new ArgumentException($"image must be at least 1x1, got {imageWidth}x{imageHeight}");
@@ -102,7 +111,9 @@ public sealed class OcclusionPlan
             }
             copy[s] = w;
         }
-        return new OcclusionPlan(imageWidth, imageHeight, copy);
+        if (!Enum.IsDefined(border))
+            throw new ArgumentException($"unknown border placement {border}", nameof(border));
+        return new OcclusionPlan(imageWidth, imageHeight, copy, border);
     }
 
     public int ScaleOf(long windowIndex)
@@ -130,7 +141,9 @@ public sealed class OcclusionPlan
         var w = Scales[scale];
         int row = (int)(local / _columns[scale]);
         int column = (int)(local % _columns[scale]);
-        return new PixelRect(column * w.StrideX, row * w.StrideY, w.Width, w.Height);
+        int x = column * w.StrideX, y = row * w.StrideY;
+        // Clipped at the image's edge (only the last row/column, and only with OcclusionBorder.Clipped).
+        return new PixelRect(x, y, Math.Min(w.Width, ImageWidth - x), Math.Min(w.Height, ImageHeight - y));
     }
 
     /// <summary>The evaluation whose scores window <paramref name="local"/> of a scale takes (an earlier scale's for a shared window).</summary>

@@ -29,4 +29,7 @@ public sealed record GatewayOptions
     /// learns that its job finished: at 200 ms that was ~3% of a 3-second job's end-to-end time.
     /// </summary>
     public TimeSpan WatchInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>WatchJob sends the job's progress at least this often while it runs, even when no work item finished.</summary>
+    public TimeSpan WatchHeartbeat { get; init; } = TimeSpan.FromSeconds(1);
 }

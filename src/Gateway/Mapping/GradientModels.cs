@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Lantern.Contracts.Messages;
 using Lantern.Gradients;
 using Lantern.Methods;
@@ -13,11 +14,17 @@ namespace Lantern.Gateway.Mapping;
 /// artifact, fetched by workers by hash. Building checks everything a job could trip on later (an op without a backward
 /// rule, an unknown layer, a layer without spatial size) so those are answered at submit, before any work is scheduled.
 /// </summary>
-public sealed class GradientModels(IArtifactStore artifacts)
+public sealed class GradientModels(IArtifactStore artifacts, IMemoStore? memo = null)
 {
-    // The build is deterministic, so this only saves time: a rebuild stores the same bytes under the same hash.
+    // The build is deterministic, so this only saves time: a rebuild stores the same bytes under the same hash. Each
+    // result is kept in memory and, where the node has a database, in its memo table under a hash of the build's
+    // inputs, so a later job and a later process (every `lantern explain` starts a new one) find it without probing
+    // shapes or building again.
     private readonly ConcurrentDictionary<string, (string Sha256, GradientModel Model)> _built = new();
     private readonly ConcurrentDictionary<string, IReadOnlyList<LayerInfo>> _layers = new();
+
+    /// <summary>Bump when the builder's output for the same inputs changes, so old memo entries are not used.</summary>
+    private const string BuilderVersion = "1";
 
     /// <summary>Resolves the layer, builds (or reuses) the gradient model and writes what workers need into the spec.</summary>
     public async Task PrepareAsync(JobSpec spec, OnnxModelInfo model, CancellationToken cancellationToken)
@@ -35,7 +42,7 @@ public sealed class GradientModels(IArtifactStore artifacts)
         var kind = GradientMethodNames.Parse(options.Method);
         if (GradientMethodNames.UsesLayer(kind))
         {
-            var layer = ResolveLayer(differentiated, bytes, inputShape, options.Layer);
+            var layer = await ResolveLayerAsync(differentiated, bytes, inputShape, options.Layer, cancellationToken);
             options.Layer = layer.Name;
             spec.LayerShape.Add(layer.Shape);
             if (kind == GradientMethodKind.Cam && CamHead.Find(bytes, layer.Name) is null)
@@ -53,9 +60,20 @@ public sealed class GradientModels(IArtifactStore artifacts)
         var key = $"{differentiated}|{request.TargetTensor}|{string.Join(',', request.GradientOf)}|{string.Join(',', request.ValuesOf)}|{request.Relu}|{string.Join(',', inputShape)}";
         if (!_built.TryGetValue(key, out var built))
         {
-            var gradientModel = Build(bytes, request);
-            var put = await artifacts.PutAsync(gradientModel.Model, "gradient-model", cancellationToken);
-            _built[key] = built = (put.Sha256, gradientModel);
+            var memoKey = MemoKey("gradient-model", key);
+            if (await RecallAsync<StoredGradientModel>(memoKey, cancellationToken) is { } stored
+                && await artifacts.ExistsAsync(stored.Sha256, cancellationToken))
+            {
+                built = (stored.Sha256, stored.ToModel());
+            }
+            else
+            {
+                var gradientModel = Build(bytes, request);
+                var put = await artifacts.PutAsync(gradientModel.Model, "gradient-model", cancellationToken);
+                built = (put.Sha256, gradientModel);
+                await RememberAsync(memoKey, StoredGradientModel.From(put.Sha256, gradientModel), cancellationToken);
+            }
+            _built[key] = built;
         }
 
         var io = built.Model;
@@ -85,9 +103,55 @@ public sealed class GradientModels(IArtifactStore artifacts)
     public IReadOnlyList<LayerInfo> Layers(string modelSha256, byte[] bytes, long[] inputShape) =>
         _layers.GetOrAdd($"{modelSha256}|{string.Join(',', inputShape)}", _ => Catalog(bytes, inputShape));
 
-    private LayerInfo ResolveLayer(string modelSha256, byte[] bytes, long[] inputShape, string requested)
+    /// <summary><see cref="Layers"/>, found again in the memo table when another process probed the shapes already.</summary>
+    private async Task<IReadOnlyList<LayerInfo>> LayersAsync(string modelSha256, byte[] bytes, long[] inputShape, CancellationToken cancellationToken)
     {
+        var key = $"{modelSha256}|{string.Join(',', inputShape)}";
+        if (_layers.TryGetValue(key, out var known)) return known;
+        var memoKey = MemoKey("layers", key);
+        if (await RecallAsync<LayerInfo[]>(memoKey, cancellationToken) is { } stored) return _layers[key] = stored;
         var layers = Layers(modelSha256, bytes, inputShape);
+        await RememberAsync(memoKey, layers.ToArray(), cancellationToken);
+        return layers;
+    }
+
+    private static string MemoKey(string kind, string inputs) => $"{kind}/v{BuilderVersion}/{ContentHash.Sha256(System.Text.Encoding.UTF8.GetBytes(inputs))}";
+
+    private async Task<T?> RecallAsync<T>(string key, CancellationToken cancellationToken) where T : class
+    {
+        if (memo is null || await memo.GetAsync(key, cancellationToken) is not { } json) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json);
+        }
+        catch (JsonException)
+        {
+            return null; // unreadable: build again (and the first value stays; the build is the same)
+        }
+    }
+
+    private async Task RememberAsync<T>(string key, T value, CancellationToken cancellationToken)
+    {
+        if (memo is not null) await memo.PutAsync(key, JsonSerializer.Serialize(value), cancellationToken);
+    }
+
+    /// <summary>A built gradient model's description without its bytes (those are the artifact <see cref="Sha256"/>).</summary>
+    private sealed record StoredGradientModel(
+        string Sha256, string InputName, string SeedName, long[] SeedShape, string TargetTensor, string ScoreName,
+        Dictionary<string, string> GradientOutputs, Dictionary<string, string> ValueOutputs, Dictionary<string, long[]> Shapes,
+        bool BatchIsFixed, string[] Notes)
+    {
+        public static StoredGradientModel From(string sha256, GradientModel m) => new(
+            sha256, m.InputName, m.SeedName, m.SeedShape, m.TargetTensor, m.ScoreName, new(m.GradientOutputs), new(m.ValueOutputs),
+            new(m.Shapes), m.BatchIsFixed, [.. m.Notes]);
+
+        public GradientModel ToModel() => new(
+            [], InputName, SeedName, SeedShape, TargetTensor, ScoreName, GradientOutputs, ValueOutputs, Shapes, BatchIsFixed, Notes);
+    }
+
+    private async Task<LayerInfo> ResolveLayerAsync(string modelSha256, byte[] bytes, long[] inputShape, string requested, CancellationToken cancellationToken)
+    {
+        var layers = await LayersAsync(modelSha256, bytes, inputShape, cancellationToken);
         if (requested.Length == 0)
         {
             return layers.FirstOrDefault(l => l.IsDefaultCamLayer)

@@ -159,6 +159,15 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
                 GrpcErrors.InvalidArgument($"stride must be at least 1 pixel, got {window.StrideY}x{window.StrideX}");
         }
         resolved.Fill = MethodOptions.ResolveFill(resolved.Fill, Fill.Types.Kind.Zero, allowFeatureMean: false);
+        // Written out explicitly: in a persisted spec an empty border means the placement jobs had before the field
+        // existed ("inside"), so a journal written then replays the same windows.
+        resolved.Border = resolved.Border switch
+        {
+            "" or OcclusionBorders.Captum => OcclusionBorders.Captum,
+            OcclusionBorders.Inside => OcclusionBorders.Inside,
+            var other => GrpcErrors.InvalidArgument<string>(
+                $"border '{other}' is not one of: {OcclusionBorders.Captum} (clipped last window, the default), {OcclusionBorders.Inside} (full windows only)"),
+        };
         if (resolved.CoarseToFine && resolved.Windows.Count < 2)
             GrpcErrors.InvalidArgument("coarse_to_fine refines from a coarser scale to finer ones; give at least 2 windows");
         if (!resolved.CoarseToFine && resolved.HasRefineThreshold)

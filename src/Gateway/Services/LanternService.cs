@@ -108,15 +108,34 @@ public sealed class LanternService(
     public override async Task WatchJob(WatchJobRequest request, IServerStreamWriter<JobProgress> responseStream, ServerCallContext context)
     {
         var jobId = await CheckAccessAsync(request.JobId, context);
+        // An update whenever the work moved, and at least every HeartbeatInterval while nothing did, so a client sees the
+        // rate fall and the time left change on a job whose work items take long. Rate and time left alone, which
+        // change on every poll, do not make an update.
         JobProgress? last = null;
+        var sentAt = TimeSpan.Zero;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             var progress = await StatusAsync(jobId, context);
-            if (!progress.Equals(last)) await responseStream.WriteAsync(progress, context.CancellationToken);
-            last = progress;
+            if (last is null || Moved(last, progress) || clock.Elapsed - sentAt >= options.WatchHeartbeat)
+            {
+                await responseStream.WriteAsync(progress, context.CancellationToken);
+                sentAt = clock.Elapsed;
+                last = progress;
+            }
             if (IsFinished(progress.State)) return;
             await Task.Delay(options.WatchInterval, context.CancellationToken);
         }
+    }
+
+    private static bool Moved(JobProgress before, JobProgress now)
+    {
+        var a = before.Clone();
+        var b = now.Clone();
+        a.EvaluationsPerSecond = b.EvaluationsPerSecond = 0;
+        a.ClearSecondsLeft();
+        b.ClearSecondsLeft();
+        return !a.Equals(b);
     }
 
     public override async Task<JobResult> GetResult(GetResultRequest request, ServerCallContext context)

@@ -59,6 +59,15 @@ public sealed class WorkEvaluators : IDisposable
         lock (_evaluators) _evaluators.Add(evaluator);
     }
 
+    /// <summary>Which execution provider each worker runs inference on (for a one-line report; empty before workers start).</summary>
+    public IReadOnlyList<string> Providers
+    {
+        get
+        {
+            lock (_evaluators) return [.. _evaluators.Select(e => e.ProviderDescription).Distinct()];
+        }
+    }
+
     public void Dispose()
     {
         lock (_evaluators) _evaluators.ForEach(e => e.Dispose());

@@ -111,4 +111,51 @@ public sealed class CliTests
         Assert.NotEqual(0, exitCode);
         Assert.False(Directory.Exists(output));
     }
+
+    [Theory]
+    [InlineData("--stride", "0")]
+    [InlineData("--window", "0x8")]
+    [InlineData("--samples", "0")]
+    [InlineData("--top-k", "0")]
+    [InlineData("--detach", null)]
+    public async Task Explain_refuses_obviously_invalid_options_before_any_cluster_starts(string option, string? value)
+    {
+        var (model, image) = WriteInputs();
+        var database = Path.Combine(_directory, "never", "lantern.db");
+
+        string[] args = ["explain", image, "--model", model, "--out", Path.Combine(_directory, "bad"), "--db", database, option];
+        var exitCode = await LanternCli.RunAsync(value is null ? args : [.. args, value]);
+
+        Assert.Equal(2, exitCode);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(database)), "no node started: its database was never created");
+    }
+
+    [Fact]
+    public async Task Explain_with_detach_prints_the_job_id_and_returns_while_the_job_runs_on()
+    {
+        var (model, image) = WriteInputs();
+        await using var node = await TestNode.StartAsync();
+        var printed = new StringWriter();
+        var console = Console.Out;
+        Console.SetOut(printed);
+        int exitCode;
+        try
+        {
+            exitCode = await LanternCli.RunAsync(
+                ["explain", image, "--model", model, "--window", "12", "--stride", "6", "--classes", "0", "--detach",
+                 "--gateway", node.Address.ToString(), "--out", Path.Combine(_directory, "detached")]);
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+
+        Assert.Equal(0, exitCode);
+        var jobId = printed.ToString().Trim();
+        Assert.Matches(@"^\S+$", jobId);
+        Assert.False(Directory.Exists(Path.Combine(_directory, "detached")), "a detached run writes no result");
+        var final = await node.Client.WatchAsync(jobId, _ => { });
+        Assert.Equal(Contracts.Api.JobState.Done, final.State);
+        Assert.Equal(1 + 7 * 7, final.Evaluations);
+    }
 }

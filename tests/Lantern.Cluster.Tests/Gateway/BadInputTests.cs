@@ -201,7 +201,7 @@ public sealed class BadInputTests(GatewayNodeFixture fixture) : IClassFixture<Ga
 
     public static TheoryData<string> BadSubmits =>
     [
-        "window larger than the image", "stride 0", "negative stride", "window 0", "class 1000", "class -1",
+        "window larger than the image", "stride 0", "negative stride", "unknown border", "window 0", "class 1000", "class -1",
         "top_k too large", "no method", "malformed model sha256", "malformed image sha256",
     ];
 
@@ -219,6 +219,9 @@ public sealed class BadInputTests(GatewayNodeFixture fixture) : IClassFixture<Ga
             case "negative stride":
                 request.Occlusion = TestJobs.Occlusion((2, -2));
                 return (request, "stride must be at least 1 pixel");
+            case "unknown border":
+                request.Occlusion.Border = "matlab";
+                return (request, "border 'matlab' is not one of: captum");
             case "window 0":
                 request.Occlusion = TestJobs.Occlusion((0, 1));
                 return (request, "must be at least 1x1 pixel");

@@ -48,7 +48,7 @@ public sealed class SpecMappingTests
             new Api.OcclusionOptions
             {
                 Windows = { new Api.Window { Height = 8, Width = 9, StrideY = 2, StrideX = 3 } }, Fill = fill,
-                CoarseToFine = true, RefineThreshold = 0,
+                CoarseToFine = true, RefineThreshold = 0, Border = "inside",
             },
             new Api.LimeOptions
             {

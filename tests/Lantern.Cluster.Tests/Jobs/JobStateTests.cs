@@ -316,4 +316,27 @@ public sealed class JobStateTests
         Assert.Empty(state.Decide(Item(0, 4), Now));
         Assert.Empty(state.Decide(BaselineScores(0.1f, 0.9f, 0.3f, 0.5f), Now));
     }
+
+    [Fact]
+    public void Progress_counts_evaluations_of_all_from_acceptance_and_a_done_job_reports_its_average_rate()
+    {
+        var accepted = Accepted();
+        Assert.Equal(1 + 9, accepted.ToProgress().EvaluationsTotal); // the baseline and 3x3 windows
+
+        var state = Running();
+        foreach (var first in new long[] { 0, 4, 8 })
+        {
+            var count = first == 8 ? 1 : 4;
+            state.Apply(state.Decide(new ScoreWorkItem
+            {
+                JobId = JobId, Item = new WorkItem { First = first, Count = count }, Scores = { new float[count * 2] }, Worker = "w",
+            }, Now)[0]);
+        }
+        state.Apply(new JobCompleted { Outcome = new Lantern.Contracts.Messages.JobOutcome(), FinishedUnixMs = Now + 2000 });
+
+        var done = state.ToProgress();
+        Assert.Equal(10, done.EvaluationsTotal);
+        Assert.Equal(10, done.Evaluations);
+        Assert.Equal(9 / 2.0, done.EvaluationsPerSecond, 6); // 9 perturbations in the 2 s after the baseline
+    }
 }
