@@ -34,7 +34,8 @@ wait_ready() { # $1 = HTTP port: polls /readyz until 200 (a node is Up with its 
 
 start_node() { # $1 = name, $2 = roles, rest = extra options
   local name=$1 roles=$2; shift 2
-  env -u LANTERN_ROLES XDG_DATA_HOME="$state/$name" \
+  # Every node listens on loopback only, so the local topology runs open (no API keys) unless LANTERN_NO_AUTH=0.
+  env -u LANTERN_ROLES XDG_DATA_HOME="$state/$name" LANTERN_NO_AUTH="${LANTERN_NO_AUTH:-1}" \
     LANTERN_DISCOVERY=config LANTERN_CONTACT_POINTS="127.0.0.1:$http_port" LANTERN_CLUSTER_HOST=127.0.0.1 \
     dotnet "$dll" serve --roles "$roles" --provider cpu "$@" >"$state/$name.log" 2>&1 &
   echo $! >"$state/$name.pid"

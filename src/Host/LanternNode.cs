@@ -76,8 +76,14 @@ public static class LanternNode
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var listeners = new NodeEndpoints.Listeners(); // so that GrpcAddress finds the port it bound
+        builder.Services.AddSingleton(listeners);
         builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, options.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2));
+            kestrel.Listen(IPAddress.Loopback, options.GrpcPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listeners.Grpc = listen;
+            }));
         var database = NodeDatabase.For(options);
         builder.Services.AddSingleton(_ => database.CreateUserStore());
         builder.Services.AddGatewayAdmin(options.Gateway);

@@ -42,9 +42,11 @@ public static class MultiProcessJobs
         return request;
     }
 
-    /// <summary>Windows over all of the request's scales.</summary>
+    /// <summary>Windows over all of the request's scales, placed as Captum places them (the last one clipped at the border).</summary>
     public static long Evaluations(SubmitJobRequest request) =>
-        request.Occlusion.Windows.Sum(w => (long)((Size - w.Height) / w.StrideY + 1) * ((Size - w.Width) / w.StrideX + 1));
+        request.Occlusion.Windows.Sum(w => (long)Positions(Size - w.Height, w.StrideY) * Positions(Size - w.Width, w.StrideX));
+
+    private static int Positions(int room, int stride) => (room + stride - 1) / stride + 1;
 
     /// <summary>Uploads the model and image and submits; returns the job id.</summary>
     public static async Task<string> SubmitAsync(ExplainClient client, SubmitJobRequest request)

@@ -83,7 +83,7 @@ public sealed class ModelRegistryTests : IAsyncLifetime
 
     [Theory]
     [InlineData(0, "the model's input size is symbolic; give preprocessing width and height")]
-    [InlineData(100_000, "preprocessing size 100000x100000 is larger than 8192x8192")]
+    [InlineData(100_000, "preprocessing size 100000x100000 is too large: the model input may be at most 8192x8192")]
     public async Task A_free_size_model_needs_a_sane_registered_size(int side, string reason)
     {
         var preprocessing = TestJobs.Identity(side, side);
