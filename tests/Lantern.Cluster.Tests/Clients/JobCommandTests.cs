@@ -81,6 +81,12 @@ public sealed class JobCommandTests
         Assert.Equal(1, await LanternCli.RunAsync(["result", jobId, "--out", Path.Combine(_directory, "none"), "--gateway", node.Address.ToString()]));
         Assert.False(Directory.Exists(Path.Combine(_directory, "none")));
         Assert.Equal(2, await LanternCli.RunAsync(["jobs", "list", "--state", "sleeping", "--gateway", node.Address.ToString()]));
+
+        // rm forgets the job: its id then answers NOT_FOUND, and a second rm fails.
+        Assert.Equal(0, await LanternCli.RunAsync(["jobs", "rm", jobId, "--gateway", node.Address.ToString()]));
+        var gone = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await node.Api.GetJobAsync(new GetJobRequest { JobId = jobId }));
+        Assert.Equal(Grpc.Core.StatusCode.NotFound, gone.StatusCode);
+        Assert.Equal(1, await LanternCli.RunAsync(["jobs", "rm", jobId, "--gateway", node.Address.ToString()]));
     }
 
     private static async Task<string> CaptureAsync(string[] args)
