@@ -21,10 +21,11 @@ public sealed class CliInterruptTests
         await File.WriteAllTextAsync(Path.ChangeExtension(model, ".json"),
             """{ "resize": "stretch", "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1], "output": "logits" }""");
         var image = Path.Combine(directory, "noise.png");
-        await File.WriteAllBytesAsync(image, TestImages.Noise(Size, Size));
+        await File.WriteAllBytesAsync(image, TestImages.Noise(3 * Size, 3 * Size));
         await using var node = await TestNode.StartAsync();
 
-        // 1-pixel windows at stride 1 over 224x224: 50,176 evaluations, still running when the signal lands.
+        // 1-pixel windows at stride 1 over a 672x672 image: 451,585 evaluations, still running when the signal lands even on an
+        // idle machine (50,176 finished in 8 s there, before the signal).
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in (string[])[ProcessCluster.LanternDll, "explain", image, "--model", model, "--window", "1", "--stride", "1",
                      "--classes", "0", "--gateway", node.Address.ToString(), "--out", Path.Combine(directory, "out")])
