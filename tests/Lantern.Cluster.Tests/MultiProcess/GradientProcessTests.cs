@@ -21,7 +21,7 @@ public sealed class GradientProcessTests(ITestOutputHelper output)
     private static SubmitJobRequest IntegratedGradients() => new()
     {
         Preprocessing = TestJobs.Identity(Size, Size), Targets = new Targets { Classes = { 0, 1 } },
-        Gradient = new GradientOptions { Method = "integrated-gradients", Steps = 16 },
+        Gradient = new GradientOptions { Method = "integrated-gradients", Steps = 64 },
     };
 
     [Fact]
