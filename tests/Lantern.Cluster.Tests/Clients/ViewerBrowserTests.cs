@@ -50,10 +50,8 @@ public sealed class ViewerBrowserTests
             }, SyntheticModels.SquareBrightness(Size, Size, (8, 8, 12, 12)), "m.onnx", TestImages.Noise(Size, Size), "noise.png", _ => { });
             var page = new Uri(LanternNode.HttpAddress(app)!, $"/viewer/jobs/{result.Progress.JobId}");
 
-            var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
-            options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900");
             using var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
-            using var browser = new ChromeDriver(service, options, TimeSpan.FromMinutes(2));
+            using var browser = Chromium(service);
             var wait = new WebDriverWait(browser, TimeSpan.FromMinutes(1));
             var screenshots = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "TestResults")).FullName;
 
@@ -83,6 +81,74 @@ public sealed class ViewerBrowserTests
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task The_page_of_a_running_job_refreshes_itself_and_its_progress_moves_until_it_is_cancelled()
+    {
+        var app = LanternNode.Build(new NodeOptions
+        {
+            DatabasePath = TestNode.TempDatabase(), GrpcPort = 0, HttpPort = 0, LogLevel = LogLevel.Warning,
+            Worker = new WorkerOptions { ExecutionProvider = ExecutionProviderPreference.Cpu },
+        });
+        await app.StartAsync();
+        try
+        {
+            // 1-pixel windows over a 448x448 image: 200,705 evaluations, minutes of work, so the job is still running
+            // while the page is watched; it is cancelled at the end.
+            const int Large = 448;
+            using var client = Cli.Client.ExplainClient.Connect(LanternNode.GrpcAddress(app));
+            var model = await client.UploadModelAsync(SyntheticModels.SquareBrightness(Large, Large, (50, 50, 100, 100)), "square.onnx");
+            var image = await client.UploadImageAsync(TestImages.Noise(Large, Large), "noise.png");
+            var jobId = (await client.Api.SubmitJobAsync(new SubmitJobRequest
+            {
+                ModelSha256 = model.Sha256, ImageSha256 = image.Sha256, Preprocessing = TestJobs.Identity(Large, Large),
+                Targets = new Targets { Classes = { 0 } }, Occlusion = TestJobs.Occlusion((1, 1)), Name = "large.png",
+            })).JobId;
+
+            using var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
+            using var browser = Chromium(service);
+            var wait = new WebDriverWait(browser, TimeSpan.FromMinutes(2));
+            browser.Navigate().GoToUrl(new Uri(LanternNode.HttpAddress(app)!, $"/viewer/jobs/{jobId}"));
+            var first = wait.Until(d => Progress(d) is { } p && p.Value > 0 ? p : null)!;
+            Assert.True(first.Value < first.Max, $"the job had finished ({first.Value} of {first.Max}) before its page was watched");
+            // Nobody touches the page: it reloads itself while the job runs, and each load shows the job's progress then.
+            wait.Until(d => Progress(d) is { } p && p.Value > first.Value ? p : null);
+            Assert.Equal("running", browser.FindElement(By.Id("state")).Text);
+
+            await client.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId });
+            wait.Until(d => d.FindElements(By.Id("state")) is [var state] && state.Text == "cancelled");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    private sealed record ProgressBar(long Value, long Max);
+
+    /// <summary>The job page's progress bar as the browser shows it now (null while a reload is under way).</summary>
+    private static ProgressBar? Progress(IWebDriver browser)
+    {
+        try
+        {
+            return browser.FindElements(By.TagName("progress")) is [var bar]
+                ? new ProgressBar(long.Parse(bar.GetDomAttribute("value")!, System.Globalization.CultureInfo.InvariantCulture),
+                    long.Parse(bar.GetDomAttribute("max")!, System.Globalization.CultureInfo.InvariantCulture))
+                : null;
+        }
+        catch (StaleElementReferenceException)
+        {
+            return null; // the page reloaded between finding the bar and reading it
+        }
+    }
+
+    private static ChromeDriver Chromium(ChromeDriverService service)
+    {
+        var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
+        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900");
+        return new ChromeDriver(service, options, TimeSpan.FromMinutes(2));
     }
 
     /// <summary>Waits until the overlay has loaded, then returns its number of distinct colours.</summary>
