@@ -23,8 +23,11 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
 
     public Contracts.Api.Lantern.LanternClient Api => _client;
 
-    /// <summary>The connection, for the gateway's other services (lantern.v1.Models).</summary>
+    /// <summary>The connection (without the key: use <see cref="Api"/>, <see cref="Models"/> or <see cref="Admin"/> to call).</summary>
     public GrpcChannel Channel => channel;
+
+    /// <summary>The model registry on the same gateway and key.</summary>
+    public Contracts.Api.Models.ModelsClient Models { get; } = new(WithKey(channel, apiKey));
 
     /// <summary>The admin service on the same gateway and key.</summary>
     public Admin.AdminClient Admin { get; } = new(WithKey(channel, apiKey));

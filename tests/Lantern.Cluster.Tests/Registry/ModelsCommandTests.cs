@@ -3,6 +3,7 @@ using Lantern.Cluster.Tests.EndToEnd;
 using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
+using Lantern.Gateway.Hosting;
 using ModelsClient = Lantern.Contracts.Api.Models.ModelsClient;
 
 namespace Lantern.Cluster.Tests.Registry;
@@ -40,5 +41,25 @@ public sealed class ModelsCommandTests
         Assert.Empty((await new ModelsClient(node.Client.Channel).ListModelsAsync(new ListModelsRequest())).Models);
         Assert.Equal(2, await LanternCli.RunAsync(["models", "push", Path.Combine(_directory, "absent.onnx"), "--name", "x", "--version", "1",
             "--gateway", gateway]));
+    }
+
+    [Fact]
+    public async Task On_a_node_that_needs_keys_models_commands_send_the_api_key_and_the_model_is_the_teams()
+    {
+        await using var node = await TestNode.StartAsync(gateway: new GatewayOptions { RequireApiKey = true });
+        var alice = (await node.Users.AddUserAsync("alice", "vision", admin: false)).ApiKey;
+        var carol = (await node.Users.AddUserAsync("carol", "audio", admin: false)).ApiKey;
+        var gateway = node.Address.ToString();
+        var model = Path.Combine(_directory, "cnn.onnx");
+        File.WriteAllBytes(model, SyntheticModels.RegionCnn(Size, Size, (8, 8, 16, 16)));
+
+        Assert.Equal(1, await LanternCli.RunAsync(["models", "push", model, "--name", "cnn", "--version", "1", "--gateway", gateway])); // UNAUTHENTICATED
+        Assert.Equal(0, await LanternCli.RunAsync(["models", "push", model, "--name", "cnn", "--version", "1", "--gateway", gateway, "--api-key", alice]));
+        Assert.Equal(0, await LanternCli.RunAsync(["models", "show", "cnn:1", "--gateway", gateway, "--api-key", alice]));
+        Assert.Equal(1, await LanternCli.RunAsync(["models", "show", "cnn:1", "--gateway", gateway, "--api-key", carol])); // another team's: NOT_FOUND
+
+        using var asAlice = node.ClientWith(alice);
+        var registered = await asAlice.Models.GetModelAsync(new GetModelRequest { Model = "cnn:1" });
+        Assert.Equal("cnn", registered.Name);
     }
 }
