@@ -2,7 +2,7 @@ namespace Lantern.Storage;
 
 /// <summary>
 /// Content-addressed blobs (models, images, result maps), keyed by the lowercase hex SHA-256 of their bytes.
-/// Putting the same bytes twice stores them once.
+/// Putting the same bytes twice stores them once (and records when they were last put, for retention).
 /// </summary>
 public interface IArtifactStore
 {
@@ -12,6 +12,14 @@ public interface IArtifactStore
     Task<byte[]?> GetAsync(string sha256, CancellationToken cancellationToken = default);
 
     Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Retention: deletes the artifacts of these kinds whose bytes were last put before <paramref name="putBeforeUnixMs"/>
+    /// (an upload of bytes already stored counts as a put), except those in <paramref name="keep"/>.
+    /// </summary>
+    /// <returns>The hashes deleted.</returns>
+    Task<IReadOnlyList<string>> DeleteUnusedAsync(IReadOnlyCollection<string> kinds, long putBeforeUnixMs, IReadOnlySet<string> keep,
+        CancellationToken cancellationToken = default);
 }
 
 public sealed record ArtifactPut(string Sha256, long Size, bool AlreadyPresent);

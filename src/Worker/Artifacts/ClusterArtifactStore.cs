@@ -24,6 +24,11 @@ public sealed class ClusterArtifactStore(ActorSystem system, string cacheDirecto
     public async Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default) =>
         await GetAsync(sha256, cancellationToken) is not null;
 
+    /// <summary>Retention runs where the database is (the coordinator), never through a worker's cache.</summary>
+    public Task<IReadOnlyList<string>> DeleteUnusedAsync(IReadOnlyCollection<string> kinds, long putBeforeUnixMs,
+        IReadOnlySet<string> keep, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("a worker without the database cannot delete artifacts");
+
     public async Task<byte[]?> GetAsync(string sha256, CancellationToken cancellationToken = default)
     {
         if (!ContentHash.IsWellFormed(sha256)) return null;

@@ -65,5 +65,9 @@ public sealed class GradientModelMemoTests
         public Task<byte[]?> GetAsync(string sha256, CancellationToken cancellationToken = default) => inner.GetAsync(sha256, cancellationToken);
 
         public Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default) => inner.ExistsAsync(sha256, cancellationToken);
+
+        public Task<IReadOnlyList<string>> DeleteUnusedAsync(IReadOnlyCollection<string> kinds, long putBeforeUnixMs,
+            IReadOnlySet<string> keep, CancellationToken cancellationToken = default) =>
+            inner.DeleteUnusedAsync(kinds, putBeforeUnixMs, keep, cancellationToken);
     }
 }
