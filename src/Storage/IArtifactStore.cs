@@ -8,6 +8,12 @@ public interface IArtifactStore
 {
     Task<ArtifactPut> PutAsync(ReadOnlyMemory<byte> content, string kind, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stores bytes read from a stream (an upload spooled to disk), without holding them in memory. The caller hashed
+    /// them as they arrived: <paramref name="sha256"/> and <paramref name="size"/> must be the stream's.
+    /// </summary>
+    Task<ArtifactPut> PutAsync(Stream content, string sha256, long size, string kind, CancellationToken cancellationToken = default);
+
     /// <returns>The bytes, or null when no artifact has that hash.</returns>
     Task<byte[]?> GetAsync(string sha256, CancellationToken cancellationToken = default);
 

@@ -91,6 +91,35 @@ public sealed class PostgresArtifactStore : IArtifactStore, IMemoStore, IDisposa
         return new ArtifactPut(sha256, content.Length, AlreadyPresent: inserted == 0);
     }
 
+    public async Task<ArtifactPut> PutAsync(Stream content, string sha256, long size, string kind, CancellationToken cancellationToken = default)
+    {
+        if (await ExistsAsync(sha256, cancellationToken))
+            return await TouchAsync(sha256, size, cancellationToken);
+        // Npgsql sends a stream parameter's bytes as they are read, so the bytea is never whole in this process.
+        await using var command = _dataSource.CreateCommand("""
+            INSERT INTO lantern_artifacts (sha256, kind, size, content, created_unix_ms, last_put_unix_ms)
+            VALUES ($1, $2, $3, $4, $5, $5)
+            ON CONFLICT (sha256) DO NOTHING
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sha256 });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = kind });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = size });
+        command.Parameters.Add(new NpgsqlParameter { Value = content, NpgsqlDbType = NpgsqlDbType.Bytea, Size = checked((int)size) });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1
+            ? new ArtifactPut(sha256, size, AlreadyPresent: false)
+            : await TouchAsync(sha256, size, cancellationToken); // put by another gateway meanwhile
+    }
+
+    private async Task<ArtifactPut> TouchAsync(string sha256, long size, CancellationToken cancellationToken)
+    {
+        await using var touch = _dataSource.CreateCommand("UPDATE lantern_artifacts SET last_put_unix_ms = $1 WHERE sha256 = $2");
+        touch.Parameters.Add(new NpgsqlParameter<long> { TypedValue = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+        touch.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sha256 });
+        await touch.ExecuteNonQueryAsync(cancellationToken);
+        return new ArtifactPut(sha256, size, AlreadyPresent: true);
+    }
+
     public async Task<IReadOnlyList<string>> DeleteUnusedAsync(IReadOnlyCollection<string> kinds, long putBeforeUnixMs,
         IReadOnlySet<string> keep, CancellationToken cancellationToken = default)
     {

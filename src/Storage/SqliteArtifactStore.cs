@@ -75,6 +75,39 @@ public sealed class SqliteArtifactStore : IArtifactStore, IMemoStore
         return new ArtifactPut(sha256, content.Length, AlreadyPresent: inserted == 0);
     }
 
+    public async Task<ArtifactPut> PutAsync(Stream content, string sha256, long size, string kind, CancellationToken cancellationToken = default)
+    {
+        await using var connection = Open();
+        // One transaction: readers (WAL) see the artifact only once its bytes are all written, never the zero blob.
+        await using var transaction = connection.BeginTransaction();
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO lantern_artifacts (sha256, kind, size, content, created_unix_ms, last_put_unix_ms)
+            VALUES ($sha256, $kind, $size, zeroblob($size), $now, $now)
+            ON CONFLICT (sha256) DO NOTHING;
+            """;
+        command.Parameters.AddWithValue("$sha256", sha256);
+        command.Parameters.AddWithValue("$kind", kind);
+        command.Parameters.AddWithValue("$size", size);
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var inserted = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        if (inserted)
+        {
+            command.CommandText = "SELECT last_insert_rowid()";
+            var rowid = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            await using var blob = new SqliteBlob(connection, "lantern_artifacts", "content", rowid);
+            await content.CopyToAsync(blob, cancellationToken);
+        }
+        else
+        {
+            command.CommandText = "UPDATE lantern_artifacts SET last_put_unix_ms = $now WHERE sha256 = $sha256";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return new ArtifactPut(sha256, size, AlreadyPresent: !inserted);
+    }
+
     public async Task<IReadOnlyList<string>> DeleteUnusedAsync(IReadOnlyCollection<string> kinds, long putBeforeUnixMs,
         IReadOnlySet<string> keep, CancellationToken cancellationToken = default)
     {

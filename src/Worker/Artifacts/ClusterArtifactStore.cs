@@ -21,6 +21,9 @@ public sealed class ClusterArtifactStore(ActorSystem system, string cacheDirecto
     public Task<ArtifactPut> PutAsync(ReadOnlyMemory<byte> content, string kind, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("a worker node stores no artifacts; upload through a gateway");
 
+    public Task<ArtifactPut> PutAsync(Stream content, string sha256, long size, string kind, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("a worker node stores no artifacts; upload through a gateway");
+
     public async Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default) =>
         await GetAsync(sha256, cancellationToken) is not null;
 

@@ -73,6 +73,22 @@ public abstract class ArtifactStoreTests
     }
 
     [Fact]
+    public async Task Bytes_put_from_a_stream_come_back_byte_for_byte_and_a_second_put_is_already_present()
+    {
+        var store = await NewStoreAsync();
+        var bytes = Enumerable.Range(0, 3_000_000).Select(i => (byte)(i * 31 + i / 7)).ToArray();
+        var sha256 = ContentHash.Sha256(bytes);
+
+        var first = await store.PutAsync(new MemoryStream(bytes), sha256, bytes.Length, "model");
+        var second = await store.PutAsync(new MemoryStream(bytes), sha256, bytes.Length, "model");
+
+        Assert.Equal(new ArtifactPut(sha256, bytes.Length, AlreadyPresent: false), first);
+        Assert.True(second.AlreadyPresent);
+        Assert.Equal(bytes, await store.GetAsync(sha256));
+        Assert.True((await store.PutAsync(bytes, "model")).AlreadyPresent); // the same artifact as bytes put from memory
+    }
+
+    [Fact]
     public async Task An_unknown_hash_does_not_exist_and_gets_null()
     {
         var store = await NewStoreAsync();
