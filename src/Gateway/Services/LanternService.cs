@@ -99,6 +99,7 @@ public sealed class LanternService(
         spec.Owner = caller.Name;
         spec.Team = caller.Team;
         var evaluations = MethodCatalog.For(spec).PerturbationCount;
+        using var admission = caller.IsOpen ? null : await quotas.AdmitOneSubmitAtATimeAsync(caller, cancellationToken);
         if (!caller.IsOpen) await CheckRunningQuotasAsync(caller, limits, evaluations, cancellationToken);
 
         var submitted = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

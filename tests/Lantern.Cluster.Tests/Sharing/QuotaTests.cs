@@ -101,6 +101,39 @@ public sealed class QuotaTests(SharedNodeFixture fixture) : IClassFixture<Shared
     }
 
     [Fact]
+    public async Task Simultaneous_submits_beyond_the_concurrent_jobs_quota_start_only_what_the_quota_allows()
+    {
+        using var user = await fixture.AddAsync("quota-race", "qr");
+        await SetAsync("quota-race", team: false, "concurrent_jobs", 2);
+        const int size = 224;
+        var slow = new SubmitJobRequest
+        {
+            ModelSha256 = (await user.UploadModelAsync(SyntheticModels.SquareBrightness(size, size, (50, 50, 100, 100)), "m.onnx")).Sha256,
+            ImageSha256 = (await user.UploadImageAsync(TestImages.Noise(size, size, seed: 19), "i.png")).Sha256,
+            Preprocessing = TestJobs.Identity(size, size),
+            Targets = new Targets { Classes = { 0 } },
+            Occlusion = TestJobs.Occlusion((1, 1), (2, 1)),
+        };
+
+        // Eight at once: each checks the user's unfinished jobs before it records its own, so unserialised they all pass.
+        var submits = Enumerable.Range(0, 8).Select(async _ =>
+        {
+            try
+            {
+                return (await user.Api.SubmitJobAsync(slow, deadline: Deadline())).JobId;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+            {
+                return null;
+            }
+        }).ToList();
+        var started = (await Task.WhenAll(submits)).OfType<string>().ToList();
+        foreach (var jobId in started) await user.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId }, deadline: Deadline());
+
+        Assert.Equal(2, started.Count);
+    }
+
+    [Fact]
     public async Task Many_tiny_uploads_are_bounded_by_the_daily_upload_quota()
     {
         using var user = await fixture.AddAsync("quota-uploads", "qu");
