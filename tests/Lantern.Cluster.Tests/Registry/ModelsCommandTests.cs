@@ -4,6 +4,7 @@ using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
 using Lantern.Gateway.Hosting;
+using Lantern.Imaging;
 using ModelsClient = Lantern.Contracts.Api.Models.ModelsClient;
 
 namespace Lantern.Cluster.Tests.Registry;
@@ -61,5 +62,38 @@ public sealed class ModelsCommandTests
         using var asAlice = node.ClientWith(alice);
         var registered = await asAlice.Models.GetModelAsync(new GetModelRequest { Model = "cnn:1" });
         Assert.Equal("cnn", registered.Name);
+    }
+
+    [Fact]
+    public async Task Explain_names_a_registered_model_by_name_and_version_and_its_labels_and_preprocessing_apply()
+    {
+        await using var node = await TestNode.StartAsync();
+        var gateway = node.Address.ToString();
+        var model = Path.Combine(_directory, "cnn.onnx");
+        File.WriteAllBytes(model, SyntheticModels.RegionCnn(Size, Size, (8, 8, 16, 16)));
+        var labels = Path.Combine(_directory, "labels.txt");
+        File.WriteAllLines(labels, ["inside", "outside"]);
+        const string preprocessing = """{ "resize": "stretch", "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1], "output": "logits" }""";
+        Assert.Equal(0, await LanternCli.RunAsync(["models", "push", model, "--name", "cnn", "--version", "3", "--labels", labels,
+            "--preprocessing", preprocessing, "--gateway", gateway]));
+        File.Delete(model); // the job needs only the registration
+        var image = Path.Combine(_directory, "noise.png");
+        File.WriteAllBytes(image, TestImages.Noise(Size, Size, seed: 4));
+        var output = Path.Combine(_directory, "registered");
+
+        Assert.Equal(0, await LanternCli.RunAsync(["explain", image, "--model", "cnn:3", "--method", "gradcam", "--classes", "0",
+            "--gateway", gateway, "--out", output]));
+
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        var target = summary.RootElement.GetProperty("targets")[0];
+        Assert.Equal("inside", target.GetProperty("label").GetString());
+        Assert.Equal("stretch", summary.RootElement.GetProperty("model").GetProperty("preprocessing").GetProperty("resize").GetString());
+        var (data, _) = Npy.Decode(File.ReadAllBytes(Path.Combine(output, "map-0.npy")));
+        Assert.True(data[12 * Size + 12] > 0, "the region the model sees lights up");
+        Assert.Equal(0f, data[40 * Size + 40]);
+
+        // The registry's preprocessing replaces the request's as a whole: an option that would be dropped is refused.
+        Assert.Equal(2, await LanternCli.RunAsync(["explain", image, "--model", "cnn:3", "--mean", "1,2,3", "--gateway", gateway, "--out", output]));
+        Assert.Equal(1, await LanternCli.RunAsync(["explain", image, "--model", "cnn:9", "--gateway", gateway, "--out", output])); // NOT_FOUND
     }
 }
