@@ -3,12 +3,7 @@ using System.Text.Json;
 using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
-using Lantern.Gateway.Hosting;
-using Lantern.Host;
 using Lantern.Imaging;
-using Lantern.Worker.Hosting;
-using Lantern.Worker.Inference;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 using Lantern.Storage.Users;
 
@@ -24,17 +19,6 @@ public sealed class ViewerPagesTests
     private const int Size = 48;
     private static readonly (int X, int Y, int Width, int Height) Square = (12, 12, 12, 12);
 
-    private static ViewerNode Start(bool requireKeys = false)
-    {
-        var app = LanternNode.Build(new NodeOptions
-        {
-            DatabasePath = TestNode.TempDatabase(), GrpcPort = 0, HttpPort = 0, LogLevel = LogLevel.Warning,
-            Worker = new WorkerOptions { ExecutionProvider = ExecutionProviderPreference.Cpu },
-            Gateway = new GatewayOptions { RequireApiKey = requireKeys },
-        });
-        return new ViewerNode(app);
-    }
-
     private static SubmitJobRequest Job(Action<SubmitJobRequest> method)
     {
         var request = new SubmitJobRequest
@@ -49,10 +33,9 @@ public sealed class ViewerPagesTests
     [Fact]
     public async Task A_multi_scale_job_shows_its_sheet_lime_its_top_superpixel_and_grad_cam_its_layer()
     {
-        await using var node = Start();
-        await node.App.StartAsync();
-        using var client = Cli.Client.ExplainClient.Connect(LanternNode.GrpcAddress(node.App));
-        using var http = new HttpClient { BaseAddress = LanternNode.HttpAddress(node.App) };
+        await using var node = await ViewerNode.StartAsync();
+        using var client = node.Client();
+        using var http = new HttpClient { BaseAddress = node.HttpAddress };
         var model = SyntheticModels.SquareBrightness(Size, Size, Square);
         var image = TestImages.Noise(Size, Size, seed: 3);
 
@@ -89,17 +72,16 @@ public sealed class ViewerPagesTests
     [Fact]
     public async Task With_keys_the_viewer_lists_a_users_own_jobs_and_answers_404_for_another_teams_job()
     {
-        await using var node = Start(requireKeys: true);
-        await node.App.StartAsync();
+        await using var node = await ViewerNode.StartAsync(requireKeys: true);
         var users = node.App.Services.GetRequiredService<UserStore>();
         var aliceKey = (await users.AddUserAsync("alice", "vision", admin: false)).ApiKey;
         var carolKey = (await users.AddUserAsync("carol", "audio", admin: false)).ApiKey;
-        using var alice = Cli.Client.ExplainClient.Connect(LanternNode.GrpcAddress(node.App), aliceKey);
+        using var alice = node.Client(aliceKey);
         var job = await alice.RunAsync(Job(r => r.Occlusion = TestJobs.Occlusion((12, 6))),
             SyntheticModels.SquareBrightness(Size, Size, Square), "m.onnx", TestImages.Noise(Size, Size), "noise.png", _ => { });
         var jobId = job.Progress.JobId;
 
-        using var anonymous = new HttpClient { BaseAddress = LanternNode.HttpAddress(node.App) };
+        using var anonymous = new HttpClient { BaseAddress = node.HttpAddress };
         var noKey = await anonymous.GetAsync("/viewer/");
         Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
         Assert.Contains("Enter your API key", await noKey.Content.ReadAsStringAsync());
@@ -121,21 +103,10 @@ public sealed class ViewerPagesTests
     {
         var http = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false })
         {
-            BaseAddress = LanternNode.HttpAddress(node.App),
+            BaseAddress = node.HttpAddress,
         };
         var entered = await http.PostAsync("/viewer/key", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = key, ["back"] = "/viewer/" }));
         Assert.Equal(HttpStatusCode.Redirect, entered.StatusCode);
         return http;
-    }
-
-    private sealed class ViewerNode(Microsoft.AspNetCore.Builder.WebApplication app) : IAsyncDisposable
-    {
-        public Microsoft.AspNetCore.Builder.WebApplication App { get; } = app;
-
-        public async ValueTask DisposeAsync()
-        {
-            await App.StopAsync();
-            await App.DisposeAsync();
-        }
     }
 }

@@ -14,21 +14,28 @@ namespace Lantern.Cluster.Tests.Registry;
 public sealed class ModelsCommandTests
 {
     private const int Size = 48;
+    private const string Preprocessing = """{ "resize": "stretch", "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1], "output": "logits" }""";
     private readonly string _directory = Directory.CreateTempSubdirectory("lantern-models-").FullName;
+
+    /// <summary>A CNN that sees only (8, 8, 16, 16) of a 48×48 image, and its labels file: class 0 "inside", 1 "outside".</summary>
+    private (string Model, string Labels) WriteModelAndLabels()
+    {
+        var model = Path.Combine(_directory, "cnn.onnx");
+        File.WriteAllBytes(model, SyntheticModels.RegionCnn(Size, Size, (8, 8, 16, 16)));
+        var labels = Path.Combine(_directory, "labels.txt");
+        File.WriteAllLines(labels, ["inside", "outside"]);
+        return (model, labels);
+    }
 
     [Fact]
     public async Task Push_registers_the_file_with_its_labels_and_preprocessing_show_and_list_read_it_and_rm_removes_it()
     {
         await using var node = await TestNode.StartAsync();
         var gateway = node.Address.ToString();
-        var model = Path.Combine(_directory, "cnn.onnx");
-        File.WriteAllBytes(model, SyntheticModels.RegionCnn(Size, Size, (8, 8, 16, 16)));
-        var labels = Path.Combine(_directory, "labels.txt");
-        File.WriteAllLines(labels, ["inside", "outside"]);
-        const string preprocessing = """{ "resize": "stretch", "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1], "output": "logits" }""";
+        var (model, labels) = WriteModelAndLabels();
 
         Assert.Equal(0, await LanternCli.RunAsync(["models", "push", model, "--name", "cnn", "--version", "7", "--labels", labels,
-            "--preprocessing", preprocessing, "--description", "region CNN", "--gateway", gateway]));
+            "--preprocessing", Preprocessing, "--description", "region CNN", "--gateway", gateway]));
         Assert.Equal(0, await LanternCli.RunAsync(["models", "list", "--gateway", gateway]));
         Assert.Equal(0, await LanternCli.RunAsync(["models", "show", "cnn:7", "--gateway", gateway]));
 
@@ -51,8 +58,7 @@ public sealed class ModelsCommandTests
         var alice = (await node.Users.AddUserAsync("alice", "vision", admin: false)).ApiKey;
         var carol = (await node.Users.AddUserAsync("carol", "audio", admin: false)).ApiKey;
         var gateway = node.Address.ToString();
-        var model = Path.Combine(_directory, "cnn.onnx");
-        File.WriteAllBytes(model, SyntheticModels.RegionCnn(Size, Size, (8, 8, 16, 16)));
+        var (model, _) = WriteModelAndLabels();
 
         Assert.Equal(1, await LanternCli.RunAsync(["models", "push", model, "--name", "cnn", "--version", "1", "--gateway", gateway])); // UNAUTHENTICATED
         Assert.Equal(0, await LanternCli.RunAsync(["models", "push", model, "--name", "cnn", "--version", "1", "--gateway", gateway, "--api-key", alice]));
@@ -69,13 +75,9 @@ public sealed class ModelsCommandTests
     {
         await using var node = await TestNode.StartAsync();
         var gateway = node.Address.ToString();
-        var model = Path.Combine(_directory, "cnn.onnx");
-        File.WriteAllBytes(model, SyntheticModels.RegionCnn(Size, Size, (8, 8, 16, 16)));
-        var labels = Path.Combine(_directory, "labels.txt");
-        File.WriteAllLines(labels, ["inside", "outside"]);
-        const string preprocessing = """{ "resize": "stretch", "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1], "output": "logits" }""";
+        var (model, labels) = WriteModelAndLabels();
         Assert.Equal(0, await LanternCli.RunAsync(["models", "push", model, "--name", "cnn", "--version", "3", "--labels", labels,
-            "--preprocessing", preprocessing, "--gateway", gateway]));
+            "--preprocessing", Preprocessing, "--gateway", gateway]));
         File.Delete(model); // the job needs only the registration
         var image = Path.Combine(_directory, "noise.png");
         File.WriteAllBytes(image, TestImages.Noise(Size, Size, seed: 4));
