@@ -48,7 +48,8 @@ public sealed class JobIndexActor : ReceivePersistentActor, IWithTimers
             _log.Info("Job index recovered with {Count} jobs", _state.Count);
             if (!_state.Backfilled) Backfill();
             if (_retention is not null)
-                Timers.StartPeriodicTimer("retention", SweepRetention.Instance, TimeSpan.Zero, _options.RetentionSweepInterval);
+                // The first sweep soon after start: a node restarted after a long stop may have much to let go.
+                Timers.StartPeriodicTimer("retention", SweepRetention.Instance, TimeSpan.FromSeconds(1), _options.RetentionSweepInterval);
         });
 
         Command<IndexJob>(Handle);
