@@ -54,12 +54,12 @@ public sealed class LanternService(
         var caller = context.Caller();
         var limits = await quotas.ForAsync(caller, context.CancellationToken);
         var bytes = await ReadUploadAsync(requestStream, "image", caller, limits, context.CancellationToken);
-        var (put, image) = await catalog.PutImageAsync(bytes, limits, context.CancellationToken);
+        var (put, width, height) = await catalog.PutImageAsync(bytes, limits, context.CancellationToken);
         await RecordUploadAsync(caller, put, context.CancellationToken);
         return new ArtifactRef
         {
             Sha256 = put.Sha256, Size = put.Size, AlreadyPresent = put.AlreadyPresent,
-            Image = new ImageInfo { Width = image.Width, Height = image.Height },
+            Image = new ImageInfo { Width = width, Height = height },
         };
     }
 
