@@ -85,7 +85,7 @@ public sealed class BenchJob
         var gateway = new GatewayOptions();
         var catalog = new ArtifactCatalog(store, gateway, new DecodeBudget(gateway.DecodeMemoryBytes));
         var (modelPut, info) = await catalog.PutModelAsync(model, CancellationToken.None);
-        var (imagePut, _) = await catalog.PutImageAsync(image, CancellationToken.None);
+        var (imagePut, _, _) = await catalog.PutImageAsync(image, CancellationToken.None);
         var twin = twinPath is null ? null : await File.ReadAllBytesAsync(twinPath);
         var request = submit.Clone();
         request.ModelSha256 = modelPut.Sha256;

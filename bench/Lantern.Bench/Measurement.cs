@@ -13,10 +13,11 @@ namespace Lantern.Bench;
 /// items (WorkerMetrics.BusySeconds: writing inputs, running the model, reading scores; the worker's per-job preparation
 /// included). The rest of the row's wall time is the job's fixed cost: submit, planning, messages and leases, the journal,
 /// assembly, and on gRPC rows upload, watch and fetch. <paramref name="FixedRepeats"/>: that fixed cost in each interleaved
-/// repeat; the row reports their median.</para>
+/// repeat; the row reports their median. <paramref name="ReusedSeconds"/>: gRPC rows, the wall time of the same request
+/// again without no_cache, which the finished job's stored result answers.</para>
 public sealed record Measurement(string Model, string Path, long Evaluations, double Seconds, double PeakRssMb, int? Batch = null,
     string Detail = "", string? Method = null, MapError? Error = null, double? RawNearby = null, IReadOnlyList<double>? NearbyRatios = null,
-    double? ComputeSeconds = null, IReadOnlyList<double>? FixedRepeats = null)
+    double? ComputeSeconds = null, IReadOnlyList<double>? FixedRepeats = null, double? ReusedSeconds = null)
 {
     /// <summary>Wall time less compute (see <see cref="ComputeSeconds"/>): the median over the repeats when there were several.</summary>
     public double? FixedSeconds => FixedRepeats is { Count: > 0 } repeats ? Median(repeats)

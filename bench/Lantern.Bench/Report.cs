@@ -189,7 +189,7 @@ public static class Report
     private static readonly string[] FixedCostHeader =
     [
         "model", "method", "evaluations", "in-process ms", "cluster ms", "cluster compute ms", "cluster fixed ms", "grpc ms",
-        "grpc compute ms", "grpc fixed ms", "grpc fixed ÷ compute",
+        "grpc compute ms", "grpc fixed ms", "grpc fixed ÷ compute", "grpc reused ms",
     ];
 
     /// <summary>
@@ -212,6 +212,7 @@ public static class Report
                     Ms(cluster?.Seconds), Ms(cluster?.ComputeSeconds), Ms(cluster?.FixedSeconds),
                     Ms(grpc?.Seconds), Ms(grpc?.ComputeSeconds), Ms(grpc?.FixedSeconds),
                     grpc is { FixedSeconds: { } f, ComputeSeconds: > 0 } ? F(f / grpc.ComputeSeconds.Value, 2) : "-",
+                    Ms(grpc?.ReusedSeconds),
                 ];
             }
         }
@@ -255,7 +256,9 @@ public static class Report
                       "from upload to the fetched result with overlays). compute ms = the seconds the node's worker spent inside the job's " +
                       "work items in that run (`lantern_worker_busy_seconds_total`), fixed ms = wall less compute: submit and planning, " +
                       "the baseline's round trip, leases and messages, the journal, assembly of the maps and the summary, and on grpc " +
-                      "upload, watch and the fetch with overlays. Each is the median over the interleaved repeats.");
+                      "upload, watch and the fetch with overlays. Each is the median over the interleaved repeats. grpc reused ms = " +
+                      "the same request once more without `no_cache`, end to end: answered from the finished job's stored result, " +
+                      "nothing evaluated (upload, submit, watch and the fetch with overlays remain).");
         md.AppendLine().AppendLine("Notes per row:").AppendLine();
         foreach (var m in results.SelectMany(r => r.Explanations(methods)))
             md.AppendLine($"- {m.Model} {m.Method} {m.Path}: {m.Detail}{ErrorNote(m)}");
