@@ -67,8 +67,6 @@ public sealed class PostgresArtifactStore : IArtifactStore, IMemoStore, IDisposa
     public async Task<ArtifactPut> PutAsync(ReadOnlyMemory<byte> content, string kind, CancellationToken cancellationToken = default)
     {
         var sha256 = ContentHash.Sha256(content.Span);
-        // Bytes stored already: a lookup, rather than sending the whole blob to the server for an insert that does nothing.
-        if (await ExistsAsync(sha256, cancellationToken)) return new ArtifactPut(sha256, content.Length, AlreadyPresent: true);
         await using var command = _dataSource.CreateCommand("""
             INSERT INTO lantern_artifacts (sha256, kind, size, content, created_unix_ms)
             VALUES ($1, $2, $3, $4, $5)

@@ -32,9 +32,6 @@ public sealed class SqliteArtifactStore : IArtifactStore, IMemoStore
     public async Task<ArtifactPut> PutAsync(ReadOnlyMemory<byte> content, string kind, CancellationToken cancellationToken = default)
     {
         var sha256 = ContentHash.Sha256(content.Span);
-        // Bytes stored already (a model every `lantern explain` uploads again, a map a rerun assembles again): a lookup,
-        // not a copy of the blob and a write transaction that ends up inserting nothing.
-        if (await ExistsAsync(sha256, cancellationToken)) return new ArtifactPut(sha256, content.Length, AlreadyPresent: true);
         await using var connection = Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
