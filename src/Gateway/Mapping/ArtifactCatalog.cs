@@ -20,9 +20,7 @@ public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options
     public async Task<(ArtifactPut Put, OnnxModelInfo Info)> PutModelAsync(byte[] bytes, CancellationToken cancellationToken)
     {
         if (bytes.Length == 0) GrpcErrors.InvalidArgument("the model upload was empty; send the .onnx file's bytes");
-        // Bytes this gateway has inspected already (every `lantern explain` uploads its model again): what they are is
-        // known, and stays true of them; parsing a large model again is the upload's main cost.
-        if (!_models.TryGetValue(ContentHash.Sha256(bytes), out var info)) info = InspectModel(bytes);
+        var info = InspectModel(bytes);
         var put = await store.PutAsync(bytes, "model", cancellationToken);
         _models[put.Sha256] = info;
         return (put, info);
