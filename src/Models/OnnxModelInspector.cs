@@ -15,7 +15,19 @@ public static class OnnxModelInspector
     public static OnnxModelInfo Inspect(byte[] modelBytes)
     {
         ArgumentNullException.ThrowIfNull(modelBytes);
-        var model = Parse(modelBytes);
+        return Inspect(new CodedInputStream(modelBytes));
+    }
+
+    /// <summary>As <see cref="Inspect(byte[])"/>, reading the model from a stream (e.g. an upload spooled to disk).</summary>
+    public static OnnxModelInfo Inspect(Stream model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Inspect(new CodedInputStream(model, leaveOpen: true));
+    }
+
+    private static OnnxModelInfo Inspect(CodedInputStream bytes)
+    {
+        var model = Parse(bytes);
         var graph = model.Graph
             ?? throw new InvalidModelException("the ONNX model has no graph");
 
@@ -72,12 +84,12 @@ public static class OnnxModelInspector
             InputWidth: ToDim(channelsFirst ? inputShape[3] : inputShape[2]));
     }
 
-    private static ModelProto Parse(byte[] bytes)
+    private static ModelProto Parse(CodedInputStream input)
     {
         ModelProto model;
         try
         {
-            model = ModelProto.Parser.ParseFrom(bytes);
+            model = ReadOutline(input);
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -92,6 +104,88 @@ public static class OnnxModelInspector
                 "the uploaded bytes are not an ONNX model: no IR version and no graph were found");
         }
         return model;
+    }
+
+    /// <summary>
+    /// The model's outline: its IR version and its graph's inputs, outputs and initializer names, read field by field
+    /// with everything else skipped, so that a model of hundreds of megabytes is checked without holding its weights
+    /// (a full parse would copy every initializer).
+    /// </summary>
+    private static ModelProto ReadOutline(CodedInputStream input)
+    {
+        var model = new ModelProto();
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            switch (WireFormat.GetTagFieldNumber(tag), WireFormat.GetTagWireType(tag))
+            {
+                case (ModelProto.IrVersionFieldNumber, WireFormat.WireType.Varint):
+                    model.IrVersion = input.ReadInt64();
+                    break;
+                case (ModelProto.GraphFieldNumber, WireFormat.WireType.LengthDelimited):
+                    ReadGraphOutline(input, model.Graph ??= new GraphProto()); // repeated occurrences merge, as protobuf's do
+                    break;
+                default:
+                    input.SkipLastField();
+                    break;
+            }
+        }
+        return model;
+    }
+
+    private static void ReadGraphOutline(CodedInputStream input, GraphProto graph)
+    {
+        var end = End(input);
+        while (input.Position < end)
+        {
+            var tag = input.ReadTag();
+            switch (WireFormat.GetTagFieldNumber(tag), WireFormat.GetTagWireType(tag))
+            {
+                case (GraphProto.InitializerFieldNumber, WireFormat.WireType.LengthDelimited):
+                    graph.Initializer.Add(new TensorProto { Name = ReadTensorName(input) });
+                    break;
+                case (GraphProto.InputFieldNumber, WireFormat.WireType.LengthDelimited):
+                    graph.Input.Add(ValueInfoProto.Parser.ParseFrom(input.ReadBytes()));
+                    break;
+                case (GraphProto.OutputFieldNumber, WireFormat.WireType.LengthDelimited):
+                    graph.Output.Add(ValueInfoProto.Parser.ParseFrom(input.ReadBytes()));
+                    break;
+                default:
+                    input.SkipLastField();
+                    break;
+            }
+        }
+        CheckEnd(input, end, "graph");
+    }
+
+    /// <summary>An initializer's name; its data (often most of the file) is skipped.</summary>
+    private static string ReadTensorName(CodedInputStream input)
+    {
+        var end = End(input);
+        var name = "";
+        while (input.Position < end)
+        {
+            var tag = input.ReadTag();
+            if (WireFormat.GetTagFieldNumber(tag) == TensorProto.NameFieldNumber && WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited)
+                name = input.ReadString();
+            else
+                input.SkipLastField();
+        }
+        CheckEnd(input, end, "initializer");
+        return name;
+    }
+
+    /// <summary>Reads a length-delimited field's length and returns the position where its content ends.</summary>
+    private static long End(CodedInputStream input)
+    {
+        var length = input.ReadLength();
+        return input.Position + length;
+    }
+
+    private static void CheckEnd(CodedInputStream input, long end, string what)
+    {
+        if (input.Position != end)
+            throw new InvalidModelException($"the uploaded bytes are not an ONNX model: a {what} runs past its declared length");
     }
 
     private static TensorElementKind KindOf(int elemType) => (TensorProto.Types.DataType)elemType switch

@@ -16,6 +16,9 @@ public interface IModelRegistry
 
     /// <returns>False when there was no such model.</returns>
     Task<bool> RemoveAsync(string team, string name, string version, CancellationToken cancellationToken = default);
+
+    /// <summary>The models every team has registered (retention keeps their bytes).</summary>
+    Task<IReadOnlySet<string>> ModelHashesAsync(CancellationToken cancellationToken = default);
 }
 
 /// <param name="Preprocessing">The resolved preprocessing, serialised by the gateway (a lantern.v1.Preprocessing message).</param>

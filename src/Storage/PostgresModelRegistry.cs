@@ -82,6 +82,15 @@ public sealed class PostgresModelRegistry : IModelRegistry, IDisposable
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    public async Task<IReadOnlySet<string>> ModelHashesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT DISTINCT model_sha256 FROM lantern_models");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var hashes = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken)) hashes.Add(reader.GetString(0));
+        return hashes;
+    }
+
     public void Dispose() => _dataSource.Dispose();
 
     private static RegisteredModelRow Read(NpgsqlDataReader r) => new(

@@ -85,6 +85,17 @@ public sealed class SqliteModelRegistry : IModelRegistry
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    public async Task<IReadOnlySet<string>> ModelHashesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT model_sha256 FROM lantern_models";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var hashes = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken)) hashes.Add(reader.GetString(0));
+        return hashes;
+    }
+
     private static RegisteredModelRow Read(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (byte[])r[5],
         ModelRegistryRows.SplitLabels(r.GetString(6)), r.GetString(7), r.GetInt64(8));

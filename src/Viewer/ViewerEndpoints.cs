@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Lantern.Contracts.Api;
@@ -120,7 +121,12 @@ public static class ViewerEndpoints
             html.Append(CultureInfo.InvariantCulture,
                 $"<figure><img class=overlay src='/viewer/jobs/{E(id)}/overlay/{i}.png{style}' alt='{E(map.Label)}'><figcaption>{E(map.Label)} · class {map.TargetClass} · {E(caption)}</figcaption></figure>");
         }
-        html.Append("</div><h2>Top classes</h2><table>");
+        html.Append("</div>");
+        using var summary = JsonDocument.Parse(result.SummaryJson.Length > 0 ? result.SummaryJson : "{}");
+        AppendScaleSheets(html, id, result, style);
+        AppendLayer(html, summary.RootElement);
+        AppendTopFeatures(html, summary.RootElement, result);
+        html.Append("<h2>Top classes</h2><table>");
         foreach (var c in result.TopClasses)
             html.Append(CultureInfo.InvariantCulture, $"<tr><td>{c.ClassIndex}</td><td>{E(c.Label)}</td><td>{c.Score:0.000}</td></tr>");
         html.Append("</table><h2>Downloads</h2><p class=downloads><a href='files/summary.json'>summary.json</a>");
@@ -129,8 +135,70 @@ public static class ViewerEndpoints
             var name = FileStem(map);
             html.Append(CultureInfo.InvariantCulture, $" · <a href='/viewer/jobs/{E(id)}/files/{E(name)}.npy'>{E(name)}.npy</a>");
         }
-        html.Append("</p><h2>Summary</h2><pre>").Append(E(result.SummaryJson)).Append("</pre>");
+        html.Append("</p>");
+        AppendParameters(html, summary.RootElement);
+        html.Append("<h2>Summary</h2><pre>").Append(E(result.SummaryJson)).Append("</pre>");
         return (JobTitle(job), html.ToString().Replace("href='files/", $"href='/viewer/jobs/{E(id)}/files/"), false);
+    }
+
+    /// <summary>A multi-scale occlusion job: each target's sheet, every scale side by side and the combined map.</summary>
+    private static void AppendScaleSheets(StringBuilder html, string id, JobResult result, string style)
+    {
+        var multiScale = result.Maps.Where(m => m.Kind.Length == 0).GroupBy(m => (m.TargetClass, m.Region)).Where(g => g.Count() > 1).ToList();
+        if (multiScale.Count == 0) return;
+        html.Append("<h2>Scales</h2><div class=maps>");
+        foreach (var target in multiScale)
+        {
+            var (cls, region) = target.Key;
+            var name = region == 0 ? $"sheet-{cls}.png" : $"sheet-{cls}-r{region}.png";
+            html.Append(CultureInfo.InvariantCulture,
+                $"<figure><img class=sheet src='/viewer/jobs/{E(id)}/files/{name}{style}' alt='{E(target.First().Label)}'>" +
+                $"<figcaption>{E(target.First().Label)} · every window and the combined map</figcaption></figure>");
+        }
+        html.Append("</div>");
+    }
+
+    /// <summary>The layer a CAM method (Grad-CAM, Grad-CAM++, CAM, Score-CAM, activations) explained at.</summary>
+    private static void AppendLayer(StringBuilder html, JsonElement summary)
+    {
+        if (!summary.TryGetProperty("parameters", out var parameters) || !parameters.TryGetProperty("layer", out var layer)) return;
+        var shape = parameters.TryGetProperty("layer_shape", out var s) && s.ValueKind == JsonValueKind.Array
+            ? $" ({string.Join("×", s.EnumerateArray().Select(d => d.GetInt32()))}: channels × height × width)"
+            : "";
+        html.Append(CultureInfo.InvariantCulture, $"<p id=layer>layer <code>{E(layer.ToString())}</code>{shape}</p>");
+    }
+
+    /// <summary>LIME's explanation as lime_image lists it: per target, the superpixels with the largest positive weights.</summary>
+    private static void AppendTopFeatures(StringBuilder html, JsonElement summary, JobResult result)
+    {
+        if (!summary.TryGetProperty("per_target", out var perTarget) || perTarget.ValueKind != JsonValueKind.Array) return;
+        var tables = new StringBuilder();
+        foreach (var target in perTarget.EnumerateArray())
+        {
+            if (!target.TryGetProperty("selected_features", out var features) || !target.TryGetProperty("weights", out var weights)) continue;
+            var cls = target.GetProperty("class").GetInt32();
+            var label = result.Maps.FirstOrDefault(m => m.TargetClass == cls)?.Label ?? "";
+            // weights has one entry per superpixel (zero for those not selected), indexed by the superpixel's number.
+            var weightOf = weights.EnumerateArray().Select(w => w.GetDouble()).ToArray();
+            var top = features.EnumerateArray().Select(f => f.GetInt32()).Where(f => f >= 0 && f < weightOf.Length)
+                .Select(f => (Feature: f, Weight: weightOf[f])).Where(p => p.Weight > 0).OrderByDescending(p => p.Weight).ToList();
+            tables.Append(CultureInfo.InvariantCulture, $"<table class=features><caption>{E(label)} · class {cls}</caption><tr><th>superpixel</th><th>weight</th></tr>");
+            foreach (var (feature, weight) in top)
+                tables.Append(CultureInfo.InvariantCulture, $"<tr><td>{feature}</td><td>{weight:0.0000}</td></tr>");
+            if (top.Count == 0) tables.Append("<tr><td colspan=2>no superpixel raises this class</td></tr>");
+            tables.Append("</table>");
+        }
+        if (tables.Length > 0) html.Append("<h2>Top positive features</h2><div class=maps>").Append(tables).Append("</div>");
+    }
+
+    /// <summary>The method's parameters as summary.json records them, one row each.</summary>
+    private static void AppendParameters(StringBuilder html, JsonElement summary)
+    {
+        if (!summary.TryGetProperty("parameters", out var parameters) || parameters.ValueKind != JsonValueKind.Object) return;
+        html.Append("<h2>Parameters</h2><table id=parameters>");
+        foreach (var p in parameters.EnumerateObject())
+            html.Append(CultureInfo.InvariantCulture, $"<tr><th>{E(p.Name)}</th><td>{E(p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : p.Value.GetRawText())}</td></tr>");
+        html.Append("</table>");
     }
 
     private static async Task<(string Title, string Body, bool Live)> ComparePage(Contracts.Api.Lantern.LanternClient api, HttpContext http)
@@ -185,7 +253,7 @@ public static class ViewerEndpoints
             td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:middle} .thumb{height:48px}
             progress{width:8em} .maps{display:flex;flex-wrap:wrap;gap:1em} figure{margin:0} .overlay{max-width:560px;height:auto}
             .done{color:#197a31} .failed{color:#b00} .cancelled{color:#a60} header{display:flex;gap:2em;align-items:baseline}
-            .error{color:#b00} pre{background:#f6f6f6;padding:1em;max-width:70em;overflow:auto}
+            .error{color:#b00} .sheet{max-width:100%;height:auto} .features caption{text-align:left;font-weight:bold} pre{background:#f6f6f6;padding:1em;max-width:70em;overflow:auto}
             </style></head><body>
             <header><h1><a href='/viewer/'>Lantern</a> · {{E(title)}}</h1>
             <form method=post action='/viewer/key'>API key <input type=password name=key placeholder='{{key}}'>

@@ -23,8 +23,11 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
 
     public Contracts.Api.Lantern.LanternClient Api => _client;
 
-    /// <summary>The connection, for the gateway's other services (lantern.v1.Models).</summary>
+    /// <summary>The connection (without the key: use <see cref="Api"/>, <see cref="Models"/> or <see cref="Admin"/> to call).</summary>
     public GrpcChannel Channel => channel;
+
+    /// <summary>The model registry on the same gateway and key.</summary>
+    public Contracts.Api.Models.ModelsClient Models { get; } = new(WithKey(channel, apiKey));
 
     /// <summary>The admin service on the same gateway and key.</summary>
     public Admin.AdminClient Admin { get; } = new(WithKey(channel, apiKey));
@@ -76,11 +79,14 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
         return await FinishAsync(jobId, onProgress, cancellationToken);
     }
 
-    /// <summary>Uploads the model and the image (free when the gateway has them) and submits; returns the job id.</summary>
-    public async Task<string> SubmitAsync(SubmitJobRequest submit, byte[] model, string modelName, byte[] image, string imageName,
+    /// <summary>
+    /// Uploads the model (unless <paramref name="model"/> is null: the request names a registered model) and the image
+    /// (free when the gateway has them) and submits; returns the job id.
+    /// </summary>
+    public async Task<string> SubmitAsync(SubmitJobRequest submit, byte[]? model, string modelName, byte[] image, string imageName,
         CancellationToken cancellationToken = default)
     {
-        submit.ModelSha256 = (await UploadModelAsync(model, modelName, cancellationToken)).Sha256;
+        if (model is not null) submit.ModelSha256 = (await UploadModelAsync(model, modelName, cancellationToken)).Sha256;
         submit.ImageSha256 = (await UploadImageAsync(image, imageName, cancellationToken)).Sha256;
         return (await _client.SubmitJobAsync(submit, cancellationToken: cancellationToken)).JobId;
     }

@@ -3,5 +3,6 @@ using Lantern.Contracts.Api;
 namespace Lantern.Cli.Client;
 
 /// <summary>One explanation as the command line describes it: local files plus the API request to make of them.</summary>
+/// <param name="ModelPath">The ONNX file to upload; null when the request names a registered model (<c>Submit.Model</c>).</param>
 /// <param name="TwinPath">Gradient methods: a float32 twin of a quantized model, differentiated in its place.</param>
-public sealed record ExplainRequest(string ImagePath, string ModelPath, SubmitJobRequest Submit, string OutputDirectory, string? TwinPath = null);
+public sealed record ExplainRequest(string ImagePath, string? ModelPath, SubmitJobRequest Submit, string OutputDirectory, string? TwinPath = null);

@@ -190,12 +190,12 @@ public static class ExplainCommand
 
     private static async Task<string> SubmitAsync(ExplainClient client, ExplainRequest request, CancellationToken cancellationToken)
     {
-        var model = await File.ReadAllBytesAsync(request.ModelPath, cancellationToken);
+        var model = request.ModelPath is null ? null : await File.ReadAllBytesAsync(request.ModelPath, cancellationToken);
         var image = await File.ReadAllBytesAsync(request.ImagePath, cancellationToken);
         if (request.TwinPath is { } twin)
             request.Submit.Gradient.TwinModelSha256 =
                 (await client.UploadModelAsync(await File.ReadAllBytesAsync(twin, cancellationToken), Path.GetFileName(twin), cancellationToken)).Sha256;
-        return await client.SubmitAsync(request.Submit, model, Path.GetFileName(request.ModelPath), image,
+        return await client.SubmitAsync(request.Submit, model, Path.GetFileName(request.ModelPath ?? ""), image,
             Path.GetFileName(request.ImagePath), cancellationToken);
     }
 

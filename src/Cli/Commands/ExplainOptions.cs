@@ -11,7 +11,7 @@ namespace Lantern.Cli.Commands;
 public sealed class ExplainOptions
 {
     public Argument<string> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP)" };
-    public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model; a JSON descriptor beside it (name.json) supplies preprocessing and labels" };
+    public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model file (a JSON descriptor beside it, name.json, supplies preprocessing and labels), or a registered model name:version (its registered preprocessing and labels apply)" };
     public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap, rise; gradcam, gradcam++, cam, scorecam, activations; saliency, gradient-x-input, integrated-gradients, smoothgrad, guided-backprop" };
     public Option<string?> Layer { get; } = new("--layer") { Description = "gradcam, gradcam++, cam, scorecam, activations: the feature layer (see `lantern inspect`; default: the last with spatial size > 1)" };
     public Option<int?> Steps { get; } = new("--steps") { Description = "integrated-gradients: points on the path (default 32)" };
@@ -80,13 +80,16 @@ public sealed class ExplainOptions
         CheckRanges(parsed);
         var modelPath = parsed.GetValue(Model)!;
         var imagePath = parsed.GetValue(Image)!;
-        foreach (var path in new[] { modelPath, imagePath })
+        var registered = RegisteredModel(modelPath, parsed);
+        foreach (var path in registered is null ? new[] { modelPath, imagePath } : [imagePath])
             if (!File.Exists(path)) throw new ArgumentException($"no such file: {path}");
 
-        var descriptor = ModelDescriptorFile.LoadBeside(modelPath) ?? ModelDescriptor.Default;
+        var descriptor = registered is null ? ModelDescriptorFile.LoadBeside(modelPath) ?? ModelDescriptor.Default : null;
         var submit = new SubmitJobRequest
         {
-            Preprocessing = ToPreprocessing(descriptor, parsed),
+            // A registered model brings its own preprocessing (and labels), which the gateway applies when these are absent.
+            Preprocessing = descriptor is null ? null : ToPreprocessing(descriptor, parsed),
+            Model = registered ?? "",
             Targets = ToTargets(parsed),
             Score = parsed.GetValue(Score) switch
             {
@@ -140,13 +143,28 @@ public sealed class ExplainOptions
         }
         var labels = parsed.GetValue(Labels) is { } labelsPath
             ? File.ReadAllLines(labelsPath)
-            : ModelDescriptorFile.LoadLabels(modelPath, descriptor);
+            : descriptor is null ? null : ModelDescriptorFile.LoadLabels(modelPath, descriptor);
         if (labels is not null) submit.Labels.Add(labels);
         var twin = parsed.GetValue(Twin);
         if (twin is not null && !File.Exists(twin)) throw new ArgumentException($"no such file: {twin}");
         if (twin is not null && submit.MethodCase != SubmitJobRequest.MethodOneofCase.Gradient)
             throw new ArgumentException("--twin applies to the gradient and CAM methods only");
-        return new ExplainRequest(imagePath, modelPath, submit, parsed.GetValue(Out)!, twin);
+        return new ExplainRequest(imagePath, registered is null ? modelPath : null, submit, parsed.GetValue(Out)!, twin);
+    }
+
+    /// <summary>
+    /// "name:version" when --model names no file but a registered model; the preprocessing options, which the registry's
+    /// preprocessing replaces as a whole, are refused with it rather than silently dropped.
+    /// </summary>
+    private string? RegisteredModel(string model, ParseResult parsed)
+    {
+        if (File.Exists(model) || !System.Text.RegularExpressions.Regex.IsMatch(model, "^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$")) return null;
+        var preprocessing = new Option[] { InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput }
+            .Where(o => parsed.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        if (preprocessing.Count > 0)
+            throw new ArgumentException($"{string.Join(", ", preprocessing)}: the registered model {model} brings its own " +
+                                        "preprocessing; push a new version with `lantern models push --preprocessing` to change it");
+        return model;
     }
 
     /// <summary>

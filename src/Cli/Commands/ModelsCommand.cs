@@ -20,15 +20,23 @@ public static class ModelsCommand
             Description = "The Lantern gateway, http://host:port (env LANTERN_GATEWAY)",
             Recursive = true,
         };
+        var apiKey = new Option<string?>("--api-key")
+        {
+            DefaultValueFactory = _ => NodeSettings.Env("LANTERN_API_KEY"),
+            Description = "Your API key, sent as authorization: Bearer KEY (env LANTERN_API_KEY)",
+            Recursive = true,
+        };
+        var connection = new Connection(gateway, apiKey);
         var command = new Command("models", "Register models under name:version with their preprocessing and labels, list, show and remove them")
         {
-            Push(gateway), List(gateway), Show(gateway), Remove(gateway),
+            Push(connection), List(connection), Show(connection), Remove(connection),
         };
         command.Options.Add(gateway);
+        command.Options.Add(apiKey);
         return command;
     }
 
-    private static Command Push(Option<string?> gateway)
+    private static Command Push(Connection gateway)
     {
         var file = new Argument<string>("file") { Description = "ONNX model file" };
         var name = new Option<string>("--name") { Required = true, Description = "Registered name (letters, digits, . _ -)" };
@@ -44,7 +52,7 @@ public static class ModelsCommand
         {
             file, name, version, labels, preprocessing, description,
         };
-        command.SetAction((parsed, cancellationToken) => RunAsync(parsed.GetValue(gateway), async client =>
+        command.SetAction((parsed, cancellationToken) => RunAsync(parsed, gateway, async client =>
         {
             var path = parsed.GetValue(file)!;
             if (!File.Exists(path)) throw new ArgumentException($"no such file: {path}");
@@ -59,19 +67,19 @@ public static class ModelsCommand
                 : ModelDescriptorFile.LoadLabels(path, descriptor);
             if (labelLines is not null) request.Labels.Add(labelLines);
             request.ModelSha256 = (await client.UploadModelAsync(await File.ReadAllBytesAsync(path, cancellationToken), Path.GetFileName(path), cancellationToken)).Sha256;
-            var model = await new Contracts.Api.Models.ModelsClient(client.Channel).PushModelAsync(request, cancellationToken: cancellationToken);
+            var model = await client.Models.PushModelAsync(request, cancellationToken: cancellationToken);
             AnsiConsole.MarkupLineInterpolated(
                 $"registered [bold]{model.Name}:{model.Version}[/] ({model.ModelSha256[..12]}, input [[{string.Join(',', model.Model.InputShape)}]], {model.Model.ClassCount} classes, {model.LabelCount} labels)");
         }));
         return command;
     }
 
-    private static Command List(Option<string?> gateway)
+    private static Command List(Connection gateway)
     {
         var command = new Command("list", "The registered models of your team");
-        command.SetAction((parsed, cancellationToken) => RunAsync(parsed.GetValue(gateway), async client =>
+        command.SetAction((parsed, cancellationToken) => RunAsync(parsed, gateway, async client =>
         {
-            var models = await new Contracts.Api.Models.ModelsClient(client.Channel).ListModelsAsync(new ListModelsRequest(), cancellationToken: cancellationToken);
+            var models = await client.Models.ListModelsAsync(new ListModelsRequest(), cancellationToken: cancellationToken);
             var table = new Table().AddColumns("model", "sha256", "input", "classes", "labels", "description");
             foreach (var m in models.Models)
                 table.AddRow(Markup.Escape($"{m.Name}:{m.Version}"), m.ModelSha256[..12], $"[[{string.Join(',', m.Model.InputShape)}]]",
@@ -81,13 +89,13 @@ public static class ModelsCommand
         return command;
     }
 
-    private static Command Show(Option<string?> gateway)
+    private static Command Show(Connection gateway)
     {
         var reference = new Argument<string>("model") { Description = "name:version" };
         var command = new Command("show", "A registered model: preprocessing, inputs, outputs and the layers Grad-CAM can use") { reference };
-        command.SetAction((parsed, cancellationToken) => RunAsync(parsed.GetValue(gateway), async client =>
+        command.SetAction((parsed, cancellationToken) => RunAsync(parsed, gateway, async client =>
         {
-            var m = await new Contracts.Api.Models.ModelsClient(client.Channel)
+            var m = await client.Models
                 .GetModelAsync(new GetModelRequest { Model = parsed.GetValue(reference)! }, cancellationToken: cancellationToken);
             var p = m.Preprocessing;
             AnsiConsole.MarkupLineInterpolated($"[bold]{m.Name}:{m.Version}[/]  {m.Description}");
@@ -104,25 +112,29 @@ public static class ModelsCommand
         return command;
     }
 
-    private static Command Remove(Option<string?> gateway)
+    private static Command Remove(Connection gateway)
     {
         var reference = new Argument<string>("model") { Description = "name:version" };
         var command = new Command("rm", "Remove a registered model (jobs that ran on it keep their results)") { reference };
-        command.SetAction((parsed, cancellationToken) => RunAsync(parsed.GetValue(gateway), async client =>
+        command.SetAction((parsed, cancellationToken) => RunAsync(parsed, gateway, async client =>
         {
-            await new Contracts.Api.Models.ModelsClient(client.Channel)
+            await client.Models
                 .RemoveModelAsync(new RemoveModelRequest { Model = parsed.GetValue(reference)! }, cancellationToken: cancellationToken);
             AnsiConsole.MarkupLineInterpolated($"removed {parsed.GetValue(reference)}");
         }));
         return command;
     }
 
-    private static async Task<int> RunAsync(string? gateway, Func<ExplainClient, Task> action)
+    /// <summary>The gateway and the caller's key, options of <c>models</c> that every subcommand takes.</summary>
+    private sealed record Connection(Option<string?> Gateway, Option<string?> ApiKey);
+
+    private static async Task<int> RunAsync(ParseResult parsed, Connection connection, Func<ExplainClient, Task> action)
     {
         try
         {
-            if (gateway is null) throw new ArgumentException("give the gateway with --gateway http://host:port (or LANTERN_GATEWAY)");
-            using var client = ExplainClient.Connect(new Uri(gateway));
+            var gateway = parsed.GetValue(connection.Gateway)
+                ?? throw new ArgumentException("give the gateway with --gateway http://host:port (or LANTERN_GATEWAY)");
+            using var client = ExplainClient.Connect(new Uri(gateway), parsed.GetValue(connection.ApiKey));
             await action(client);
             return 0;
         }

@@ -34,7 +34,13 @@ public static class ServeCommand
         var cacheDir = new Option<string?>("--cache-dir") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CACHE_DIR"), Description = "Worker nodes: where fetched artifacts are cached (env LANTERN_CACHE_DIR; default ~/.local/share/lantern/artifact-cache)" };
         var userWeights = new Option<string?>("--user-weights") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_USER_WEIGHTS"), Description = "Fair-share weights of users within their team, e.g. alice=2,bob=1; others weigh 1 (env LANTERN_USER_WEIGHTS)" };
         var teamWeights = new Option<string?>("--team-weights") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_TEAM_WEIGHTS"), Description = "Fair-share weights of teams, e.g. vision=3,nlp=1; others weigh 1 (env LANTERN_TEAM_WEIGHTS)" };
+        var retention = new Option<string?>("--retention")
+        {
+            DefaultValueFactory = _ => NodeSettings.Env("LANTERN_RETENTION"),
+            Description = "Delete finished jobs older than this (e.g. 30d, 12h), and uploads no remaining job or registered model uses; default: keep everything (env LANTERN_RETENTION)",
+        };
         var command = new Command("serve", "Run a Lantern node until stopped");
+        command.Options.Add(retention);
         command.Options.Add(userWeights);
         command.Options.Add(teamWeights);
         var noAuth = new Option<bool>("--no-auth")
@@ -64,6 +70,7 @@ public static class ServeCommand
             }
             WorkerOptions worker;
             FairShareWeights weights;
+            TimeSpan? keepFor;
             Lantern.Host.Formation.BootstrapOptions? bootstrap;
             var seedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
             try
@@ -75,6 +82,7 @@ public static class ServeCommand
                     Teams = FairShareWeights.Parse(parsed.GetValue(teamWeights), "--team-weights"),
                 };
                 bootstrap = formation.Bootstrap(parsed, seedNodes.Length > 0);
+                keepFor = parsed.GetValue(retention) is { Length: > 0 } text ? DurationText.Parse(text, "--retention") : null;
             }
             catch (ArgumentException e)
             {
@@ -86,7 +94,7 @@ public static class ServeCommand
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
                 GrpcPort = parsed.GetValue(port), HttpPort = parsed.GetValue(httpPort), Worker = worker,
-                Coordinator = new CoordinatorOptions { FairShare = weights },
+                Coordinator = new CoordinatorOptions { FairShare = weights, Retention = keepFor },
                 ClusterHost = ClusterHost(parsed.GetValue(clusterHost)!), ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = seedNodes, Bootstrap = bootstrap,
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,

@@ -34,4 +34,12 @@ public sealed record CoordinatorOptions
 
     /// <summary>The job index snapshots itself every this many persisted row changes.</summary>
     public int IndexSnapshotEvery { get; init; } = 500;
+
+    /// <summary>
+    /// How long finished jobs and unused uploads are kept (<c>serve --retention 30d</c>); null keeps everything.
+    /// </summary>
+    public TimeSpan? Retention { get; init; }
+
+    /// <summary>How often the job index looks for what the retention lets go.</summary>
+    public TimeSpan RetentionSweepInterval { get; init; } = TimeSpan.FromHours(1);
 }

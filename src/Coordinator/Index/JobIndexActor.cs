@@ -15,7 +15,7 @@ namespace Lantern.Coordinator.Index;
 /// lives in memory, and running jobs re-send it when they wake. Snapshots bound recovery. A thin shell around
 /// <see cref="JobIndexState"/>.
 /// </summary>
-public sealed class JobIndexActor : ReceivePersistentActor
+public sealed class JobIndexActor : ReceivePersistentActor, IWithTimers
 {
     public const string Name = "job-index";
 
@@ -23,14 +23,19 @@ public sealed class JobIndexActor : ReceivePersistentActor
     private readonly IActorRef _jobRegion;
     private readonly JobDirectory _directory;
     private readonly CoordinatorOptions _options;
+    private readonly Retention.Retention? _retention;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private int _eventsSinceSnapshot;
 
-    public JobIndexActor(IActorRef jobRegion, JobDirectory directory, CoordinatorOptions options)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <param name="retention">Null keeps every job and upload.</param>
+    public JobIndexActor(IActorRef jobRegion, JobDirectory directory, CoordinatorOptions options, Retention.Retention? retention)
     {
         _jobRegion = jobRegion;
         _directory = directory;
         _options = options;
+        _retention = retention;
 
         Recover<SnapshotOffer>(offer => _state.Apply((JobIndexSnapshot)offer.Snapshot));
         Recover<IJobIndexMessage>(e =>
@@ -42,6 +47,8 @@ public sealed class JobIndexActor : ReceivePersistentActor
         {
             _log.Info("Job index recovered with {Count} jobs", _state.Count);
             if (!_state.Backfilled) Backfill();
+            if (_retention is not null)
+                Timers.StartPeriodicTimer("retention", SweepRetention.Instance, TimeSpan.Zero, _options.RetentionSweepInterval);
         });
 
         Command<IndexJob>(Handle);
@@ -66,6 +73,13 @@ public sealed class JobIndexActor : ReceivePersistentActor
             _log.Info("Job index: {Count} jobs from before the index were woken to index themselves", done.Jobs);
             PersistChange(new JobIndexBackfilled());
         });
+        Command<SweepRetention>(_ => Sweep());
+        Command<RetentionSwept>(swept =>
+        {
+            if (swept.Jobs + swept.Artifacts > 0)
+                _log.Info("Retention: deleted {Jobs} finished jobs and {Artifacts} unused uploads", swept.Jobs, swept.Artifacts);
+        });
+        Command<RetentionFailed>(f => _log.Warning("Retention sweep failed: {Reason}; the next one tries again", f.Reason));
         Command<Status.Failure>(f => _log.Warning("Job index backfill failed: {Reason}; it runs again on the next start", f.Cause.Message));
         Command<SaveSnapshotSuccess>(s =>
         {
@@ -82,8 +96,34 @@ public sealed class JobIndexActor : ReceivePersistentActor
 
     public override string PersistenceId => "job-index";
 
-    public static Props PropsFor(IActorRef jobRegion, JobDirectory directory, CoordinatorOptions options) =>
-        Props.Create(() => new JobIndexActor(jobRegion, directory, options));
+    public static Props PropsFor(IActorRef jobRegion, JobDirectory directory, CoordinatorOptions options, Retention.Retention? retention) =>
+        Props.Create(() => new JobIndexActor(jobRegion, directory, options, retention));
+
+    /// <summary>
+    /// Expired finished jobs are deleted through their entities (which then remove their rows here), then uploads that no
+    /// other job or registered model uses. A sweep that fails is logged and the next one tries again.
+    /// </summary>
+    private void Sweep()
+    {
+        var retention = _retention!;
+        var cutoff = retention.CutoffUnixMs(DateTimeOffset.UtcNow);
+        var (expired, inUse) = Retention.Retention.Plan(_state.Rows, cutoff);
+        foreach (var jobId in expired) _jobRegion.Tell(new DeleteJob { JobId = jobId });
+        retention.DeleteUnusedAsync(expired, inUse, cutoff, CancellationToken.None)
+            .ContinueWith(t => t.IsCompletedSuccessfully
+                ? new RetentionSwept(expired.Count, t.Result)
+                : (object)new RetentionFailed(t.Exception?.GetBaseException().Message ?? "cancelled"))
+            .PipeTo(Self);
+    }
+
+    private sealed class SweepRetention
+    {
+        public static readonly SweepRetention Instance = new();
+    }
+
+    private sealed record RetentionSwept(int Jobs, int Artifacts);
+
+    private sealed record RetentionFailed(string Reason);
 
     private void Handle(IndexJob index)
     {

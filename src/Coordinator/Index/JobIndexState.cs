@@ -21,6 +21,8 @@ public sealed class JobIndexState
 
     public IReadOnlyCollection<string> JobIds => _rows.Keys;
 
+    public IEnumerable<JobIndexRow> Rows => _rows.Values;
+
     public JobIndexRow? Find(string jobId) => _rows.GetValueOrDefault(jobId);
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Lantern.Explainers.Imaging;
 using Lantern.Gateway.Hosting;
 using Lantern.Gateway.Quotas;
+using Lantern.Gateway.Uploads;
 using Lantern.Imaging;
 using Lantern.Models;
 using Lantern.Storage;
@@ -17,11 +18,12 @@ public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options
     private readonly ConcurrentDictionary<string, OnnxModelInfo> _models = new();
     private readonly ConcurrentDictionary<string, (int Width, int Height)> _images = new();
 
-    public async Task<(ArtifactPut Put, OnnxModelInfo Info)> PutModelAsync(byte[] bytes, CancellationToken cancellationToken)
+    /// <summary>Checks the spooled model (reading its outline, not its weights) and stores it from the file.</summary>
+    public async Task<(ArtifactPut Put, OnnxModelInfo Info)> PutModelAsync(SpooledUpload upload, CancellationToken cancellationToken)
     {
-        if (bytes.Length == 0) GrpcErrors.InvalidArgument("the model upload was empty; send the .onnx file's bytes");
-        var info = InspectModel(bytes);
-        var put = await store.PutAsync(bytes, "model", cancellationToken);
+        if (upload.Length == 0) GrpcErrors.InvalidArgument("the model upload was empty; send the .onnx file's bytes");
+        var info = InspectModel(() => OnnxModelInspector.Inspect(upload.Rewind()));
+        var put = await store.PutAsync(upload.Rewind(), upload.Sha256, upload.Length, "model", cancellationToken);
         _models[put.Sha256] = info;
         return (put, info);
     }
@@ -78,11 +80,13 @@ public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options
                ?? throw NotFound($"no {kind} with sha256 {sha256}; upload it first with {upload}");
     }
 
-    private static OnnxModelInfo InspectModel(byte[] bytes)
+    private static OnnxModelInfo InspectModel(byte[] bytes) => InspectModel(() => OnnxModelInspector.Inspect(bytes));
+
+    private static OnnxModelInfo InspectModel(Func<OnnxModelInfo> inspect)
     {
         try
         {
-            return OnnxModelInspector.Inspect(bytes);
+            return inspect();
         }
         catch (InvalidModelException e)
         {

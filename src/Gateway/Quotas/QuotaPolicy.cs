@@ -12,7 +12,30 @@ namespace Lantern.Gateway.Quotas;
 /// </summary>
 public sealed class QuotaPolicy(GatewayOptions options, IServiceProvider services)
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _submitting = new(StringComparer.Ordinal);
+
     public UserStore? Users => services.GetService<UserStore>();
+
+    /// <summary>
+    /// Serialises one user's submits on this gateway from the quota check until the job is recorded and started, so
+    /// simultaneous submits cannot each see room for one more job. Dispose the result to let the next one in.
+    /// </summary>
+    public async Task<IDisposable> AdmitOneSubmitAtATimeAsync(Caller caller, CancellationToken cancellationToken)
+    {
+        var gate = _submitting.GetOrAdd(caller.Name, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        return new Admission(gate);
+    }
+
+    private sealed class Admission(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) gate.Release();
+        }
+    }
 
     public async Task<QuotaLimits> ForAsync(Caller caller, CancellationToken cancellationToken)
     {

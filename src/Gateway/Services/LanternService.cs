@@ -10,6 +10,7 @@ using Lantern.Gateway.Auth;
 using Lantern.Gateway.Hosting;
 using Lantern.Gateway.Mapping;
 using Lantern.Gateway.Quotas;
+using Lantern.Gateway.Uploads;
 using Lantern.Methods;
 using Lantern.Storage;
 using Lantern.Storage.Users;
@@ -40,8 +41,10 @@ public sealed class LanternService(
     {
         var caller = context.Caller();
         var limits = await quotas.ForAsync(caller, context.CancellationToken);
-        var bytes = await ReadUploadAsync(requestStream, "model", caller, limits, context.CancellationToken);
-        var (put, info) = await catalog.PutModelAsync(bytes, context.CancellationToken);
+        // Spooled to disk as it arrives: a model of hundreds of megabytes is never whole in this process's memory.
+        await using var upload = new SpooledUpload();
+        await ReadUploadAsync(requestStream, "model", caller, limits, upload.AppendAsync, context.CancellationToken);
+        var (put, info) = await catalog.PutModelAsync(upload, context.CancellationToken);
         await RecordUploadAsync(caller, put, context.CancellationToken);
         return new ArtifactRef
         {
@@ -53,8 +56,11 @@ public sealed class LanternService(
     {
         var caller = context.Caller();
         var limits = await quotas.ForAsync(caller, context.CancellationToken);
-        var bytes = await ReadUploadAsync(requestStream, "image", caller, limits, context.CancellationToken);
-        var (put, width, height) = await catalog.PutImageAsync(bytes, limits, context.CancellationToken);
+        // Images stay in memory (at most the image size limit): decoding needs all of them anyway.
+        using var buffer = new MemoryStream();
+        await ReadUploadAsync(requestStream, "image", caller, limits, (chunk, ct) => buffer.WriteAsync(chunk, ct).AsTask(),
+            context.CancellationToken);
+        var (put, width, height) = await catalog.PutImageAsync(buffer.ToArray(), limits, context.CancellationToken);
         await RecordUploadAsync(caller, put, context.CancellationToken);
         return new ArtifactRef
         {
@@ -96,6 +102,7 @@ public sealed class LanternService(
         // A finished job with the same inputs answers this one at once: it evaluates nothing, so no quota applies.
         var reused = request.NoCache ? null : await reuse.FindAsync(spec, caller, cancellationToken);
         var evaluations = reused is null ? MethodCatalog.For(spec).PerturbationCount : 0;
+        using var admission = caller.IsOpen || reused is not null ? null : await quotas.AdmitOneSubmitAtATimeAsync(caller, cancellationToken);
         if (!caller.IsOpen && reused is null) await CheckRunningQuotasAsync(caller, limits, evaluations, cancellationToken);
 
         var submitted = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -307,15 +314,16 @@ public sealed class LanternService(
     /// Reads an upload's chunks, refusing as soon as the bytes so far pass the size limit or the caller's daily
     /// upload allowance (not after buffering the rest).
     /// </summary>
-    private async Task<byte[]> ReadUploadAsync(IAsyncStreamReader<UploadChunk> chunks, string kind, Caller caller, QuotaLimits limits,
-        CancellationToken cancellationToken)
+    /// <summary>Hands each chunk to <paramref name="append"/>, refusing the upload as soon as it passes a limit or quota.</summary>
+    private async Task ReadUploadAsync(IAsyncStreamReader<UploadChunk> chunks, string kind, Caller caller, QuotaLimits limits,
+        Func<ReadOnlyMemory<byte>, CancellationToken, Task> append, CancellationToken cancellationToken)
     {
         var limit = catalog.MaxBytes(kind, limits);
         var uploadedToday = !caller.IsOpen && Users is { } users ? await users.UploadedTodayAsync(caller.Name, cancellationToken) : -1;
-        using var buffer = new MemoryStream();
+        long received = 0;
         await foreach (var chunk in chunks.ReadAllAsync(cancellationToken))
         {
-            var total = buffer.Length + chunk.Data.Length;
+            var total = received + chunk.Data.Length;
             if (total > limit)
             {
                 if (kind == "model")
@@ -325,8 +333,8 @@ public sealed class LanternService(
             if (uploadedToday >= 0)
                 QuotaPolicy.Check(limits, QuotaLimits.UploadBytesPerDay, uploadedToday + total, "the bytes you uploaded today with this one",
                     "try again tomorrow (UTC)");
-            chunk.Data.WriteTo(buffer);
+            await append(chunk.Data.Memory, cancellationToken);
+            received = total;
         }
-        return buffer.ToArray();
     }
 }

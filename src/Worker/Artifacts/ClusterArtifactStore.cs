@@ -21,8 +21,16 @@ public sealed class ClusterArtifactStore(ActorSystem system, string cacheDirecto
     public Task<ArtifactPut> PutAsync(ReadOnlyMemory<byte> content, string kind, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("a worker node stores no artifacts; upload through a gateway");
 
+    public Task<ArtifactPut> PutAsync(Stream content, string sha256, long size, string kind, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("a worker node stores no artifacts; upload through a gateway");
+
     public async Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default) =>
         await GetAsync(sha256, cancellationToken) is not null;
+
+    /// <summary>Retention runs where the database is (the coordinator), never through a worker's cache.</summary>
+    public Task<IReadOnlyList<string>> DeleteUnusedAsync(IReadOnlyCollection<string> kinds, long putBeforeUnixMs,
+        IReadOnlySet<string> keep, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("a worker without the database cannot delete artifacts");
 
     public async Task<byte[]?> GetAsync(string sha256, CancellationToken cancellationToken = default)
     {

@@ -1,14 +1,9 @@
 using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
-using Lantern.Host;
-using Lantern.Worker.Hosting;
-using Lantern.Worker.Inference;
-using Microsoft.Extensions.Logging;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
-using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace Lantern.Cluster.Tests.Clients;
 
@@ -34,55 +29,95 @@ public sealed class ViewerBrowserTests
     [Fact]
     public async Task The_job_page_shows_a_non_blank_overlay_and_the_colour_map_switch_changes_it()
     {
-        var app = LanternNode.Build(new NodeOptions
+        await using var node = await ViewerNode.StartAsync();
+        using var client = node.Client();
+        var result = await client.RunAsync(new SubmitJobRequest
         {
-            DatabasePath = TestNode.TempDatabase(), GrpcPort = 0, HttpPort = 0, LogLevel = LogLevel.Warning,
-            Worker = new WorkerOptions { ExecutionProvider = ExecutionProviderPreference.Cpu },
-        });
-        await app.StartAsync();
+            Preprocessing = TestJobs.Identity(Size, Size), Targets = new Targets { Classes = { 0 } },
+            Occlusion = TestJobs.Occlusion((12, 6)), Name = "noise.png", Labels = { "bright square", "the rest" },
+        }, SyntheticModels.SquareBrightness(Size, Size, (8, 8, 12, 12)), "m.onnx", TestImages.Noise(Size, Size), "noise.png", _ => { });
+        var page = new Uri(node.HttpAddress, $"/viewer/jobs/{result.Progress.JobId}");
+
+        using var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
+        using var browser = Chromium(service);
+        var wait = new WebDriverWait(browser, TimeSpan.FromMinutes(1));
+        var screenshots = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "TestResults")).FullName;
+
+        browser.Navigate().GoToUrl(page);
+        var colours = OverlayColours(wait);
+        Assert.True(colours > 10, $"the overlay shows {colours} colours: blank");
+        var overlay = browser.FindElement(By.CssSelector("img.overlay"));
+        var width = Convert.ToInt64(overlay.GetDomProperty("naturalWidth"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(width > Size, $"the overlay is {width} px wide: no room for the colour bar beside the {Size} px image");
+        Assert.Contains("bright square", browser.PageSource); // the title's label
+        ((ITakesScreenshot)browser).GetScreenshot().SaveAsFile(Path.Combine(screenshots, "viewer-job.png"));
+        var before = overlay.GetDomProperty("src");
+
+        ((IJavaScriptExecutor)browser).ExecuteScript("document.querySelector('select[name=colormap]').value = 'viridis'");
+        browser.FindElement(By.Id("apply")).Click();
+        wait.Until(d => d.FindElement(By.CssSelector("img.overlay")).GetDomProperty("src")!.Contains("viridis", StringComparison.Ordinal));
+        var afterColours = OverlayColours(wait);
+        Assert.True(afterColours > 10, "the viridis overlay is blank");
+        Assert.NotEqual(before, browser.FindElement(By.CssSelector("img.overlay")).GetDomProperty("src"));
+        ((ITakesScreenshot)browser).GetScreenshot().SaveAsFile(Path.Combine(screenshots, "viewer-job-viridis.png"));
+
+        browser.Navigate().GoToUrl(new Uri(node.HttpAddress, "/viewer/jobs/0123456789abcdef"));
+        Assert.Contains("Not found", browser.Title);
+    }
+
+    [Fact]
+    public async Task The_page_of_a_running_job_refreshes_itself_and_its_progress_moves_until_it_is_cancelled()
+    {
+        await using var node = await ViewerNode.StartAsync();
+        // 1-pixel windows over a 448x448 image: 200,705 evaluations, minutes of work, so the job is still running
+        // while the page is watched; it is cancelled at the end.
+        const int Large = 448;
+        using var client = node.Client();
+        var model = await client.UploadModelAsync(SyntheticModels.SquareBrightness(Large, Large, (50, 50, 100, 100)), "square.onnx");
+        var image = await client.UploadImageAsync(TestImages.Noise(Large, Large), "noise.png");
+        var jobId = (await client.Api.SubmitJobAsync(new SubmitJobRequest
+        {
+            ModelSha256 = model.Sha256, ImageSha256 = image.Sha256, Preprocessing = TestJobs.Identity(Large, Large),
+            Targets = new Targets { Classes = { 0 } }, Occlusion = TestJobs.Occlusion((1, 1)), Name = "large.png",
+        })).JobId;
+
+        using var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
+        using var browser = Chromium(service);
+        var wait = new WebDriverWait(browser, TimeSpan.FromMinutes(2));
+        browser.Navigate().GoToUrl(new Uri(node.HttpAddress, $"/viewer/jobs/{jobId}"));
+        var first = wait.Until(d => Progress(d) is { } p && p.Value > 0 ? p : null)!;
+        Assert.True(first.Value < first.Max, $"the job had finished ({first.Value} of {first.Max}) before its page was watched");
+        // Nobody touches the page: it reloads itself while the job runs, and each load shows the job's progress then.
+        wait.Until(d => Progress(d) is { } p && p.Value > first.Value ? p : null);
+        Assert.Equal("running", browser.FindElement(By.Id("state")).Text);
+
+        await client.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId });
+        wait.Until(d => d.FindElements(By.Id("state")) is [var state] && state.Text == "cancelled");
+    }
+
+    private sealed record ProgressBar(long Value, long Max);
+
+    /// <summary>The job page's progress bar as the browser shows it now (null while a reload is under way).</summary>
+    private static ProgressBar? Progress(IWebDriver browser)
+    {
         try
         {
-            using var client = Cli.Client.ExplainClient.Connect(LanternNode.GrpcAddress(app));
-            var result = await client.RunAsync(new SubmitJobRequest
-            {
-                Preprocessing = TestJobs.Identity(Size, Size), Targets = new Targets { Classes = { 0 } },
-                Occlusion = TestJobs.Occlusion((12, 6)), Name = "noise.png", Labels = { "bright square", "the rest" },
-            }, SyntheticModels.SquareBrightness(Size, Size, (8, 8, 12, 12)), "m.onnx", TestImages.Noise(Size, Size), "noise.png", _ => { });
-            var page = new Uri(LanternNode.HttpAddress(app)!, $"/viewer/jobs/{result.Progress.JobId}");
-
-            var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
-            options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900");
-            using var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
-            using var browser = new ChromeDriver(service, options, TimeSpan.FromMinutes(2));
-            var wait = new WebDriverWait(browser, TimeSpan.FromMinutes(1));
-            var screenshots = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "TestResults")).FullName;
-
-            browser.Navigate().GoToUrl(page);
-            var colours = OverlayColours(wait);
-            Assert.True(colours > 10, $"the overlay shows {colours} colours: blank");
-            var overlay = browser.FindElement(By.CssSelector("img.overlay"));
-            var width = Convert.ToInt64(overlay.GetDomProperty("naturalWidth"), System.Globalization.CultureInfo.InvariantCulture);
-            Assert.True(width > Size, $"the overlay is {width} px wide: no room for the colour bar beside the {Size} px image");
-            Assert.Contains("bright square", browser.PageSource); // the title's label
-            ((ITakesScreenshot)browser).GetScreenshot().SaveAsFile(Path.Combine(screenshots, "viewer-job.png"));
-            var before = overlay.GetDomProperty("src");
-
-            ((IJavaScriptExecutor)browser).ExecuteScript("document.querySelector('select[name=colormap]').value = 'viridis'");
-            browser.FindElement(By.Id("apply")).Click();
-            wait.Until(d => d.FindElement(By.CssSelector("img.overlay")).GetDomProperty("src")!.Contains("viridis", StringComparison.Ordinal));
-            var afterColours = OverlayColours(wait);
-            Assert.True(afterColours > 10, "the viridis overlay is blank");
-            Assert.NotEqual(before, browser.FindElement(By.CssSelector("img.overlay")).GetDomProperty("src"));
-            ((ITakesScreenshot)browser).GetScreenshot().SaveAsFile(Path.Combine(screenshots, "viewer-job-viridis.png"));
-
-            browser.Navigate().GoToUrl(new Uri(LanternNode.HttpAddress(app)!, "/viewer/jobs/0123456789abcdef"));
-            Assert.Contains("Not found", browser.Title);
+            return browser.FindElements(By.TagName("progress")) is [var bar]
+                ? new ProgressBar(long.Parse(bar.GetDomAttribute("value")!, System.Globalization.CultureInfo.InvariantCulture),
+                    long.Parse(bar.GetDomAttribute("max")!, System.Globalization.CultureInfo.InvariantCulture))
+                : null;
         }
-        finally
+        catch (StaleElementReferenceException)
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
+            return null; // the page reloaded between finding the bar and reading it
         }
+    }
+
+    private static ChromeDriver Chromium(ChromeDriverService service)
+    {
+        var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
+        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900");
+        return new ChromeDriver(service, options, TimeSpan.FromMinutes(2));
     }
 
     /// <summary>Waits until the overlay has loaded, then returns its number of distinct colours.</summary>

@@ -65,5 +65,12 @@ public sealed class GradientModelMemoTests
         public Task<byte[]?> GetAsync(string sha256, CancellationToken cancellationToken = default) => inner.GetAsync(sha256, cancellationToken);
 
         public Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default) => inner.ExistsAsync(sha256, cancellationToken);
+
+        public Task<ArtifactPut> PutAsync(Stream content, string sha256, long size, string kind, CancellationToken cancellationToken = default) =>
+            inner.PutAsync(content, sha256, size, kind, cancellationToken);
+
+        public Task<IReadOnlyList<string>> DeleteUnusedAsync(IReadOnlyCollection<string> kinds, long putBeforeUnixMs,
+            IReadOnlySet<string> keep, CancellationToken cancellationToken = default) =>
+            inner.DeleteUnusedAsync(kinds, putBeforeUnixMs, keep, cancellationToken);
     }
 }

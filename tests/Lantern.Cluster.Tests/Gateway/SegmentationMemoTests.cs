@@ -49,7 +49,7 @@ public sealed class SegmentationMemoTests
     {
         var options = new GatewayOptions();
         var catalog = new ArtifactCatalog(artifacts, options, new DecodeBudget(options.DecodeMemoryBytes));
-        request.ModelSha256 = (await catalog.PutModelAsync(SyntheticModels.SquareBrightness(Size, Size, (4, 4, 8, 8)), CancellationToken.None)).Put.Sha256;
+        request.ModelSha256 = (await artifacts.PutAsync(SyntheticModels.SquareBrightness(Size, Size, (4, 4, 8, 8)), "model")).Sha256;
         request.ImageSha256 = (await catalog.PutImageAsync(TestImages.Noise(Size, Size, seed: 3), CancellationToken.None)).Put.Sha256;
         var gradients = new GradientModels(artifacts, memo);
         return await new JobRequestMapping(catalog, artifacts, options, gradients, new RegisteredModels(catalog, artifacts, gradients), memo)
@@ -67,5 +67,12 @@ public sealed class SegmentationMemoTests
         public Task<byte[]?> GetAsync(string sha256, CancellationToken cancellationToken = default) => inner.GetAsync(sha256, cancellationToken);
 
         public Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default) => inner.ExistsAsync(sha256, cancellationToken);
+
+        public Task<ArtifactPut> PutAsync(Stream content, string sha256, long size, string kind, CancellationToken cancellationToken = default) =>
+            inner.PutAsync(content, sha256, size, kind, cancellationToken);
+
+        public Task<IReadOnlyList<string>> DeleteUnusedAsync(IReadOnlyCollection<string> kinds, long putBeforeUnixMs,
+            IReadOnlySet<string> keep, CancellationToken cancellationToken = default) =>
+            inner.DeleteUnusedAsync(kinds, putBeforeUnixMs, keep, cancellationToken);
     }
 }

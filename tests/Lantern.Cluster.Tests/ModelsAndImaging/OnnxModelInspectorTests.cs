@@ -27,6 +27,27 @@ public sealed class OnnxModelInspectorTests
         Assert.Equal(1000, info.ClassCount);
     }
 
+    [Theory]
+    [InlineData("squeezenet1.0-fp32.onnx")]
+    [InlineData("mobilenetv2-12-int8.onnx")]
+    [InlineData("shufflenet-v2-12-qdq.onnx")]
+    public void A_model_read_from_a_file_stream_outline_only_is_described_as_from_its_bytes_and_as_protobuf_parses_it(string file)
+    {
+        var path = SharedData.Model(file);
+        using var stream = File.OpenRead(path);
+
+        var fromStream = OnnxModelInspector.Inspect(stream);
+
+        var fromBytes = OnnxModelInspector.Inspect(File.ReadAllBytes(path));
+        Assert.Equal(fromBytes.InputShape, fromStream.InputShape);
+        Assert.Equal(fromBytes.OutputShape, fromStream.OutputShape);
+        Assert.Equal(fromBytes with { InputShape = fromStream.InputShape, OutputShape = fromStream.OutputShape }, fromStream);
+        var parsed = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph;
+        var initializers = parsed.Initializer.Select(i => i.Name).ToHashSet();
+        Assert.Equal(parsed.Input.First(i => !initializers.Contains(i.Name)).Name, fromStream.InputName);
+        Assert.Equal(parsed.Output[0].Name, fromStream.OutputName);
+    }
+
     [Fact]
     public void The_fp16_squeezenet_reports_its_float16_probability_output()
     {

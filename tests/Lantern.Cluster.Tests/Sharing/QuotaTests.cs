@@ -74,20 +74,26 @@ public sealed class QuotaTests(SharedNodeFixture fixture) : IClassFixture<Shared
         Assert.NotEmpty(jobId);
     }
 
+    /// <summary>A job of minutes (1- and 2-pixel windows over 224×224) on inputs the user uploads: it runs while a test looks.</summary>
+    private static async Task<SubmitJobRequest> SlowJobAsync(ExplainClient user, int imageSeed)
+    {
+        const int size = 224;
+        return new SubmitJobRequest
+        {
+            ModelSha256 = (await user.UploadModelAsync(SyntheticModels.SquareBrightness(size, size, (50, 50, 100, 100)), "m.onnx")).Sha256,
+            ImageSha256 = (await user.UploadImageAsync(TestImages.Noise(size, size, seed: imageSeed), "i.png")).Sha256,
+            Preprocessing = TestJobs.Identity(size, size),
+            Targets = new Targets { Classes = { 0 } },
+            Occlusion = TestJobs.Occlusion((1, 1), (2, 1)),
+        };
+    }
+
     [Fact]
     public async Task A_second_concurrent_job_beyond_the_quota_is_refused_until_the_first_ends()
     {
         using var user = await fixture.AddAsync("quota-concurrent", "qc");
         await SetAsync("quota-concurrent", team: false, "concurrent_jobs", 1);
-        const int size = 224;
-        var slow = new SubmitJobRequest
-        {
-            ModelSha256 = (await user.UploadModelAsync(SyntheticModels.SquareBrightness(size, size, (50, 50, 100, 100)), "m.onnx")).Sha256,
-            ImageSha256 = (await user.UploadImageAsync(TestImages.Noise(size, size, seed: 9), "i.png")).Sha256,
-            Preprocessing = TestJobs.Identity(size, size),
-            Targets = new Targets { Classes = { 0 } },
-            Occlusion = TestJobs.Occlusion((1, 1), (2, 1)),
-        };
+        var slow = await SlowJobAsync(user, imageSeed: 9);
         var first = (await user.Api.SubmitJobAsync(slow, deadline: Deadline())).JobId;
 
         var detail = await ExhaustedAsync(async () => await user.Api.SubmitJobAsync(slow, deadline: Deadline()));
@@ -98,6 +104,31 @@ public sealed class QuotaTests(SharedNodeFixture fixture) : IClassFixture<Shared
         Assert.Contains("quota concurrent_jobs exceeded: your queued and running jobs with this one is 2, the allowance is 1", detail);
         Assert.Equal(ApiJobState.Cancelled, cancelled.State);
         Assert.NotEqual(first, second);
+    }
+
+    [Fact]
+    public async Task Simultaneous_submits_beyond_the_concurrent_jobs_quota_start_only_what_the_quota_allows()
+    {
+        using var user = await fixture.AddAsync("quota-race", "qr");
+        await SetAsync("quota-race", team: false, "concurrent_jobs", 2);
+        var slow = await SlowJobAsync(user, imageSeed: 19);
+
+        // Eight at once: each checks the user's unfinished jobs before it records its own, so unserialised they all pass.
+        var submits = Enumerable.Range(0, 8).Select(async _ =>
+        {
+            try
+            {
+                return (await user.Api.SubmitJobAsync(slow, deadline: Deadline())).JobId;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+            {
+                return null;
+            }
+        }).ToList();
+        var started = (await Task.WhenAll(submits)).OfType<string>().ToList();
+        foreach (var jobId in started) await user.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId }, deadline: Deadline());
+
+        Assert.Equal(2, started.Count);
     }
 
     [Fact]

@@ -28,6 +28,17 @@ public abstract class ModelRegistryStoreTests
     }
 
     [Fact]
+    public async Task The_hashes_of_every_teams_registered_models_are_listed_once_for_retention()
+    {
+        var registry = await NewRegistryAsync();
+        await registry.AddAsync(Row("vision", "resnet", "1", sha: "ab"));
+        await registry.AddAsync(Row("vision", "resnet", "2", sha: "ab"));
+        await registry.AddAsync(Row("nlp", "bert", "1", sha: "ef"));
+
+        Assert.Equal(["ab", "ef"], (await registry.ModelHashesAsync()).Order());
+    }
+
+    [Fact]
     public async Task Models_are_scoped_to_their_team_listed_by_name_and_version_and_removed_once()
     {
         var registry = await NewRegistryAsync();
