@@ -152,7 +152,23 @@ public static class Report
         md.AppendLine().AppendLine("Notes per row:").AppendLine();
         foreach (var m in results.SelectMany(r => r.Explanations(methods)))
             md.AppendLine($"- {m.Model} {m.Method} {m.Path}: {m.Detail}{ErrorNote(m)}");
-        File.WriteAllText(path, md.ToString());
+        // The sections other modes write (--fixed-cost, --control-plane) stay: this run measured neither.
+        var kept = File.Exists(path) ? KeptSections(File.ReadAllText(path)) : "";
+        File.WriteAllText(path, kept.Length > 0 ? md.ToString().TrimEnd() + "\n\n" + kept : md.ToString());
+    }
+
+    /// <summary>Every <c>&lt;!-- name: … --&gt;</c> … <c>&lt;!-- /name --&gt;</c> block of the file, in order.</summary>
+    private static string KeptSections(string text)
+    {
+        var kept = new StringBuilder();
+        foreach (var name in new[] { "fixed-cost", "control-plane" })
+        {
+            var start = text.IndexOf($"<!-- {name}:", StringComparison.Ordinal);
+            var endMarker = $"<!-- /{name} -->";
+            var end = text.IndexOf(endMarker, StringComparison.Ordinal);
+            if (start >= 0 && end > start) kept.Append(text[start..(end + endMarker.Length)]).Append("\n\n");
+        }
+        return kept.ToString().TrimEnd() + (kept.Length > 0 ? "\n" : "");
     }
 
     /// <param name="forwardPass">Seconds of one forward pass at batch 1; s/job and × fwd are filled on gradient rows only.</param>
