@@ -84,13 +84,15 @@ public sealed class BenchJob
         var store = new InMemoryArtifactStore();
         var gateway = new GatewayOptions();
         var catalog = new ArtifactCatalog(store, gateway, new DecodeBudget(gateway.DecodeMemoryBytes));
-        var (modelPut, info) = await catalog.PutModelAsync(model, CancellationToken.None);
-        var (imagePut, _) = await catalog.PutImageAsync(image, CancellationToken.None);
+        // The catalog takes model uploads spooled to disk; the bench's store is in memory: put the bytes, then inspect them.
+        var modelPut = await store.PutAsync(model, "model");
+        var info = await catalog.ModelAsync(modelPut.Sha256, CancellationToken.None);
+        var (imagePut, _, _) = await catalog.PutImageAsync(image, CancellationToken.None);
         var twin = twinPath is null ? null : await File.ReadAllBytesAsync(twinPath);
         var request = submit.Clone();
         request.ModelSha256 = modelPut.Sha256;
         request.ImageSha256 = imagePut.Sha256;
-        if (twin is not null) request.Gradient.TwinModelSha256 = (await catalog.PutModelAsync(twin, CancellationToken.None)).Put.Sha256;
+        if (twin is not null) request.Gradient.TwinModelSha256 = (await store.PutAsync(twin, "model")).Sha256;
         var gradients = new GradientModels(store);
         var spec = await new JobRequestMapping(catalog, store, gateway, gradients, new RegisteredModels(catalog, store, gradients))
             .ToSpecAsync(request, CancellationToken.None);

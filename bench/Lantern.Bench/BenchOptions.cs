@@ -12,6 +12,7 @@ public sealed record BenchOptions
                              [--shared DIR] [--image PATH] [--window 16 --stride 8] [--samples 1000]
                              [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE] [--results FILE]
                Lantern.Bench --control-plane [--quick] [--results FILE]
+               Lantern.Bench --fixed-cost [--models ...] [--methods ...] [--repeats 3] [--results FILE]
           --models    model files, as paths or names under SHARED/models (default: the six shared models,
                       MobileNetV2, SqueezeNet and ShuffleNetV2, each fp32 and int8/fp16)
           --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), multiscale-c2f (coarse to
@@ -33,6 +34,10 @@ public sealed record BenchOptions
           --control-plane  measure the coordinator instead, on a nearly free synthetic model: items/s by worker count,
                       coordinator RSS and journal rows by job size, recovery after a kill, ListJobs latency
                       (--results replaces only its own section of FILE; --quick runs smaller sizes)
+          --fixed-cost  each short method's fixed per-job cost (job wall time less the worker's compute) next to its
+                      compute: MobileNetV2; occlusion, lime, gradcam, ig32; in-process, cluster and grpc
+                      (--results replaces only its own section of FILE)
+          --repeats   raw/row pairs per explanation row, interleaved (default 3)
         """;
 
     public const string InProcessPath = "in-process";
@@ -80,7 +85,17 @@ public sealed record BenchOptions
     /// <summary>Measure the control plane (ControlPlane/ControlPlaneRun) instead of the data path.</summary>
     public bool ControlPlane { get; init; }
 
-    public IReadOnlyList<int> BatchSweep => Quick ? QuickBatchSweep : FullBatchSweep;
+    /// <summary>
+    /// The short methods' fixed per-job cost: MobileNetV2, occlusion, lime, gradcam and ig32 on the in-process, cluster and
+    /// grpc paths (unless given), raw at batch 1 and 32; --results writes only its own section of the file.
+    /// </summary>
+    public bool FixedCost { get; init; }
+
+    /// <summary>The methods <c>--fixed-cost</c> measures: the ones a user runs one image at a time.</summary>
+    public static readonly string[] ShortMethods =
+        [BenchMethod.OcclusionName, BenchMethod.LimeName, BenchMethod.GradCamName, BenchMethod.IntegratedGradientsName];
+
+    public IReadOnlyList<int> BatchSweep => Quick || FixedCost ? QuickBatchSweep : FullBatchSweep;
 
     /// <summary>The methods to measure, each with this run's parameters.</summary>
     public IReadOnlyList<BenchMethod> BenchMethods => [.. Methods.Select(name => BenchMethod.Create(name, this))];
@@ -109,6 +124,7 @@ public sealed record BenchOptions
                 "--c2f-threshold" => options with { CoarseToFineThreshold = Fraction(Value()) },
                 "--quick" => options with { Quick = true },
                 "--control-plane" => options with { ControlPlane = true },
+                "--fixed-cost" => options with { FixedCost = true },
                 "--repeats" => options with { Repeats = Positive(Value(), "--repeats") },
                 "--json" => options with { Json = Value() },
                 "--results" => options with { Results = Value() },
@@ -119,6 +135,9 @@ public sealed record BenchOptions
         // --quick measures one model and occlusion only, unless the caller named the models or the methods.
         if (options.Quick && !args.Contains("--models")) options = options with { Models = [DefaultModels[0]] };
         if (options.Quick && !args.Contains("--methods")) options = options with { Methods = [BenchMethod.OcclusionName] };
+        if (options.FixedCost && !args.Contains("--models")) options = options with { Models = [DefaultModels[0]] };
+        if (options.FixedCost && !args.Contains("--methods")) options = options with { Methods = ShortMethods };
+        if (options.FixedCost && !args.Contains("--paths")) options = options with { Paths = [InProcessPath, ClusterPath, GrpcPath] };
         return options;
     }
 

@@ -75,7 +75,8 @@ public static class BenchRun
             var ratios = pairs.Select(p => p.Row.EvalsPerSecond / p.Raw).ToList();
             var median = Measurement.Median(ratios);
             var (nearby, row) = pairs.MinBy(p => Math.Abs(p.Row.EvalsPerSecond / p.Raw - median)); // the median pair
-            return row with { RawNearby = nearby, NearbyRatios = ratios };
+            List<double> fixedCosts = [.. pairs.Where(p => p.Row.ComputeSeconds is not null).Select(p => p.Row.Seconds - p.Row.ComputeSeconds!.Value)];
+            return row with { RawNearby = nearby, NearbyRatios = ratios, FixedRepeats = fixedCosts.Count > 0 ? fixedCosts : null };
         }
         var results = new List<ModelResult>();
         foreach (var jobs in models)
@@ -140,7 +141,11 @@ public static class BenchRun
         Console.WriteLine($"interleaved ({options.Repeats} each), of evals/s over raw at that batch size measured right before; spread = (max - min) / median");
         Console.WriteLine($"of those ratios; a row whose spread is above {Measurement.WideSpread:P0} says 'unreliable' instead of a ratio;");
         Console.WriteLine("peak RSS MB = the process's peak resident set during the row; s/job = seconds of the one timed job, × fwd = s/job over");
-        Console.WriteLine("one forward pass (raw b=1 of the same model in this run), on gradient rows.");
+        Console.WriteLine("one forward pass (raw b=1 of the same model in this run), on gradient rows. compute ms = the worker's time inside the");
+        Console.WriteLine("job's work items; fixed ms = wall time less compute (median over the repeats): submit, planning, messages, journal,");
+        Console.WriteLine("assembly (and upload, watch, fetch on grpc).");
+        Console.WriteLine();
+        Console.Write(Report.FixedCostTable(results, options.Methods));
         Console.WriteLine(Report.Notes(results));
         Console.WriteLine($"{loadAtEnd} (end)");
         if (options.Json is { } json)
@@ -151,7 +156,8 @@ public static class BenchRun
         if (options.Results is { } markdown)
         {
             var run = new RunDescription(args, machine, provider, jobLines, loadAtStart, loadAtEnd, DateTimeOffset.UtcNow);
-            Report.WriteMarkdown(markdown, run, results, options.Methods);
+            if (options.FixedCost) Report.WriteFixedCostSection(markdown, run, results, options.Methods);
+            else Report.WriteMarkdown(markdown, run, results, options.Methods);
             Console.WriteLine($"wrote {markdown}");
         }
         return 0;

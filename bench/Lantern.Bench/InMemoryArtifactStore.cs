@@ -23,4 +23,16 @@ public sealed class InMemoryArtifactStore : IArtifactStore
 
     public Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default) =>
         Task.FromResult(_blobs.ContainsKey(sha256));
+
+    public async Task<ArtifactPut> PutAsync(Stream content, string sha256, long size, string kind, CancellationToken cancellationToken = default)
+    {
+        using var buffer = new MemoryStream();
+        await content.CopyToAsync(buffer, cancellationToken);
+        var present = !_blobs.TryAdd(sha256, buffer.ToArray());
+        return new ArtifactPut(sha256, size, present);
+    }
+
+    /// <summary>The bench keeps everything: nothing is old enough to go.</summary>
+    public Task<IReadOnlyList<string>> DeleteUnusedAsync(IReadOnlyCollection<string> kinds, long putBeforeUnixMs, IReadOnlySet<string> keep,
+        CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<string>>([]);
 }

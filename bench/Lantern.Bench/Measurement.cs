@@ -9,9 +9,20 @@ namespace Lantern.Bench;
 /// </summary>
 /// <para><paramref name="NearbyRatios"/>: with interleaved measurement (raw, row, raw, row, …) the row's evals/s over the raw
 /// figure measured right before it, one per pair; the row reports their median and their spread.</para>
+/// <para><paramref name="ComputeSeconds"/>: cluster and gRPC rows, the seconds the node's worker spent inside the job's work
+/// items (WorkerMetrics.BusySeconds: writing inputs, running the model, reading scores; the worker's per-job preparation
+/// included). The rest of the row's wall time is the job's fixed cost: submit, planning, messages and leases, the journal,
+/// assembly, and on gRPC rows upload, watch and fetch. <paramref name="FixedRepeats"/>: that fixed cost in each interleaved
+/// repeat; the row reports their median. <paramref name="ReusedSeconds"/>: gRPC rows, the wall time of the same request
+/// again without no_cache, which the finished job's stored result answers.</para>
 public sealed record Measurement(string Model, string Path, long Evaluations, double Seconds, double PeakRssMb, int? Batch = null,
-    string Detail = "", string? Method = null, MapError? Error = null, double? RawNearby = null, IReadOnlyList<double>? NearbyRatios = null)
+    string Detail = "", string? Method = null, MapError? Error = null, double? RawNearby = null, IReadOnlyList<double>? NearbyRatios = null,
+    double? ComputeSeconds = null, IReadOnlyList<double>? FixedRepeats = null, double? ReusedSeconds = null)
 {
+    /// <summary>Wall time less compute (see <see cref="ComputeSeconds"/>): the median over the repeats when there were several.</summary>
+    public double? FixedSeconds => FixedRepeats is { Count: > 0 } repeats ? Median(repeats)
+        : ComputeSeconds is { } compute ? Seconds - compute : null;
+
     /// <summary>A spread of the pairs' ratios above this share of their median makes the row's ratio unreliable.</summary>
     public const double WideSpread = 0.15;
 

@@ -33,7 +33,7 @@ public sealed record RunDescription(IReadOnlyList<string> Args, IReadOnlyList<st
 public static class Report
 {
     private static readonly string[] Header =
-        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "spread", "s/job", "× fwd", "peak RSS MB"];
+        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "spread", "s/job", "× fwd", "compute ms", "fixed ms", "peak RSS MB"];
 
     private const int TextColumns = 3;
 
@@ -152,7 +152,23 @@ public static class Report
         md.AppendLine().AppendLine("Notes per row:").AppendLine();
         foreach (var m in results.SelectMany(r => r.Explanations(methods)))
             md.AppendLine($"- {m.Model} {m.Method} {m.Path}: {m.Detail}{ErrorNote(m)}");
-        File.WriteAllText(path, md.ToString());
+        // The sections other modes write (--fixed-cost, --control-plane) stay: this run measured neither.
+        var kept = File.Exists(path) ? KeptSections(File.ReadAllText(path)) : "";
+        File.WriteAllText(path, kept.Length > 0 ? md.ToString().TrimEnd() + "\n\n" + kept : md.ToString());
+    }
+
+    /// <summary>Every <c>&lt;!-- name: … --&gt;</c> … <c>&lt;!-- /name --&gt;</c> block of the file, in order.</summary>
+    private static string KeptSections(string text)
+    {
+        var kept = new StringBuilder();
+        foreach (var name in new[] { "fixed-cost", "control-plane" })
+        {
+            var start = text.IndexOf($"<!-- {name}:", StringComparison.Ordinal);
+            var endMarker = $"<!-- /{name} -->";
+            var end = text.IndexOf(endMarker, StringComparison.Ordinal);
+            if (start >= 0 && end > start) kept.Append(text[start..(end + endMarker.Length)]).Append("\n\n");
+        }
+        return kept.ToString().TrimEnd() + (kept.Length > 0 ? "\n" : "");
     }
 
     /// <param name="forwardPass">Seconds of one forward pass at batch 1; s/job and × fwd are filled on gradient rows only.</param>
@@ -167,6 +183,7 @@ public static class Report
             m.RatioNearby is not { } ratio ? "-" : m.Unreliable ? $"unreliable ({F(ratio, 3)})" : F(ratio, 3),
             m.RatioSpread is { } spread ? $"{spread * 100:F0} %" : "-",
             gradient ? F(m.Seconds, 3) : "-", gradient && forwardPass is { } f ? F(m.Seconds / f, 1) : "-",
+            m.ComputeSeconds is { } compute ? F(compute * 1000, 0) : "-", m.FixedSeconds is { } fixedCost ? F(fixedCost * 1000, 0) : "-",
             F(m.PeakRssMb, 0),
         ];
     }
@@ -181,7 +198,95 @@ public static class Report
             m.RatioSpread is { } spread ? Math.Round(spread, 4) : null, m.Unreliable ? true : null,
             m.Error is { } e ? Math.Round(e.RelativeL2, 6) : null, m.Error is { } o ? Math.Round(o.TopOverlap, 4) : null,
             gradient ? Math.Round(m.Seconds, 4) : null, gradient ? Math.Round(forwardPass!.Value, 6) : null,
-            gradient ? Math.Round(m.Seconds / forwardPass!.Value, 2) : null);
+            gradient ? Math.Round(m.Seconds / forwardPass!.Value, 2) : null,
+            m.ComputeSeconds is { } compute ? Math.Round(compute, 4) : null, m.FixedSeconds is { } fixedCost ? Math.Round(fixedCost, 4) : null);
+    }
+
+    private static readonly string[] FixedCostHeader =
+    [
+        "model", "method", "evaluations", "in-process ms", "cluster ms", "cluster compute ms", "cluster fixed ms", "grpc ms",
+        "grpc compute ms", "grpc fixed ms", "grpc fixed ÷ compute", "grpc reused ms",
+    ];
+
+    /// <summary>
+    /// Per (model, method): the pure compute (in-process), and each cluster path's wall time split into the worker's compute
+    /// and the rest, the job's fixed cost (medians over the interleaved repeats).
+    /// </summary>
+    private static IEnumerable<string[]> FixedCostRows(IReadOnlyList<ModelResult> results, IReadOnlyList<string> methods)
+    {
+        foreach (var r in results)
+        {
+            foreach (var method in methods)
+            {
+                var rows = r.Rows.Where(m => m.Method == method).ToDictionary(m => m.Path);
+                if (!rows.TryGetValue(BenchOptions.ClusterPath, out var cluster) & !rows.TryGetValue(BenchOptions.GrpcPath, out var grpc)) continue;
+                string Ms(double? seconds) => seconds is { } s ? F(s * 1000, 0) : "-";
+                yield return
+                [
+                    r.Model, method, (grpc ?? cluster)!.Evaluations.ToString(CultureInfo.InvariantCulture),
+                    Ms(rows.GetValueOrDefault(BenchOptions.InProcessPath)?.Seconds),
+                    Ms(cluster?.Seconds), Ms(cluster?.ComputeSeconds), Ms(cluster?.FixedSeconds),
+                    Ms(grpc?.Seconds), Ms(grpc?.ComputeSeconds), Ms(grpc?.FixedSeconds),
+                    grpc is { FixedSeconds: { } f, ComputeSeconds: > 0 } ? F(f / grpc.ComputeSeconds.Value, 2) : "-",
+                    Ms(grpc?.ReusedSeconds),
+                ];
+            }
+        }
+    }
+
+    public static string FixedCostTable(IReadOnlyList<ModelResult> results, IReadOnlyList<string> methods)
+    {
+        var rows = FixedCostRows(results, methods).Prepend(FixedCostHeader).ToList();
+        if (rows.Count == 1) return "";
+        var widths = Enumerable.Range(0, FixedCostHeader.Length).Select(c => rows.Max(row => row[c].Length)).ToArray();
+        var text = new StringBuilder("fixed per-job cost (wall time less the worker's compute):").AppendLine();
+        foreach (var row in rows)
+            text.AppendJoin("  ", row.Select((cell, c) => c < 2 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))).AppendLine();
+        return text.ToString();
+    }
+
+    private const string FixedCostBegin = "<!-- fixed-cost: written by Lantern.Bench --fixed-cost --results; do not edit -->";
+    private const string FixedCostEnd = "<!-- /fixed-cost -->";
+
+    /// <summary>The <c>--fixed-cost</c> section of RESULTS.md (between its markers; appended when there is none).</summary>
+    public static void WriteFixedCostSection(string path, RunDescription run, IReadOnlyList<ModelResult> results, IReadOnlyList<string> methods)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("## Fixed per-job cost (`--fixed-cost`)").AppendLine();
+        md.AppendLine("Written by `Lantern.Bench --fixed-cost --results`; every figure below was measured in the one run described here. " +
+                      "`bench/README.md` says what each column measures.").AppendLine();
+        md.AppendLine($"- command: `dotnet run -c Release --project bench/Lantern.Bench --{string.Concat(run.Args.Select(a => " " + a))}`");
+        md.AppendLine($"- finished: {run.FinishedAt:yyyy-MM-dd HH:mm} UTC");
+        foreach (var line in run.Machine) md.AppendLine($"- {line}");
+        md.AppendLine($"- inference provider: {run.Provider}");
+        md.AppendLine($"- {run.LoadAtStart} at the start, {run.LoadAtEnd.Replace("load average: ", "")} at the end " +
+                      "(a shared machine: compare figures within this run only)");
+        foreach (var job in run.Jobs) md.AppendLine($"- job: {job}");
+        md.AppendLine();
+        md.AppendLine($"| {string.Join(" | ", FixedCostHeader)} |");
+        md.AppendLine($"|{string.Concat(FixedCostHeader.Select((_, c) => c < 2 ? "---|" : "---:|"))}");
+        foreach (var row in FixedCostRows(results, methods)) md.AppendLine($"| {string.Join(" | ", row)} |");
+        md.AppendLine();
+        md.AppendLine("in-process ms = the job's work on the worker's `WorkEvaluator` alone (baseline, then every item), no cluster. " +
+                      "cluster and grpc ms = the job's wall time on the local one-node cluster (through its actors; end to end over gRPC " +
+                      "from upload to the fetched result with overlays). compute ms = the seconds the node's worker spent inside the job's " +
+                      "work items in that run (`lantern_worker_busy_seconds_total`), fixed ms = wall less compute: submit and planning, " +
+                      "the baseline's round trip, leases and messages, the journal, assembly of the maps and the summary, and on grpc " +
+                      "upload, watch and the fetch with overlays. Each is the median over the interleaved repeats. grpc reused ms = " +
+                      "the same request once more without `no_cache`, end to end: answered from the finished job's stored result, " +
+                      "nothing evaluated (upload, submit, watch and the fetch with overlays remain).");
+        md.AppendLine().AppendLine("Notes per row:").AppendLine();
+        foreach (var m in results.SelectMany(r => r.Explanations(methods)))
+            md.AppendLine($"- {m.Model} {m.Method} {m.Path}: {m.Detail}{ErrorNote(m)}");
+
+        var text = File.Exists(path) ? File.ReadAllText(path) : "# Lantern benchmark results\n";
+        var block = $"{FixedCostBegin}\n{md.ToString().TrimEnd()}\n{FixedCostEnd}\n";
+        var start = text.IndexOf(FixedCostBegin, StringComparison.Ordinal);
+        var end = text.IndexOf(FixedCostEnd, StringComparison.Ordinal);
+        text = start >= 0 && end > start
+            ? text[..start] + block + text[(end + FixedCostEnd.Length)..].TrimStart('\n')
+            : text.TrimEnd() + "\n\n" + block;
+        File.WriteAllText(path, text);
     }
 
     private static string F(double value, int decimals) => value.ToString($"F{decimals}", CultureInfo.InvariantCulture);
@@ -201,5 +306,7 @@ public static class Report
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? TopOverlap,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? SecondsPerJob,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ForwardPassSeconds,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ForwardPasses);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ForwardPasses,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ComputeSeconds,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? FixedSeconds);
 }

@@ -12,4 +12,10 @@ public interface IMemoStore
 
     /// <summary>Stores the value unless the key has one already (then the stored one stays).</summary>
     Task PutAsync(string key, string value, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes the key's entry if it still holds <paramref name="value"/> (another writer's newer value stays): for values
+    /// that can stop being true, such as a finished job that was since deleted.
+    /// </summary>
+    Task RemoveAsync(string key, string value, CancellationToken cancellationToken = default);
 }

@@ -67,6 +67,14 @@ public sealed class PostgresArtifactStore : IArtifactStore, IMemoStore, IDisposa
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    async Task IMemoStore.RemoveAsync(string key, string value, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("DELETE FROM lantern_memo WHERE key = $1 AND value = $2");
+        command.Parameters.AddWithValue(key);
+        command.Parameters.AddWithValue(value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task<ArtifactPut> PutAsync(ReadOnlyMemory<byte> content, string kind, CancellationToken cancellationToken = default)
     {
         var sha256 = ContentHash.Sha256(content.Span);

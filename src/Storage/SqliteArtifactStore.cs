@@ -174,6 +174,16 @@ public sealed class SqliteArtifactStore : IArtifactStore, IMemoStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    async Task IMemoStore.RemoveAsync(string key, string value, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM lantern_memo WHERE key = $key AND value = $value";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$value", value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);

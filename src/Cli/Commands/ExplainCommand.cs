@@ -225,7 +225,18 @@ public static class ExplainCommand
         foreach (var top in result.TopClasses)
             table.AddRow(top.ClassIndex.ToString(), Markup.Escape(top.Label), top.Score.ToString("0.000"));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLineInterpolated($"explained class(es) {string.Join(", ", result.Targets)} with {result.Progress.Evaluations} model evaluations in {elapsed.TotalSeconds:0.0} s");
+        if (ReusedFrom(result) is { } reused)
+            AnsiConsole.MarkupLineInterpolated(
+                $"explained class(es) {string.Join(", ", result.Targets)} in {elapsed.TotalSeconds:0.0} s from {reused}'s result: the same inputs, nothing computed again (--no-cache computes afresh)");
+        else
+            AnsiConsole.MarkupLineInterpolated($"explained class(es) {string.Join(", ", result.Targets)} with {result.Progress.Evaluations} model evaluations in {elapsed.TotalSeconds:0.0} s");
         foreach (var file in files) AnsiConsole.MarkupLineInterpolated($"  wrote {file}");
+    }
+
+    /// <summary>"job ID" or "an earlier job" when the result was reused (summary.json's "reused"), otherwise null.</summary>
+    private static string? ReusedFrom(JobResult result)
+    {
+        if (result.SummaryJson.Length == 0 || System.Text.Json.Nodes.JsonNode.Parse(result.SummaryJson)?["reused"] is not { } reused) return null;
+        return reused["job_id"]?.GetValue<string>() is { } id ? $"job {id}" : "an earlier job";
     }
 }

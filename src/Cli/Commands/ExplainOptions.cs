@@ -59,6 +59,7 @@ public sealed class ExplainOptions
     public Option<string?> ModelOutput { get; } = new("--model-output") { Description = "logits or probabilities" };
     public Option<string> Out { get; } = new("--out") { DefaultValueFactory = _ => "lantern-out", Description = "Directory for summary.json, map-*.npy, overlay-*.png" };
     public Option<string?> Name { get; } = new("--name") { Description = "Job name shown in listings" };
+    public Option<bool> NoCache { get; } = new("--no-cache") { Description = "Compute afresh even when a finished job with the same inputs could answer at once" };
 
     public void AddTo(Command command)
     {
@@ -67,7 +68,7 @@ public sealed class ExplainOptions
                  {
                      Model, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
-                     Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name,
+                     Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name, NoCache,
                      Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
                  })
             command.Options.Add(option);
@@ -98,6 +99,7 @@ public sealed class ExplainOptions
             },
             Name = parsed.GetValue(Name) ?? Path.GetFileName(imagePath),
             Seed = parsed.GetValue(Seed),
+            NoCache = parsed.GetValue(NoCache),
         };
         switch (parsed.GetValue(Method))
         {

@@ -25,4 +25,5 @@ public sealed partial class JobSnapshot : ILanternMessage;
 public sealed partial class JobCompleted : IJobEvent;
 public sealed partial class JobFailed : IJobEvent;
 public sealed partial class JobCancelled : IJobEvent;
+public sealed partial class JobReused : IJobEvent;
 public sealed partial class JobDeleted : IJobEvent;

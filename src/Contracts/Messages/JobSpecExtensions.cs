@@ -1,9 +1,38 @@
-using Lantern.Contracts.Messages;
+using System.Security.Cryptography;
+using Google.Protobuf;
 
 namespace Lantern.Contracts.Messages;
 
 public static class JobSpecExtensions
 {
+    /// <summary>
+    /// Bump when any method's maps change for the same spec (a new default, a fixed assembler), so results stored under
+    /// the old keys are no longer reused.
+    /// </summary>
+    public const int ReuseVersion = 1;
+
+    /// <summary>
+    /// The memo key under which a finished job's id answers later jobs with the same inputs: a hash of the spec without
+    /// what does not change the maps (who submitted it, its name, priority and class labels). Everything else in the spec
+    /// is resolved content (model, image, segmentation and gradient-model hashes, preprocessing, method parameters,
+    /// targets, seed), and a job's maps are a function of those alone (design invariant 1).
+    /// </summary>
+    public static string ReuseKey(this JobSpec spec) =>
+        // Protobuf's C# writer emits fields in field-number order and omits defaults: the same spec, the same bytes.
+        $"job-result/v{ReuseVersion}/{Convert.ToHexStringLower(SHA256.HashData(spec.ReuseInputs().ToByteArray()))}";
+
+    /// <summary>The spec without what does not change the maps (see <see cref="ReuseKey"/>).</summary>
+    public static JobSpec ReuseInputs(this JobSpec spec)
+    {
+        var inputs = spec.Clone();
+        inputs.Owner = "";
+        inputs.Team = "";
+        inputs.Priority = 0;
+        inputs.Name = "";
+        inputs.Labels.Clear();
+        return inputs;
+    }
+
     /// <summary>True when the job explains probabilities of a model that outputs logits: scores pass through softmax.</summary>
     public static bool AppliesSoftmax(this JobSpec spec) =>
         spec.Score == ScoreKind.Probability && spec.Preprocessing.Output == "logits";

@@ -25,7 +25,7 @@ public static class CoordinatorHostingExtensions
                 (_, registry, resolver) => jobId => JobEntity.PropsFor(jobId,
                     // Resolved per entity, not here: the dispatcher and the index are registered after the region.
                     registry.Get<DispatcherKey>(), registry.Get<JobIndexKey>(), resolver.GetService<IArtifactStore>(), options,
-                    resolver.GetService<CoordinatorMetrics>()),
+                    resolver.GetService<CoordinatorMetrics>(), resolver.GetService<IMemoStore>()),
                 new JobMessageExtractor(),
                 new ShardOptions
                 {

@@ -24,6 +24,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private readonly IArtifactStore _artifacts;
     private readonly CoordinatorOptions _options;
     private readonly CoordinatorMetrics? _metrics;
+    private readonly IMemoStore? _memo;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<long> _offered = [];
     private readonly ProgressRate _rate = new();
@@ -37,10 +38,13 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private JobPhase _indexSentPhase = JobPhase.New;
     private DateTime _indexSentAt;
 
+    /// <param name="memo">Where a completed job is recorded under its spec's <see cref="JobSpecExtensions.ReuseKey"/>, so a
+    /// later job with the same inputs is answered from its result; null: completed jobs are not offered for reuse.</param>
     public JobEntity(string jobId, IActorRef dispatcher, IActorRef index, IArtifactStore artifacts, CoordinatorOptions options,
-        CoordinatorMetrics? metrics = null)
+        CoordinatorMetrics? metrics = null, IMemoStore? memo = null)
     {
         _metrics = metrics;
+        _memo = memo;
         _state = new JobState(jobId);
         _dispatcher = dispatcher;
         _index = index;
@@ -102,8 +106,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     public static string PersistenceIdFor(string jobId) => $"job-{jobId}";
 
     public static Props PropsFor(string jobId, IActorRef dispatcher, IActorRef index, IArtifactStore artifacts, CoordinatorOptions options,
-        CoordinatorMetrics? metrics = null) =>
-        Props.Create(() => new JobEntity(jobId, dispatcher, index, artifacts, options, metrics));
+        CoordinatorMetrics? metrics = null, IMemoStore? memo = null) =>
+        Props.Create(() => new JobEntity(jobId, dispatcher, index, artifacts, options, metrics, memo));
 
     protected override void PostStop()
     {
@@ -122,13 +126,15 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     private void Handle(StartJob command)
     {
-        var events = _state.Decide(command, _options.WorkItemSize);
+        var events = _state.Decide(command, _options.WorkItemSize, Now());
         if (events.Count == 0)
         {
             ReplyStatus();
             return;
         }
         PersistAndApply(events, ReplyStatus);
+        if (command.Reuse is { } reuse)
+            _log.Info("Job {JobId} answered from finished job {SourceJobId}'s result; nothing to evaluate", _state.JobId, reuse.SourceJobId);
     }
 
     private void Handle(ScoreWorkItem command)
@@ -304,10 +310,26 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         _log.Info("Job {JobId}: all {Count} work items scored, assembling maps", _state.JobId, _state.WorkItemCount);
         var state = _state;
         var artifacts = _artifacts;
+        var memo = _memo;
+        var log = _log;
         Task.Run(async () =>
         {
             var finishedUnixMs = Now();
             var outcome = await JobAssembly.AssembleAsync(state, artifacts, finishedUnixMs);
+            // Recorded before the job reads as done, so whoever saw it done finds it for reuse. A lookup checks that the
+            // job it finds is done (not still completing, not deleted), so recording early is harmless.
+            if (memo is not null)
+            {
+                try
+                {
+                    await memo.PutAsync(state.Spec!.ReuseKey(), state.JobId);
+                }
+                catch (Exception e)
+                {
+                    log.Warning("Job {JobId}: recording its result for reuse failed ({Reason}); later identical jobs compute again",
+                        state.JobId, e.Message);
+                }
+            }
             return new AssemblyFinished(outcome, finishedUnixMs);
         }).PipeTo(Self);
     }

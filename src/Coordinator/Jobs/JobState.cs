@@ -42,6 +42,9 @@ public sealed class JobState(string jobId)
     public JobOutcome? Outcome { get; private set; }
     public string? Error { get; private set; }
 
+    /// <summary>The finished job whose result answered this one (<see cref="JobReused"/>); null for a computed job.</summary>
+    public string? ReusedFrom { get; private set; }
+
     private bool[] _done = [];
 
     /// <summary>Index of the first work item not yet scored; only moves forward.</summary>
@@ -185,11 +188,27 @@ public sealed class JobState(string jobId)
     /// <summary>Derived from the spec once; it memoises what it computed from earlier samples.</summary>
     private IExplanationMethod? _method;
 
-    public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize)
+    public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize, long nowUnixMs = 0)
     {
         if (Phase != JobPhase.New) return []; // a retried submit of the same job id is a no-op
         var size = Math.Min(workItemSize, MethodCatalog.For(command.Spec).MaxItemSize ?? int.MaxValue);
-        return [new JobAccepted { Spec = command.Spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = size }];
+        var accepted = new JobAccepted { Spec = command.Spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = size };
+        if (command.Reuse is not { } reuse) return [accepted];
+        // Answered at once from the finished job's result: its maps (shared by hash) and a summary of this job's own.
+        var finished = Math.Max(nowUnixMs, command.SubmittedUnixMs);
+        return
+        [
+            accepted,
+            new JobReused
+            {
+                SourceJobId = reuse.SourceJobId, Baseline = { reuse.Baseline }, Targets = { reuse.Targets }, FinishedUnixMs = finished,
+                Outcome = new JobOutcome
+                {
+                    Maps = { reuse.Outcome.Maps },
+                    SummaryJson = JobSummary.Reused(JobId, command.Spec, command.SubmittedUnixMs, finished, reuse),
+                },
+            },
+        ];
     }
 
     public IReadOnlyList<IJobEvent> Decide(ScoreWorkItem command, long nowUnixMs)
@@ -301,11 +320,24 @@ public sealed class JobState(string jobId)
                 FinishedUnixMs = cancelled.FinishedUnixMs;
                 Phase = JobPhase.Cancelled;
                 break;
+            case JobReused reused:
+                Baseline = [.. reused.Baseline];
+                Targets = [.. reused.Targets];
+                Outcome = reused.Outcome;
+                FinishedUnixMs = reused.FinishedUnixMs;
+                ReusedFrom = reused.SourceJobId;
+                // Every work item is answered (none evaluated): progress reads complete, with no evaluations.
+                Array.Fill(_done, true);
+                WorkItemsDone = WorkItemCount;
+                _firstMissing = WorkItemCount;
+                Phase = JobPhase.Done;
+                break;
             case JobDeleted:
                 // As if never submitted: every command answers "no such job" from here on.
                 Phase = JobPhase.New;
                 Spec = null;
                 Outcome = null;
+                ReusedFrom = null;
                 TargetScores = [];
                 ItemMaps = [];
                 break;
@@ -343,7 +375,7 @@ public sealed class JobState(string jobId)
             FinishedUnixMs = FinishedUnixMs, WorkItemSize = WorkItemSize, PerturbationCount = PerturbationCount,
             PerturbationsUsed = PerturbationsUsed, Targets = { Targets }, Baseline = { Baseline },
             ItemsDone = Google.Protobuf.ByteString.CopyFrom(PackBits(_done)), Evaluations = Evaluations, Workers = { Workers },
-            Outcome = Outcome, Error = Error ?? "",
+            Outcome = Outcome, Error = Error ?? "", ReusedFrom = ReusedFrom ?? "",
         };
         if (Phase == JobPhase.Running)
         {
@@ -395,6 +427,7 @@ public sealed class JobState(string jobId)
         foreach (var worker in snapshot.Workers) state.Workers.Add(worker);
         state.Outcome = snapshot.Outcome;
         state.Error = snapshot.Error.Length > 0 ? snapshot.Error : null;
+        state.ReusedFrom = snapshot.ReusedFrom.Length > 0 ? snapshot.ReusedFrom : null;
         if (state.Phase == JobPhase.Running)
         {
             var targets = state.Targets.Length;
@@ -448,11 +481,13 @@ public sealed class JobState(string jobId)
     }
 
     /// <summary>The targets' scores for the unperturbed image, in the score kind the job asked for.</summary>
-    public float[] BaselineTargetScores()
+    public float[] BaselineTargetScores() => TargetScoresOf(Spec!, Baseline, Targets);
+
+    /// <summary>The targets' scores in a baseline (the model's raw output), in the score kind the spec asks for.</summary>
+    public static float[] TargetScoresOf(JobSpec spec, float[] baseline, int[] targets)
     {
-        var spec = Spec!;
-        var scores = spec.AppliesSoftmax() ? Scores.Softmax(Baseline) : Baseline;
-        return [.. Targets.Select(t => spec.Score(t, scores, spec.OutputShape))];
+        var scores = spec.AppliesSoftmax() ? Scores.Softmax(baseline) : baseline;
+        return [.. targets.Select(t => spec.Score(t, scores, spec.OutputShape))];
     }
 
     public JobProgress ToProgress() => new()
@@ -521,7 +556,9 @@ public sealed class JobState(string jobId)
     private long ItemsTotalForProgress => UsedItemCount + 1 + UndecidedItemsAtMost();
 
     /// <summary>Evaluations the job will run: the baseline and every perturbation used (at most, while an adaptive plan decides).</summary>
-    private long EvaluationsTotal => 1 + PerturbationsUsed + (_adaptive is null ? 0 : _adaptive.PlannedPerturbations - PlanSelected);
+    private long EvaluationsTotal => ReusedFrom is not null
+        ? 0 // a reused job evaluates nothing
+        : 1 + PerturbationsUsed + (_adaptive is null ? 0 : _adaptive.PlannedPerturbations - PlanSelected);
 
     /// <summary>
     /// Adaptive methods: work items the steps not yet decided may need, at most (their perturbations not yet selected), so the
@@ -529,7 +566,7 @@ public sealed class JobState(string jobId)
     /// </summary>
     private int UndecidedItemsAtMost()
     {
-        if (_adaptive is null || _steps.Count >= _adaptive.Steps || WorkItemSize == 0) return 0;
+        if (_adaptive is null || _steps.Count >= _adaptive.Steps || WorkItemSize == 0 || ReusedFrom is not null) return 0;
         var left = _adaptive.PlannedPerturbations - PlanSelected;
         return (int)((left + WorkItemSize - 1) / WorkItemSize) + (_adaptive.Steps - _steps.Count - 1);
     }

@@ -14,8 +14,6 @@ public static class JobSummary
     public static string Build(JobState state, IExplanationMethod method, MethodOutput output, long finishedUnixMs)
     {
         var spec = state.Spec!;
-        var probabilities = spec.Probabilities(state.Baseline);
-        var baselineTargets = state.BaselineTargetScores();
         var computeSeconds = (finishedUnixMs - state.FirstItemUnixMs) / 1000.0;
 
         var summary = new JsonObject
@@ -34,15 +32,8 @@ public static class JobSummary
                 ["sha256"] = spec.ImageSha256, ["width"] = spec.ImageWidth, ["height"] = spec.ImageHeight,
             },
             ["parameters"] = Parameters(state, method),
-            ["top_classes"] = new JsonArray([.. Scores.TopK(probabilities, Math.Min(5, probabilities.Length)).Select(c => (JsonNode)new JsonObject
-            {
-                ["class"] = c, ["label"] = spec.LabelOf(c), ["probability"] = probabilities[c], ["output"] = state.Baseline[c],
-            })]),
-            ["targets"] = new JsonArray([.. state.Targets.Select((c, i) => (JsonNode)new JsonObject
-            {
-                ["class"] = spec.ClassOf(c), ["label"] = spec.Describe(c), ["score"] = baselineTargets[i],
-                ["region"] = TargetRegions.IsRegion(c) ? JsonNode.Parse(Google.Protobuf.JsonFormatter.Default.Format(spec.Targets.Regions[TargetRegions.RegionIndex(c)])) : null,
-            })]),
+            ["top_classes"] = TopClasses(spec, state.Baseline),
+            ["targets"] = TargetsOf(spec, state.Baseline, state.Targets),
             ["per_target"] = output.PerTarget,
             ["evaluations"] = state.Evaluations,
             ["work_items"] = state.WorkItemCount + 1,
@@ -58,6 +49,72 @@ public static class JobSummary
             },
         };
         return summary.ToJsonString(Indented);
+    }
+
+    /// <summary>
+    /// The summary of a job answered from a finished job's result (<see cref="JobReused"/>): the source's parameters and
+    /// per-target figures (functions of the same inputs), this job's own id, name, labels and timings, no evaluations, and
+    /// under "reused" where the maps came from. The source job's id and finish time are named only when this job's owner
+    /// may see that job (<see cref="ReusedResult.SourceVisible"/>): another team's job id and when it ran are theirs.
+    /// </summary>
+    public static string Reused(string jobId, JobSpec spec, long submittedUnixMs, long finishedUnixMs, ReusedResult reuse)
+    {
+        var source = JsonNode.Parse(reuse.Outcome.SummaryJson)?.AsObject() ?? new JsonObject();
+        float[] baseline = [.. reuse.Baseline];
+        var summary = new JsonObject
+        {
+            ["job_id"] = jobId,
+            ["name"] = spec.Name,
+            ["method"] = source["method"]?.DeepClone(),
+            ["model"] = source["model"]?.DeepClone(),
+            ["image"] = source["image"]?.DeepClone(),
+            ["parameters"] = source["parameters"]?.DeepClone(),
+            ["top_classes"] = TopClasses(spec, baseline),
+            ["targets"] = TargetsOf(spec, baseline, [.. reuse.Targets]),
+            ["per_target"] = source["per_target"]?.DeepClone(),
+            ["evaluations"] = 0,
+            ["work_items"] = 0,
+            ["workers"] = new JsonArray(),
+            ["reused"] = new JsonObject
+            {
+                ["job_id"] = reuse.SourceVisible ? reuse.SourceJobId : null,
+                ["finished_utc"] = reuse.SourceVisible ? Utc(reuse.SourceFinishedUnixMs) : null,
+                ["evaluations"] = reuse.SourceEvaluations,
+                ["note"] = reuse.SourceVisible
+                    ? "answered from this finished job with the same inputs; nothing was computed again"
+                    : "answered from a finished job with the same inputs that you cannot see; nothing was computed again",
+            },
+            ["timings"] = new JsonObject
+            {
+                ["submitted_utc"] = Utc(submittedUnixMs),
+                ["started_utc"] = null,
+                ["finished_utc"] = Utc(finishedUnixMs),
+                ["total_seconds"] = (finishedUnixMs - submittedUnixMs) / 1000.0,
+                ["compute_seconds"] = 0.0,
+                ["evaluations_per_second"] = 0,
+            },
+        };
+        return summary.ToJsonString(Indented);
+    }
+
+    /// <summary>The model's top five classes for the unperturbed image, labelled with the spec's labels.</summary>
+    private static JsonArray TopClasses(JobSpec spec, float[] baseline)
+    {
+        var probabilities = spec.Probabilities(baseline);
+        return new JsonArray([.. Scores.TopK(probabilities, Math.Min(5, probabilities.Length)).Select(c => (JsonNode)new JsonObject
+        {
+            ["class"] = c, ["label"] = spec.LabelOf(c), ["probability"] = probabilities[c], ["output"] = baseline[c],
+        })]);
+    }
+
+    private static JsonArray TargetsOf(JobSpec spec, float[] baseline, int[] targets)
+    {
+        var baselineTargets = JobState.TargetScoresOf(spec, baseline, targets);
+        return new JsonArray([.. targets.Select((c, i) => (JsonNode)new JsonObject
+        {
+            ["class"] = spec.ClassOf(c), ["label"] = spec.Describe(c), ["score"] = baselineTargets[i],
+            ["region"] = TargetRegions.IsRegion(c) ? JsonNode.Parse(Google.Protobuf.JsonFormatter.Default.Format(spec.Targets.Regions[TargetRegions.RegionIndex(c)])) : null,
+        })]);
     }
 
     private static JsonObject Parameters(JobState state, IExplanationMethod method)

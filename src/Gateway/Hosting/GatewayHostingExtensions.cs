@@ -28,6 +28,7 @@ public static class GatewayHostingExtensions
             .AddSingleton<GradientModels>()
             .AddSingleton<JobRequestMapping>()
             .AddSingleton<JobResultMapping>()
+            .AddSingleton<ResultReuse>()
             .AddSingleton<RegisteredModels>();
     }
 

@@ -28,23 +28,28 @@ public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options
         return (put, info);
     }
 
-    public Task<(ArtifactPut Put, RgbImage Image)> PutImageAsync(byte[] bytes, CancellationToken cancellationToken) =>
+    public Task<(ArtifactPut Put, int Width, int Height)> PutImageAsync(byte[] bytes, CancellationToken cancellationToken) =>
         PutImageAsync(bytes, options.Quotas, cancellationToken);
 
     /// <summary>
     /// Checks the size the header claims against the caller's image_pixels quota before a pixel is decoded, then
-    /// decodes (to validate the whole file) within the node's shared decode budget.
+    /// decodes (to validate the whole file) within the node's shared decode budget; bytes this gateway decoded before are
+    /// not decoded again.
     /// </summary>
-    public async Task<(ArtifactPut Put, RgbImage Image)> PutImageAsync(byte[] bytes, QuotaLimits limits, CancellationToken cancellationToken)
+    public async Task<(ArtifactPut Put, int Width, int Height)> PutImageAsync(byte[] bytes, QuotaLimits limits, CancellationToken cancellationToken)
     {
         if (bytes.Length == 0) GrpcErrors.InvalidArgument("the image upload was empty; send a JPEG or PNG file's bytes");
         var (width, height) = Identify(bytes);
         QuotaPolicy.Check(limits, QuotaLimits.ImagePixels, (long)width * height, $"the image's size ({width}x{height} in its header)",
             "downscale it first");
-        var image = await DecodeImageAsync(bytes, cancellationToken);
+        if (!_images.TryGetValue(ContentHash.Sha256(bytes), out var size))
+        {
+            var image = await DecodeImageAsync(bytes, cancellationToken);
+            size = (image.Width, image.Height);
+        }
         var put = await store.PutAsync(bytes, "image", cancellationToken);
-        _images[put.Sha256] = (image.Width, image.Height);
-        return (put, image);
+        _images[put.Sha256] = size;
+        return (put, size.Width, size.Height);
     }
 
     public async Task<OnnxModelInfo> ModelAsync(string sha256, CancellationToken cancellationToken)

@@ -18,9 +18,15 @@ namespace Lantern.Gateway.Mapping;
 /// Turns a submit request into a complete <see cref="JobSpec"/>: every default resolved (so workers and the summary
 /// see exactly what ran), every parameter checked against the model and the image, each problem a clear error.
 /// </summary>
+/// <param name="memo">Where segmentations are found again by (image, parameters), across processes; null: in memory only.</param>
 public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore artifacts, GatewayOptions options, GradientModels gradientModels,
-    RegisteredModels registered)
+    RegisteredModels registered, IMemoStore? memo = null)
 {
+    /// <summary>Bump when a segmenter's output for the same image and parameters changes, so old memo entries are not used.</summary>
+    private const int SegmenterVersion = 1;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StoredSegmentation> _segmentations = new();
+
     /// <param name="limits">The caller's quotas; null: the node's defaults.</param>
     /// <param name="team">The caller's team, whose registered models <see cref="SubmitJobRequest.Model"/> may name.</param>
     public async Task<JobSpec> ToSpecAsync(SubmitJobRequest request, CancellationToken cancellationToken, QuotaLimits? limits = null,
@@ -127,6 +133,17 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
     /// <summary>Feature-based methods share one segmentation per job: computed here once, stored, fetched by hash.</summary>
     private async Task SegmentAsync(JobSpec spec, Contracts.Api.Segmentation parameters, CancellationToken cancellationToken)
     {
+        // A segmentation is a function of the image and its parameters: a later job on the same image (every LIME job
+        // a user repeats, and every job that result reuse answers) finds it instead of decoding and segmenting again.
+        var key = $"segmentation/v{SegmenterVersion}/" + ContentHash.Sha256(System.Text.Encoding.UTF8.GetBytes(
+            $"{spec.ImageSha256}\n{Google.Protobuf.JsonFormatter.Default.Format(parameters)}"));
+        if (_segmentations.TryGetValue(key, out var known) || (known = await RecallAsync(key, cancellationToken)) is not null)
+        {
+            _segmentations[key] = known;
+            spec.SegmentationSha256 = known.Sha256;
+            spec.FeatureCount = known.FeatureCount;
+            return;
+        }
         var image = await catalog.ImageAsync(spec.ImageSha256, cancellationToken);
         Explainers.Segmentation.Segmentation segmentation;
         try
@@ -144,7 +161,28 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
                 "(ask for more segments, or a smaller scale for felzenszwalb)");
         spec.SegmentationSha256 = (await artifacts.PutAsync(segmentation.ToBytes(), "segmentation", cancellationToken)).Sha256;
         spec.FeatureCount = segmentation.FeatureCount;
+        var stored = new StoredSegmentation(spec.SegmentationSha256, spec.FeatureCount);
+        _segmentations[key] = stored;
+        if (memo is not null) await memo.PutAsync(key, System.Text.Json.JsonSerializer.Serialize(stored), cancellationToken);
     }
+
+    private async Task<StoredSegmentation?> RecallAsync(string key, CancellationToken cancellationToken)
+    {
+        if (memo is null || await memo.GetAsync(key, cancellationToken) is not { } json) return null;
+        try
+        {
+            var stored = System.Text.Json.JsonSerializer.Deserialize<StoredSegmentation>(json);
+            // The artifact is what workers fetch: a memo entry whose bytes are gone is no answer.
+            return stored is not null && await artifacts.ExistsAsync(stored.Sha256, cancellationToken) ? stored : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null; // unreadable: segment again
+        }
+    }
+
+    /// <summary>A stored segmentation: its artifact and how many features it has.</summary>
+    private sealed record StoredSegmentation(string Sha256, int FeatureCount);
 
     private static OcclusionOptions ResolveOcclusion(OcclusionOptions requested)
     {

@@ -31,6 +31,7 @@ public sealed class LanternService(
     JobRequestMapping requests,
     JobResultMapping results,
     QuotaPolicy quotas,
+    ResultReuse reuse,
     GatewayOptions options) : Contracts.Api.Lantern.LanternBase
 {
     /// <summary>Null on a node without the database (a worker-only node's gateway), which is then open.</summary>
@@ -59,12 +60,12 @@ public sealed class LanternService(
         using var buffer = new MemoryStream();
         await ReadUploadAsync(requestStream, "image", caller, limits, (chunk, ct) => buffer.WriteAsync(chunk, ct).AsTask(),
             context.CancellationToken);
-        var (put, image) = await catalog.PutImageAsync(buffer.ToArray(), limits, context.CancellationToken);
+        var (put, width, height) = await catalog.PutImageAsync(buffer.ToArray(), limits, context.CancellationToken);
         await RecordUploadAsync(caller, put, context.CancellationToken);
         return new ArtifactRef
         {
             Sha256 = put.Sha256, Size = put.Size, AlreadyPresent = put.AlreadyPresent,
-            Image = new ImageInfo { Width = image.Width, Height = image.Height },
+            Image = new ImageInfo { Width = width, Height = height },
         };
     }
 
@@ -98,14 +99,17 @@ public sealed class LanternService(
         var spec = await requests.ToSpecAsync(request, cancellationToken, limits, caller.Team);
         spec.Owner = caller.Name;
         spec.Team = caller.Team;
-        var evaluations = MethodCatalog.For(spec).PerturbationCount;
-        using var admission = caller.IsOpen ? null : await quotas.AdmitOneSubmitAtATimeAsync(caller, cancellationToken);
-        if (!caller.IsOpen) await CheckRunningQuotasAsync(caller, limits, evaluations, cancellationToken);
+        // A finished job with the same inputs answers this one at once: it evaluates nothing, so no quota applies.
+        var reused = request.NoCache ? null : await reuse.FindAsync(spec, caller, cancellationToken);
+        var evaluations = reused is null ? MethodCatalog.For(spec).PerturbationCount : 0;
+        using var admission = caller.IsOpen || reused is not null ? null : await quotas.AdmitOneSubmitAtATimeAsync(caller, cancellationToken);
+        if (!caller.IsOpen && reused is null) await CheckRunningQuotasAsync(caller, limits, evaluations, cancellationToken);
 
         var submitted = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (Users is { } users)
-            await users.RecordJobAsync(new OwnedJob(jobId, caller.Name, caller.Team, evaluations, submitted, Finished: false), cancellationToken);
-        await AskAsync<JobStatusResult>(new StartJob { JobId = jobId, Spec = spec, SubmittedUnixMs = submitted }, context);
+            await users.RecordJobAsync(new OwnedJob(jobId, caller.Name, caller.Team, evaluations, submitted, Finished: reused is not null),
+                cancellationToken);
+        await AskAsync<JobStatusResult>(new StartJob { JobId = jobId, Spec = spec, SubmittedUnixMs = submitted, Reuse = reused }, context);
         return new SubmitJobResponse { JobId = jobId };
     }
 

@@ -80,6 +80,7 @@ public sealed class WorkEvaluator : IDisposable
         CancellationToken cancellationToken = default)
     {
         await _oneAtATime.WaitAsync(cancellationToken);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             // One RunOptions per request: cancelling sets its terminate flag, which ONNX Runtime checks between the graph's
@@ -100,6 +101,7 @@ public sealed class WorkEvaluator : IDisposable
         }
         finally
         {
+            _metrics?.AddBusy(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             _oneAtATime.Release();
         }
     }

@@ -11,6 +11,7 @@ public sealed class WorkerMetrics
     private readonly Counter _evaluations;
     private readonly Counter _batchesWrittenAhead;
     private readonly Counter _runsTerminated;
+    private readonly Counter _busySeconds;
     private readonly Histogram _batchSeconds;
     private readonly Gauge _provider;
 
@@ -23,6 +24,8 @@ public sealed class WorkerMetrics
             "Batches whose inputs were written while the batch before them ran (pipelining), and then used");
         _runsTerminated = metrics.CreateCounter("lantern_worker_runs_terminated_total",
             "Model runs stopped by ONNX Runtime's terminate flag because their job was cancelled or withdrawn");
+        _busySeconds = metrics.CreateCounter("lantern_worker_busy_seconds_total",
+            "Wall time this node's workers spent evaluating work items (baselines and gradient items included), summed over workers");
         _batchSeconds = metrics.CreateHistogram("lantern_worker_batch_seconds",
             "Wall time of one inference batch (session run) on a worker",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) }); // 1 ms .. 33 s
@@ -45,6 +48,14 @@ public sealed class WorkerMetrics
     public long RunsTerminated => (long)_runsTerminated.Value;
 
     public void AddRunTerminated() => _runsTerminated.Inc();
+
+    /// <summary>
+    /// Seconds the workers spent inside work items (writing inputs, running the model, reading scores): a job's compute.
+    /// Its wall time less this is its fixed cost (submit, planning, messages, journal, assembly), as the bench reports it.
+    /// </summary>
+    public double BusySeconds => _busySeconds.Value;
+
+    public void AddBusy(double seconds) => _busySeconds.Inc(seconds);
 
     /// <summary>One session run of a batch took this long (seconds, from <see cref="System.Diagnostics.Stopwatch"/>).</summary>
     public void ObserveBatch(double seconds) => _batchSeconds.Observe(seconds);

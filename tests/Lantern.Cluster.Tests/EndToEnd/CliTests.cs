@@ -100,6 +100,37 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Explain_asked_again_is_answered_from_the_first_result_and_no_cache_computes_afresh()
+    {
+        var (model, image) = WriteInputs();
+        await using var node = await TestNode.StartAsync();
+        async Task<JsonElement> ExplainAsync(string output, params string[] extra)
+        {
+            Assert.Equal(0, await LanternCli.RunAsync(
+            [
+                "explain", image, "--model", model, "--window", "12", "--stride", "6", "--classes", "0", "--out",
+                Path.Combine(_directory, output), "--gateway", node.Address.ToString(), .. extra,
+            ]));
+            return JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_directory, output, "summary.json"))).RootElement;
+        }
+
+        var first = await ExplainAsync("first");
+        var afterFirst = node.Evaluations;
+        var again = await ExplainAsync("again");
+        var afterAgain = node.Evaluations;
+        var fresh = await ExplainAsync("fresh", "--no-cache");
+
+        Assert.Equal(1 + 7 * 7, afterFirst);
+        Assert.Equal(afterFirst, afterAgain); // the second run evaluated nothing
+        Assert.Equal(first.GetProperty("job_id").GetString(), again.GetProperty("reused").GetProperty("job_id").GetString());
+        Assert.False(fresh.TryGetProperty("reused", out _));
+        Assert.Equal(2 * afterFirst, node.Evaluations);
+        foreach (var run in new[] { "again", "fresh" })
+            Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(_directory, "first", "map-0.npy")),
+                await File.ReadAllBytesAsync(Path.Combine(_directory, run, "map-0.npy")));
+    }
+
+    [Fact]
     public async Task Explain_with_a_window_larger_than_the_image_fails_with_a_message_and_no_output()
     {
         var (model, image) = WriteInputs();

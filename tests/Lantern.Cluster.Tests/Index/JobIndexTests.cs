@@ -28,6 +28,7 @@ public sealed class JobIndexTests
                 ModelSha256 = model, ImageSha256 = image, Name = $"job {i}",
                 Preprocessing = TestJobs.Identity(Size, Size), Targets = new Targets { Classes = { 0 } },
                 Occlusion = TestJobs.Occlusion((8, 8)),
+                NoCache = true, // each one computed: the listing shows what computed jobs record
             };
             var id = (await node.Api.SubmitJobAsync(submit)).JobId;
             Assert.Equal(JobState.Done, (await node.Client.WatchAsync(id, _ => { })).State);

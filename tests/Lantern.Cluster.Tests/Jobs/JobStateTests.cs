@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Jobs;
 using ApiJobState = Lantern.Contracts.Api.JobState;
@@ -338,5 +339,85 @@ public sealed class JobStateTests
         Assert.Equal(10, done.EvaluationsTotal);
         Assert.Equal(10, done.Evaluations);
         Assert.Equal(9 / 2.0, done.EvaluationsPerSecond, 6); // 9 perturbations in the 2 s after the baseline
+    }
+
+    private static StartJob Reusing(string source) => new()
+    {
+        JobId = JobId, SubmittedUnixMs = Now,
+        Spec = SpecWithPreprocessing(),
+        Reuse = new ReusedResult
+        {
+            SourceJobId = source, SourceVisible = true, Baseline = { 0.1f, 0.9f, 0.3f, 0.5f }, Targets = { 1, 3 },
+            SourceEvaluations = 10, SourceFinishedUnixMs = Now - 60_000,
+            Outcome = new Lantern.Contracts.Messages.JobOutcome
+            {
+                Maps = { new StoredMap { TargetClass = 1, Height = 4, Width = 4, DataSha256 = new string('c', 64) } },
+                SummaryJson = """{"job_id":"source","method":"occlusion","parameters":{"seed":0}}""",
+            },
+        },
+    };
+
+    private static JobSpec SpecWithPreprocessing()
+    {
+        var spec = Spec(new Targets { TopK = 2 });
+        spec.Preprocessing = new Preprocessing { Output = "logits" };
+        return spec;
+    }
+
+    [Fact]
+    public void A_job_started_with_a_reused_result_is_done_at_once_with_those_maps_and_no_evaluations()
+    {
+        var state = new JobState(JobId);
+        var events = state.Decide(Reusing("source"), WorkItemSize, Now + 5);
+        ApplyAll(state, events);
+
+        Assert.Equal([typeof(JobAccepted), typeof(JobReused)], events.Select(e => e.GetType()));
+        Assert.Equal(JobPhase.Done, state.Phase);
+        Assert.Equal("source", state.ReusedFrom);
+        Assert.Equal(new string('c', 64), Assert.Single(state.Outcome!.Maps).DataSha256);
+        Assert.Equal([1, 3], state.Targets);
+        Assert.Empty(state.PendingItems());
+        var progress = state.ToProgress();
+        Assert.Equal((ApiJobState.Done, 0L, 0L, 0.0), (progress.State, progress.Evaluations, progress.EvaluationsTotal, progress.EvaluationsPerSecond));
+        Assert.Equal(progress.ItemsTotal, progress.ItemsDone);
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(state.Outcome.SummaryJson)!;
+        Assert.Equal(JobId, summary["job_id"]!.GetValue<string>()); // its own id, not the source's
+        Assert.Equal("source", summary["reused"]!["job_id"]!.GetValue<string>());
+        Assert.Equal(0, summary["evaluations"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void A_reused_job_recovers_from_its_snapshot_as_the_same_reused_job()
+    {
+        var state = new JobState(JobId);
+        ApplyAll(state, state.Decide(Reusing("source"), WorkItemSize, Now + 5));
+
+        var recovered = JobState.FromSnapshot(JobId, JobSnapshot.Parser.ParseFrom(state.ToSnapshot().ToByteArray()));
+
+        Assert.Equal(state.ToSnapshot(), recovered.ToSnapshot());
+        Assert.Equal("source", recovered.ReusedFrom);
+        Assert.Equal(state.ToProgress(), recovered.ToProgress());
+    }
+
+    [Fact]
+    public void The_reuse_key_ignores_who_asked_and_what_they_called_it_but_not_the_seed_targets_or_parameters()
+    {
+        var spec = Spec(new Targets { TopK = 2 });
+        var asked = spec.Clone();
+        asked.Owner = "bob";
+        asked.Team = "vision";
+        asked.Priority = 3;
+        asked.Name = "again";
+        asked.Labels.Add("tench");
+        var reseeded = spec.Clone();
+        reseeded.Seed = 1;
+        var retargeted = Spec(new Targets { TopK = 3 });
+        var rewindowed = spec.Clone();
+        rewindowed.Occlusion.Windows[0].StrideX = 2;
+        var otherImage = spec.Clone();
+        otherImage.ImageSha256 = new string('d', 64);
+
+        Assert.Equal(spec.ReuseKey(), asked.ReuseKey());
+        Assert.Equal(5, new[] { spec, reseeded, retargeted, rewindowed, otherImage }.Select(s => s.ReuseKey()).Distinct().Count());
     }
 }

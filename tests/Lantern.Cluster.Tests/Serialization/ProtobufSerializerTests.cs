@@ -130,7 +130,15 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
 
     private static readonly IReadOnlyDictionary<string, IMessage> Examples = new IMessage[]
     {
-        new StartJob { JobId = "0123abcd", Spec = Spec(), SubmittedUnixMs = 1_700_000_000_000 },
+        new StartJob
+        {
+            JobId = "0123abcd", Spec = Spec(), SubmittedUnixMs = 1_700_000_000_000,
+            Reuse = new ReusedResult
+            {
+                SourceJobId = "4567cdef", SourceVisible = true, Outcome = Outcome(), Baseline = { 0.1f, 0.9f }, Targets = { 1 },
+                SourceEvaluations = 226, SourceFinishedUnixMs = 1_600_000_000_000,
+            },
+        },
         new GetJobStatus { JobId = "0123abcd" },
         new GetJobResult { JobId = "0123abcd" },
         new Lantern.Contracts.Messages.CancelJob { JobId = "0123abcd" },
@@ -152,7 +160,7 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
             Phase = 2, Spec = Spec(), SubmittedUnixMs = 1_700_000_000_000, FirstItemUnixMs = 1_700_000_000_500, WorkItemSize = 32,
             PerturbationCount = 100, PerturbationsUsed = 100, Targets = { 207 }, Baseline = { 0.5f }, TargetScores = { 0.25f },
             ItemMaps = { 1f }, ItemsDone = Google.Protobuf.ByteString.CopyFrom(5), Evaluations = 33, Workers = { "node-1" },
-            Outcome = Outcome(), Error = "none", PlanSteps = { new PlanExtended { Step = 0, Runs = { 0, 9 } } },
+            Outcome = Outcome(), Error = "none", PlanSteps = { new PlanExtended { Step = 0, Runs = { 0, 9 } } }, ReusedFrom = "4567cdef",
         },
         new IndexJob { Row = IndexRow() },
         new JobIndexAck { JobId = "0123abcd", Version = 12 },
@@ -177,6 +185,10 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         new JobCompleted { Outcome = Outcome(), FinishedUnixMs = 1_700_000_009_000 },
         new JobFailed { Reason = "a worker returned 3 scores", FinishedUnixMs = 1_700_000_009_000 },
         new JobCancelled { FinishedUnixMs = 1_700_000_009_000 },
+        new JobReused
+        {
+            SourceJobId = "4567cdef", Outcome = Outcome(), Baseline = { 0.1f, 0.9f }, Targets = { 1 }, FinishedUnixMs = 1_700_000_000_020,
+        },
         new JobDeleted { DeletedUnixMs = 1_700_000_010_000 },
         new Lantern.Contracts.Messages.DeleteJob { JobId = "0123abcd" },
         new JobDeletedReply { JobId = "0123abcd" },

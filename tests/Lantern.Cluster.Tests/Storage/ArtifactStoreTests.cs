@@ -97,6 +97,24 @@ public abstract class ArtifactStoreTests
         Assert.False(await store.ExistsAsync(missing));
         Assert.Null(await store.GetAsync(missing));
     }
+
+    [Fact]
+    public async Task A_memo_keeps_its_first_value_and_forgets_it_only_when_asked_to_with_that_value()
+    {
+        var memo = (IMemoStore)await NewStoreAsync();
+
+        await memo.PutAsync("job-result/v1/k", "first");
+        await memo.PutAsync("job-result/v1/k", "second");
+        var kept = await memo.GetAsync("job-result/v1/k");
+        await memo.RemoveAsync("job-result/v1/k", "second"); // not the value it holds: stays
+        var stillKept = await memo.GetAsync("job-result/v1/k");
+        await memo.RemoveAsync("job-result/v1/k", "first");
+        var forgotten = await memo.GetAsync("job-result/v1/k");
+        await memo.PutAsync("job-result/v1/k", "third");
+
+        Assert.Equal(("first", "first", null), (kept, stillKept, forgotten));
+        Assert.Equal("third", await memo.GetAsync("job-result/v1/k"));
+    }
 }
 
 public sealed class SqliteArtifactStoreTests : ArtifactStoreTests

@@ -23,8 +23,13 @@ public static class TestJobs
 
     public static float[] Floats(AttributionMap map) => MemoryMarshal.Cast<byte, float>(map.Data.Span).ToArray();
 
+    /// <summary>
+    /// Runs the job afresh (no_cache): these tests specify what a computation gives, and a test class's shared node would
+    /// otherwise answer a request repeated across its tests from the first one's result (ResultReuseTests test that).
+    /// </summary>
     public static async Task<JobResult> RunAsync(TestNode node, SubmitJobRequest submit, byte[] model, byte[] image)
     {
+        submit.NoCache = true;
         var result = await node.Client.RunAsync(submit, model, "model.onnx", image, "image.png", _ => { });
         return result;
     }
