@@ -10,6 +10,7 @@ using Lantern.Coordinator.Hosting;
 using Lantern.Gateway.Hosting;
 using Lantern.Host.Endpoints;
 using Lantern.Host.Formation;
+using Lantern.Host.Security;
 using Lantern.Storage;
 using Lantern.Viewer;
 using Lantern.Worker.Artifacts;
@@ -125,7 +126,7 @@ public static class LanternNode
             // An embedded node is stopped by its program; at process exit the actor system's own shutdown hook would
             // only hold the exit up (a CLI interrupted by Ctrl-C must return at once).
             .AddHocon(options.Embedded ? "akka.coordinated-shutdown.run-by-clr-shutdown-hook = off" : "", HoconAddMode.Prepend)
-            .WithRemoting(options.ClusterHost, options.ClusterPort)
+            .WithRemoting(ClusterTls.Remoting(options.ClusterHost, options.ClusterPort, options.ClusterTls))
             .WithClustering(new ClusterOptions
             {
                 Roles = [.. options.Roles],

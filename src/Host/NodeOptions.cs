@@ -46,6 +46,12 @@ public sealed record NodeOptions
     /// <summary>Akka.Remote port; 0 picks a free one (fine for a node that seeds itself).</summary>
     public int ClusterPort { get; init; }
 
+    /// <summary>
+    /// Mutual TLS on the cluster port: peers must present a certificate signed by the cluster CA. Null (the default,
+    /// and the laptop's one-process cluster) leaves Akka.Remote on plain TCP.
+    /// </summary>
+    public Security.ClusterTlsOptions? ClusterTls { get; init; }
+
     /// <summary>Seed node addresses (akka.tcp://lantern@host:port); none means this node forms a cluster by itself.</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 

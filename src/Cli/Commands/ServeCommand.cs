@@ -16,6 +16,7 @@ public static class ServeCommand
     {
         var node = new NodeSettings();
         var formation = new FormationSettings();
+        var clusterTls = new ClusterTlsSettings();
         var roles = new Option<string>("--roles")
         {
             DefaultValueFactory = _ => NodeSettings.Env("LANTERN_ROLES") ?? string.Join(',', ClusterRoles.All),
@@ -49,6 +50,7 @@ public static class ServeCommand
         command.Options.Add(seeds);
         node.AddTo(command);
         formation.AddTo(command);
+        clusterTls.AddTo(command);
         command.Options.Add(roles);
         command.Options.Add(host);
         command.Options.Add(port);
@@ -65,6 +67,7 @@ public static class ServeCommand
             WorkerOptions worker;
             FairShareWeights weights;
             Lantern.Host.Formation.BootstrapOptions? bootstrap;
+            Lantern.Host.Security.ClusterTlsOptions? tls;
             var seedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
             try
             {
@@ -75,6 +78,7 @@ public static class ServeCommand
                     Teams = FairShareWeights.Parse(parsed.GetValue(teamWeights), "--team-weights"),
                 };
                 bootstrap = formation.Bootstrap(parsed, seedNodes.Length > 0);
+                tls = clusterTls.Tls(parsed);
             }
             catch (ArgumentException e)
             {
@@ -88,7 +92,7 @@ public static class ServeCommand
                 GrpcPort = parsed.GetValue(port), HttpPort = parsed.GetValue(httpPort), Worker = worker,
                 Coordinator = new CoordinatorOptions { FairShare = weights },
                 ClusterHost = ClusterHost(parsed.GetValue(clusterHost)!), ClusterPort = parsed.GetValue(clusterPort),
-                SeedNodes = seedNodes, Bootstrap = bootstrap,
+                SeedNodes = seedNodes, Bootstrap = bootstrap, ClusterTls = tls,
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
                 Gateway = new GatewayOptions { RequireApiKey = !parsed.GetValue(noAuth) },
                 WarnWhenOpen = true,
