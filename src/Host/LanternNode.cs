@@ -94,8 +94,11 @@ public static class LanternNode
     }
 
     /// <summary>The gRPC address the node listens on, once started (resolves port 0).</summary>
-    public static Uri GrpcAddress(WebApplication app) =>
-        NodeEndpoints.AddressOf(app.Services.GetRequiredService<NodeEndpoints.Listeners>().Grpc!);
+    public static Uri GrpcAddress(WebApplication app)
+    {
+        var listeners = app.Services.GetRequiredService<NodeEndpoints.Listeners>();
+        return NodeEndpoints.AddressOf(listeners.Grpc!, listeners.GrpcTls);
+    }
 
     /// <summary>The HTTP/1.1 address (/metrics, /healthz, /readyz) once started, or null when the node opened none.</summary>
     public static Uri? HttpAddress(WebApplication app) =>

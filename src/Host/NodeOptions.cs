@@ -31,6 +31,9 @@ public sealed record NodeOptions
     public string GrpcHost { get; init; } = "127.0.0.1";
     public int GrpcPort { get; init; } = 5000;
 
+    /// <summary>TLS on the gRPC port (https://); null serves h2c, for a TLS-terminating ingress or localhost.</summary>
+    public Security.GrpcTlsOptions? GrpcTls { get; init; }
+
     /// <summary>
     /// HTTP/1.1 port for /metrics, /healthz and /readyz (Prometheus and kubelet probes do not speak h2c); 0 picks a free
     /// one (see <see cref="LanternNode.HttpAddress"/>), null opens none (the paths still answer on the gRPC port).

@@ -35,7 +35,11 @@ public static class ServeCommand
         var cacheDir = new Option<string?>("--cache-dir") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_CACHE_DIR"), Description = "Worker nodes: where fetched artifacts are cached (env LANTERN_CACHE_DIR; default ~/.local/share/lantern/artifact-cache)" };
         var userWeights = new Option<string?>("--user-weights") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_USER_WEIGHTS"), Description = "Fair-share weights of users within their team, e.g. alice=2,bob=1; others weigh 1 (env LANTERN_USER_WEIGHTS)" };
         var teamWeights = new Option<string?>("--team-weights") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_TEAM_WEIGHTS"), Description = "Fair-share weights of teams, e.g. vision=3,nlp=1; others weigh 1 (env LANTERN_TEAM_WEIGHTS)" };
+        var tlsCert = new Option<string?>("--tls-cert") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_TLS_CERT"), Description = "PEM certificate for TLS on the gRPC port (https://), e.g. node.pem from `lantern certs`; with --tls-key (env LANTERN_TLS_CERT)" };
+        var tlsKey = new Option<string?>("--tls-key") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_TLS_KEY"), Description = "PEM private key of --tls-cert (env LANTERN_TLS_KEY)" };
         var command = new Command("serve", "Run a Lantern node until stopped");
+        command.Options.Add(tlsCert);
+        command.Options.Add(tlsKey);
         command.Options.Add(userWeights);
         command.Options.Add(teamWeights);
         var noAuth = new Option<bool>("--no-auth")
@@ -68,6 +72,7 @@ public static class ServeCommand
             FairShareWeights weights;
             Lantern.Host.Formation.BootstrapOptions? bootstrap;
             Lantern.Host.Security.ClusterTlsOptions? tls;
+            Lantern.Host.Security.GrpcTlsOptions? grpcTls = null;
             var seedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
             try
             {
@@ -79,6 +84,11 @@ public static class ServeCommand
                 };
                 bootstrap = formation.Bootstrap(parsed, seedNodes.Length > 0);
                 tls = clusterTls.Tls(parsed);
+                var (cert, key) = (parsed.GetValue(tlsCert), parsed.GetValue(tlsKey));
+                if (cert is not null && key is not null)
+                    grpcTls = new Lantern.Host.Security.GrpcTlsOptions { CertificatePath = cert, KeyPath = key };
+                else if (cert is not null || key is not null)
+                    throw new ArgumentException("--tls-cert and --tls-key go together");
             }
             catch (ArgumentException e)
             {
@@ -89,7 +99,7 @@ public static class ServeCommand
             {
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
-                GrpcPort = parsed.GetValue(port), HttpPort = parsed.GetValue(httpPort), Worker = worker,
+                GrpcPort = parsed.GetValue(port), GrpcTls = grpcTls, HttpPort = parsed.GetValue(httpPort), Worker = worker,
                 Coordinator = new CoordinatorOptions { FairShare = weights },
                 ClusterHost = ClusterHost(parsed.GetValue(clusterHost)!), ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = seedNodes, Bootstrap = bootstrap, ClusterTls = tls,

@@ -61,7 +61,7 @@ public sealed class ClusterTlsTests
 
         var goodAddress = Akka.Cluster.Cluster.Get(good.App.Services.GetRequiredService<ActorSystem>()).SelfAddress;
         var members = Akka.Cluster.Cluster.Get(system).State.Members.Select(m => m.Address).ToHashSet();
-        Assert.Equal([Akka.Cluster.Cluster.Get(system).SelfAddress, goodAddress], members.OrderBy(a => a.Port));
+        Assert.Equal(new[] { Akka.Cluster.Cluster.Get(system).SelfAddress, goodAddress }.OrderBy(a => a.Port), members.OrderBy(a => a.Port));
         Assert.All(seen, address => Assert.Contains(address, members));
         foreach (var refused in new[] { plain, foreign })
         {
