@@ -17,6 +17,7 @@ using Lantern.Worker.Artifacts;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -64,7 +65,7 @@ public static class LanternNode
                                   "with every job and artifact visible to all. Use it for one person on localhost only.", options.GrpcHost, options.GrpcPort);
         app.MapGateway();
         app.MapNodeEndpoints();
-        if (options.Has(ClusterRoles.Gateway)) app.MapViewer(() => GrpcAddress(app)); // pages call this node's own gRPC API
+        if (options.Has(ClusterRoles.Gateway)) app.MapViewer(() => GrpcAddress(app), OwnCertificateHandler(options.GrpcTls)); // pages call this node's own gRPC API
         app.UseBootstrapContactPoint(options);
         return app;
     }
@@ -155,6 +156,18 @@ public static class LanternNode
         if (options.Has(ClusterRoles.Worker)) akka.AddWorkerRole(options.Worker);
 
         akka.WithFormation(options);
+    }
+
+    /// <summary>The viewer calls this node's own gRPC port: over TLS it trusts exactly the certificate the node serves.</summary>
+    private static SocketsHttpHandler? OwnCertificateHandler(GrpcTlsOptions? tls)
+    {
+        if (tls is null) return null;
+        using var own = X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
+        var raw = own.RawData;
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(raw);
+        return handler;
     }
 
     /// <summary>No console lifetime: Ctrl-C and process exit belong to the program that embeds the node.</summary>

@@ -36,5 +36,10 @@ public sealed class GrpcTlsTests
         using var client = ExplainClient.Connect(address, caCertificate: Path.Combine(certs, "ca.pem"));
         var jobId = await MultiProcessJobs.SubmitAsync(client, MultiProcessJobs.Request());
         Assert.Equal(JobState.Done, (await MultiProcessJobs.WaitDoneAsync(client, jobId, TimeSpan.FromMinutes(2))).State);
+
+        // The viewer reads the job through the node's own (now TLS) gRPC port.
+        var page = await OperationsNodes.Http1(node.Http).GetAsync($"/viewer/jobs/{jobId}");
+        Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains(jobId, await page.Content.ReadAsStringAsync());
     }
 }
