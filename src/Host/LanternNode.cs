@@ -10,12 +10,14 @@ using Lantern.Coordinator.Hosting;
 using Lantern.Gateway.Hosting;
 using Lantern.Host.Endpoints;
 using Lantern.Host.Formation;
+using Lantern.Host.Security;
 using Lantern.Storage;
 using Lantern.Viewer;
 using Lantern.Worker.Artifacts;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -63,7 +65,7 @@ public static class LanternNode
                                   "with every job and artifact visible to all. Use it for one person on localhost only.", options.GrpcHost, options.GrpcPort);
         app.MapGateway();
         app.MapNodeEndpoints();
-        if (options.Has(ClusterRoles.Gateway)) app.MapViewer(() => GrpcAddress(app)); // pages call this node's own gRPC API
+        if (options.Has(ClusterRoles.Gateway)) app.MapViewer(() => GrpcAddress(app), OwnCertificateHandler(options.GrpcTls)); // pages call this node's own gRPC API
         app.UseBootstrapContactPoint(options);
         return app;
     }
@@ -93,8 +95,11 @@ public static class LanternNode
     }
 
     /// <summary>The gRPC address the node listens on, once started (resolves port 0).</summary>
-    public static Uri GrpcAddress(WebApplication app) =>
-        NodeEndpoints.AddressOf(app.Services.GetRequiredService<NodeEndpoints.Listeners>().Grpc!);
+    public static Uri GrpcAddress(WebApplication app)
+    {
+        var listeners = app.Services.GetRequiredService<NodeEndpoints.Listeners>();
+        return NodeEndpoints.AddressOf(listeners.Grpc!, listeners.GrpcTls);
+    }
 
     /// <summary>The HTTP/1.1 address (/metrics, /healthz, /readyz) once started, or null when the node opened none.</summary>
     public static Uri? HttpAddress(WebApplication app) =>
@@ -125,7 +130,7 @@ public static class LanternNode
             // An embedded node is stopped by its program; at process exit the actor system's own shutdown hook would
             // only hold the exit up (a CLI interrupted by Ctrl-C must return at once).
             .AddHocon(options.Embedded ? "akka.coordinated-shutdown.run-by-clr-shutdown-hook = off" : "", HoconAddMode.Prepend)
-            .WithRemoting(options.ClusterHost, options.ClusterPort)
+            .WithRemoting(ClusterTls.Remoting(options.ClusterHost, options.ClusterPort, options.ClusterTls))
             .WithClustering(new ClusterOptions
             {
                 Roles = [.. options.Roles],
@@ -151,6 +156,18 @@ public static class LanternNode
         if (options.Has(ClusterRoles.Worker)) akka.AddWorkerRole(options.Worker);
 
         akka.WithFormation(options);
+    }
+
+    /// <summary>The viewer calls this node's own gRPC port: over TLS it trusts exactly the certificate the node serves.</summary>
+    private static SocketsHttpHandler? OwnCertificateHandler(GrpcTlsOptions? tls)
+    {
+        if (tls is null) return null;
+        using var own = X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
+        var raw = own.RawData;
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(raw);
+        return handler;
     }
 
     /// <summary>No console lifetime: Ctrl-C and process exit belong to the program that embeds the node.</summary>

@@ -31,6 +31,9 @@ public sealed record NodeOptions
     public string GrpcHost { get; init; } = "127.0.0.1";
     public int GrpcPort { get; init; } = 5000;
 
+    /// <summary>TLS on the gRPC port (https://); null serves h2c, for a TLS-terminating ingress or localhost.</summary>
+    public Security.GrpcTlsOptions? GrpcTls { get; init; }
+
     /// <summary>
     /// HTTP/1.1 port for /metrics, /healthz and /readyz (Prometheus and kubelet probes do not speak h2c); 0 picks a free
     /// one (see <see cref="LanternNode.HttpAddress"/>), null opens none (the paths still answer on the gRPC port).
@@ -45,6 +48,12 @@ public sealed record NodeOptions
 
     /// <summary>Akka.Remote port; 0 picks a free one (fine for a node that seeds itself).</summary>
     public int ClusterPort { get; init; }
+
+    /// <summary>
+    /// Mutual TLS on the cluster port: peers must present a certificate signed by the cluster CA. Null (the default,
+    /// and the laptop's one-process cluster) leaves Akka.Remote on plain TCP.
+    /// </summary>
+    public Security.ClusterTlsOptions? ClusterTls { get; init; }
 
     /// <summary>Seed node addresses (akka.tcp://lantern@host:port); none means this node forms a cluster by itself.</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];

@@ -24,10 +24,11 @@ public static class ViewerEndpoints
     private static readonly string[] Signs = ["", "all", "positive", "negative", "absolute"];
 
     /// <param name="grpcAddress">The node's own gRPC address, read at the first request (the port is bound at start).</param>
-    public static IEndpointRouteBuilder MapViewer(this IEndpointRouteBuilder endpoints, Func<Uri> grpcAddress)
+    /// <param name="handler">How to reach it (a TLS port: trusting the node's own certificate); null: the default.</param>
+    public static IEndpointRouteBuilder MapViewer(this IEndpointRouteBuilder endpoints, Func<Uri> grpcAddress, HttpMessageHandler? handler = null)
     {
         var channel = new Lazy<GrpcChannel>(() => GrpcChannel.ForAddress(grpcAddress(),
-            new GrpcChannelOptions { MaxReceiveMessageSize = null }));
+            new GrpcChannelOptions { MaxReceiveMessageSize = null, HttpHandler = handler }));
         Contracts.Api.Lantern.LanternClient Api() => new(channel.Value);
 
         var viewer = endpoints.MapGroup("/viewer");

@@ -69,4 +69,21 @@ public sealed class ComposeTests
         Assert.Contains(device.Items("capabilities"), c => c.ToString() == "gpu");
         Assert.EndsWith("Dockerfile.cuda", Service("worker-gpu").Text("build", "dockerfile"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Every_node_speaks_mutual_TLS_on_the_cluster_port_with_certificates_the_certs_service_writes_first()
+    {
+        var certs = Service("certs");
+        var written = Assert.Single(certs.Items("volumes")).ToString().Split(':');
+        Assert.NotNull(Compose.At("volumes", written[0]));
+        Assert.Contains($"certs --out {written[1]} --name node", string.Join(' ', certs.Items("entrypoint").Select(e => e.ToString())));
+        foreach (var name in (string[])["coordinator", "worker", "worker-gpu"])
+        {
+            var mounted = Assert.Single(Service(name).Items("volumes"), v => v.ToString().StartsWith(written[0] + ":", StringComparison.Ordinal)).ToString().Split(':');
+            Assert.Equal("ro", mounted[2]);
+            Assert.Equal($"{mounted[1]}/node.pfx", Env(name)["LANTERN_CLUSTER_TLS_CERT"]);
+            Assert.Equal($"{mounted[1]}/ca.pem", Env(name)["LANTERN_CLUSTER_TLS_CA"]);
+            Assert.Equal("service_completed_successfully", Service(name).Text("depends_on", "certs", "condition"));
+        }
+    }
 }

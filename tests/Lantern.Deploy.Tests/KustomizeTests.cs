@@ -202,4 +202,23 @@ public sealed class KustomizeTests
         var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
         return text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToHashSet();
     }
+
+    [Theory]
+    [MemberData(nameof(Renderings))]
+    public void Every_node_speaks_mutual_TLS_on_the_cluster_port_with_the_certificates_mounted_from_one_secret(string directory)
+    {
+        var deployments = OfKind(Render(directory), "Deployment").ToList();
+        Assert.NotEmpty(deployments);
+        foreach (var deployment in deployments)
+        {
+            var container = Container(deployment);
+            var env = Env(container);
+            var certificate = env["LANTERN_CLUSTER_TLS_CERT"].Text("value")!;
+            var authority = env["LANTERN_CLUSTER_TLS_CA"].Text("value")!;
+            var mount = Assert.Single(container.Items("volumeMounts"), m => certificate.StartsWith(m.Text("mountPath") + "/", StringComparison.Ordinal));
+            Assert.StartsWith(mount.Text("mountPath") + "/", authority, StringComparison.Ordinal);
+            var volume = Assert.Single(deployment.Items("spec", "template", "spec", "volumes"), v => v.Text("name") == mount.Text("name"));
+            Assert.Equal("lantern-cluster-tls", volume.Text("secret", "secretName"));
+        }
+    }
 }

@@ -78,15 +78,19 @@ class Client:
     """A connection to a Lantern gateway.
 
     address: "host:port" or "http://host:port" (https:// for TLS). api_key: sent as `authorization: Bearer KEY`
-    on every call when given (default: the LANTERN_API_KEY environment variable).
+    on every call when given (default: the LANTERN_API_KEY environment variable). ca_cert: PEM file of the CA an
+    https:// gateway's certificate must chain to, e.g. ca.pem from `lantern certs` (default: LANTERN_CA_CERT, else
+    the system's CAs).
     """
 
-    def __init__(self, address: str, api_key: str = None, timeout: float = None):
+    def __init__(self, address: str, api_key: str = None, timeout: float = None, ca_cert: str = None):
         secure = address.startswith("https://")
+        ca_cert = ca_cert if ca_cert is not None else os.environ.get("LANTERN_CA_CERT")
+        roots = open(ca_cert, "rb").read() if secure and ca_cert else None  # None: the system's CAs
         target = address.split("://", 1)[1] if "://" in address else address
         target = target.rstrip("/")
         options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
-        self._channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials(), options) if secure
+        self._channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=roots), options) if secure
                          else grpc.insecure_channel(target, options))
         self.stub = rpc.LanternStub(self._channel)
         key = api_key if api_key is not None else os.environ.get("LANTERN_API_KEY")

@@ -16,10 +16,9 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
     private readonly Contracts.Api.Lantern.LanternClient _client = new(WithKey(channel, apiKey));
 
     /// <param name="apiKey">Sent as <c>authorization: Bearer KEY</c> on every call; null for an open node.</param>
-    public static ExplainClient Connect(Uri gateway, string? apiKey = null) => new(GrpcChannel.ForAddress(gateway, new GrpcChannelOptions
-    {
-        MaxReceiveMessageSize = null, // a result carries every map and overlay
-    }), apiKey);
+    /// <param name="caCertificate">PEM file of the CA an https:// gateway's certificate must chain to; null: the system's.</param>
+    public static ExplainClient Connect(Uri gateway, string? apiKey = null, string? caCertificate = null) =>
+        new(GrpcChannels.For(gateway, caCertificate), apiKey);
 
     public Contracts.Api.Lantern.LanternClient Api => _client;
 

@@ -12,9 +12,9 @@ public sealed class GatewayConnection : IDisposable
 {
     private readonly GrpcChannel _channel;
 
-    public GatewayConnection(Uri gateway, string? apiKey)
+    public GatewayConnection(Uri gateway, string? apiKey, string? caCertificate = null)
     {
-        _channel = GrpcChannel.ForAddress(gateway, new GrpcChannelOptions { MaxReceiveMessageSize = null });
+        _channel = GrpcChannels.For(gateway, caCertificate);
         CallInvoker invoker = _channel.CreateCallInvoker();
         if (!string.IsNullOrEmpty(apiKey))
             invoker = invoker.Intercept(metadata =>

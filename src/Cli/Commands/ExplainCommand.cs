@@ -32,7 +32,7 @@ public static class ExplainCommand
         var node = new NodeSettings();
         var clientSettings = new ClientSettings();
         var pictures = new PictureOptions();
-        var gateway = new Option<string?>("--gateway") { Description = "Run on this cluster (http://host:port) instead of in-process" };
+        var gateway = new Option<string?>("--gateway") { Description = "Run on this cluster (http://host:port, or https://host:port with --ca-cert) instead of in-process" };
         var detach = new Option<bool>("--detach") { Description = "With --gateway: submit, print the job id and return; the job runs on" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the in-process node's logs (cluster, inference provider, warnings)" };
         var command = new Command("explain", "Explain a model's prediction on an image");
@@ -72,11 +72,12 @@ public static class ExplainCommand
             try
             {
                 Uri address;
-                string? apiKey = null;
+                string? apiKey = null, caCertificate = null;
                 if (parsed.GetValue(gateway) is { } remote)
                 {
                     address = new Uri(remote);
                     apiKey = parsed.GetValue(clientSettings.ApiKey);
+                    caCertificate = parsed.GetValue(clientSettings.CaCertificate);
                 }
                 else
                 {
@@ -92,7 +93,7 @@ public static class ExplainCommand
                     await local.StartAsync(cancellationToken);
                     address = LanternNode.GrpcAddress(local);
                 }
-                client = ExplainClient.Connect(address, apiKey);
+                client = ExplainClient.Connect(address, apiKey, caCertificate);
                 client.OverlayStyle = pictures.Style(parsed);
                 jobId = await SubmitAsync(client, request, cancellationToken);
                 if (parsed.GetValue(detach))

@@ -16,6 +16,7 @@ public static class ServeCommand
     {
         var node = new NodeSettings();
         var formation = new FormationSettings();
+        var clusterTls = new ClusterTlsSettings();
         var roles = new Option<string>("--roles")
         {
             DefaultValueFactory = _ => NodeSettings.Env("LANTERN_ROLES") ?? string.Join(',', ClusterRoles.All),
@@ -39,8 +40,12 @@ public static class ServeCommand
             DefaultValueFactory = _ => NodeSettings.Env("LANTERN_RETENTION"),
             Description = "Delete finished jobs older than this (e.g. 30d, 12h), and uploads no remaining job or registered model uses; default: keep everything (env LANTERN_RETENTION)",
         };
+        var tlsCert = new Option<string?>("--tls-cert") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_TLS_CERT"), Description = "PEM certificate for TLS on the gRPC port (https://), e.g. node.pem from `lantern certs`; with --tls-key (env LANTERN_TLS_CERT)" };
+        var tlsKey = new Option<string?>("--tls-key") { DefaultValueFactory = _ => NodeSettings.Env("LANTERN_TLS_KEY"), Description = "PEM private key of --tls-cert (env LANTERN_TLS_KEY)" };
         var command = new Command("serve", "Run a Lantern node until stopped");
         command.Options.Add(retention);
+        command.Options.Add(tlsCert);
+        command.Options.Add(tlsKey);
         command.Options.Add(userWeights);
         command.Options.Add(teamWeights);
         var noAuth = new Option<bool>("--no-auth")
@@ -55,6 +60,7 @@ public static class ServeCommand
         command.Options.Add(seeds);
         node.AddTo(command);
         formation.AddTo(command);
+        clusterTls.AddTo(command);
         command.Options.Add(roles);
         command.Options.Add(host);
         command.Options.Add(port);
@@ -72,6 +78,8 @@ public static class ServeCommand
             FairShareWeights weights;
             TimeSpan? keepFor;
             Lantern.Host.Formation.BootstrapOptions? bootstrap;
+            Lantern.Host.Security.ClusterTlsOptions? tls;
+            Lantern.Host.Security.GrpcTlsOptions? grpcTls = null;
             var seedNodes = parsed.GetValue(seeds)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
             try
             {
@@ -83,6 +91,12 @@ public static class ServeCommand
                 };
                 bootstrap = formation.Bootstrap(parsed, seedNodes.Length > 0);
                 keepFor = parsed.GetValue(retention) is { Length: > 0 } text ? DurationText.Parse(text, "--retention") : null;
+                tls = clusterTls.Tls(parsed);
+                var (cert, key) = (parsed.GetValue(tlsCert), parsed.GetValue(tlsKey));
+                if (cert is not null && key is not null)
+                    grpcTls = new Lantern.Host.Security.GrpcTlsOptions { CertificatePath = cert, KeyPath = key };
+                else if (cert is not null || key is not null)
+                    throw new ArgumentException("--tls-cert and --tls-key go together");
             }
             catch (ArgumentException e)
             {
@@ -93,10 +107,10 @@ public static class ServeCommand
             {
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
-                GrpcPort = parsed.GetValue(port), HttpPort = parsed.GetValue(httpPort), Worker = worker,
+                GrpcPort = parsed.GetValue(port), GrpcTls = grpcTls, HttpPort = parsed.GetValue(httpPort), Worker = worker,
                 Coordinator = new CoordinatorOptions { FairShare = weights, Retention = keepFor },
                 ClusterHost = ClusterHost(parsed.GetValue(clusterHost)!), ClusterPort = parsed.GetValue(clusterPort),
-                SeedNodes = seedNodes, Bootstrap = bootstrap,
+                SeedNodes = seedNodes, Bootstrap = bootstrap, ClusterTls = tls,
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
                 Gateway = new GatewayOptions { RequireApiKey = !parsed.GetValue(noAuth) },
                 WarnWhenOpen = true,

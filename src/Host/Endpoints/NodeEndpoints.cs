@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -25,6 +26,7 @@ public static class NodeEndpoints
     public sealed class Listeners
     {
         public ListenOptions? Grpc { get; set; }
+        public bool GrpcTls { get; set; }
         public ListenOptions? Http { get; set; }
     }
 
@@ -41,6 +43,11 @@ public static class NodeEndpoints
             {
                 listen.Protocols = HttpProtocols.Http2;
                 listeners.Grpc = listen;
+                if (options.GrpcTls is { } tls)
+                {
+                    listen.UseHttps(X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath));
+                    listeners.GrpcTls = true;
+                }
             });
             if (options.HttpPort is { } httpPort)
                 kestrel.Listen(IPAddress.Parse(options.HttpHost ?? options.GrpcHost), httpPort, listen =>
@@ -68,10 +75,10 @@ public static class NodeEndpoints
     }
 
     /// <summary>The address a listener bound, with a wildcard host replaced by loopback (for clients on this machine).</summary>
-    internal static Uri AddressOf(ListenOptions listen)
+    internal static Uri AddressOf(ListenOptions listen, bool https = false)
     {
         var ip = listen.IPEndPoint ?? throw new InvalidOperationException("the listener is not bound to an IP endpoint");
         var host = ip.Address.Equals(IPAddress.Any) || ip.Address.Equals(IPAddress.IPv6Any) ? IPAddress.Loopback : ip.Address;
-        return new Uri($"http://{new IPEndPoint(host, ip.Port)}");
+        return new Uri($"{(https ? "https" : "http")}://{new IPEndPoint(host, ip.Port)}");
     }
 }
