@@ -17,6 +17,7 @@ public static class LanternCli
             UsersCommand.Create(),
             JobsCommand.Create(),
             ResultCommand.Create(),
+            LocalCommand.Create(),
         };
         // Ctrl-C (and SIGTERM) cancel the command's token; a command that has not returned 2 s later is cut off (exit 130).
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(2) });
