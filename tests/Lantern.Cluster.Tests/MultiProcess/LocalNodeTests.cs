@@ -17,6 +17,7 @@ namespace Lantern.Cluster.Tests.MultiProcess;
 /// without its key and stops itself when idle. Each test has its own state directory and database.
 /// </summary>
 [Collection(MultiProcessCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class LocalNodeTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Size = 64;
