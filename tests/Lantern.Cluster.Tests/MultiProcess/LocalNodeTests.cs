@@ -100,6 +100,17 @@ public sealed class LocalNodeTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_commands_started_at_once_start_one_node()
+    {
+        var both = await Task.WhenAll(RunAsync("local", "start"), RunAsync("local", "start"));
+
+        Assert.All(both, run => Assert.Equal(0, run.ExitCode));
+        var pid = Record()!.Pid;
+        Assert.All(both, run => Assert.Contains($"pid {pid},", run.Output));
+        Assert.Single(both, run => run.Output.StartsWith("started", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_node_answers_only_calls_that_carry_its_key()
     {
         Assert.Equal(0, (await RunAsync("local", "start")).ExitCode);
