@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Grpc.Core;
 using Lantern.Cli.Client;
+using Lantern.Cli.Local;
 using Lantern.Contracts.Api;
 using Lantern.Host;
 using Lantern.Worker.Hosting;
@@ -34,7 +35,11 @@ public static class ExplainCommand
         var pictures = new PictureOptions();
         var gateway = new Option<string?>("--gateway") { Description = "Run on this cluster (http://host:port, or https://host:port with --ca-cert) instead of in-process" };
         var detach = new Option<bool>("--detach") { Description = "With --gateway: submit, print the job id and return; the job runs on" };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the in-process node's logs (cluster, inference provider, warnings)" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the in-process node's logs (cluster, inference provider, warnings); with the background node, where its log is" };
+        var noDaemon = new Option<bool>("--no-daemon")
+        {
+            Description = "Without --gateway: run the one-node cluster inside this command, not in the background node that later commands reuse (env LANTERN_NO_DAEMON=1)",
+        };
         var command = new Command("explain", "Explain a model's prediction on an image");
         options.AddTo(command);
         node.AddTo(command);
@@ -43,6 +48,7 @@ public static class ExplainCommand
         command.Options.Add(gateway);
         command.Options.Add(detach);
         command.Options.Add(verbose);
+        command.Options.Add(noDaemon);
 
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -69,6 +75,8 @@ public static class ExplainCommand
             WebApplication? local = null;
             string? jobId = null;
             ExplainClient? client = null;
+            LocalNodeLease? lease = null;
+            IReadOnlyList<string> providers = [];
             try
             {
                 Uri address;
@@ -78,6 +86,16 @@ public static class ExplainCommand
                     address = new Uri(remote);
                     apiKey = parsed.GetValue(clientSettings.ApiKey);
                     caCertificate = parsed.GetValue(clientSettings.CaCertificate);
+                }
+                else if (LocalNodeLauncher.Applies(parsed.GetValue(noDaemon)))
+                {
+                    // This user's background node, started now if none runs: the next command finds it warm.
+                    lease = await LocalNodeLauncher.AcquireAsync(LocalCommand.Options(node, parsed), LocalNodeLauncher.IdleTimeoutFromEnvironment(), cancellationToken);
+                    address = new Uri(lease.Record.Address);
+                    apiKey = lease.Record.Key;
+                    providers = lease.Record.Providers;
+                    if (parsed.GetValue(verbose))
+                        AnsiConsole.MarkupLineInterpolated($"[grey]{(lease.Started ? "started" : "using")} the local node (pid {lease.Record.Pid}) at {address}; its log: {Path.Combine(LocalNodeRecord.StateDirectory(), "node.log")}[/]");
                 }
                 else
                 {
@@ -96,13 +114,15 @@ public static class ExplainCommand
                 client = ExplainClient.Connect(address, apiKey, caCertificate);
                 client.OverlayStyle = pictures.Style(parsed);
                 jobId = await SubmitAsync(client, request, cancellationToken);
+                lease?.Dispose(); // submitted: the node may stop for idleness again once this command's calls end
                 if (parsed.GetValue(detach))
                 {
                     Console.WriteLine(jobId);
                     return 0;
                 }
                 var result = await WatchAsync(client, jobId, request, cancellationToken);
-                if (local?.Services.GetService<WorkEvaluators>() is { Providers: [var provider, ..] })
+                if (local?.Services.GetService<WorkEvaluators>() is { } evaluators) providers = evaluators.Providers;
+                if (providers is [var provider, ..])
                     AnsiConsole.MarkupLineInterpolated($"[grey]inference on {provider}[/]");
                 Report(result, ResultWriter.Write(result, request.OutputDirectory), stopwatch.Elapsed);
                 return 0;
@@ -123,6 +143,7 @@ public static class ExplainCommand
             }
             finally
             {
+                lease?.Dispose();
                 client?.Dispose();
                 if (local is not null)
                 {
