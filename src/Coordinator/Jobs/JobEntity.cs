@@ -122,7 +122,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     private void Handle(StartJob command)
     {
-        var events = _state.Decide(command, _options.WorkItemSize);
+        var events = _state.Decide(command, _options.WorkItemSize, _options.EvalBatch);
         if (events.Count == 0)
         {
             ReplyStatus();

@@ -185,11 +185,29 @@ public sealed class JobState(string jobId)
     /// <summary>Derived from the spec once; it memoises what it computed from earlier samples.</summary>
     private IExplanationMethod? _method;
 
-    public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize)
+    public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize, int evalBatch = 0)
     {
         if (Phase != JobPhase.New) return []; // a retried submit of the same job id is a no-op
-        var size = Math.Min(workItemSize, MethodCatalog.For(command.Spec).MaxItemSize ?? int.MaxValue);
-        return [new JobAccepted { Spec = command.Spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = size }];
+        var (size, batch) = PlanItems(command.Spec, workItemSize, evalBatch);
+        var spec = command.Spec.Clone();
+        spec.EvalBatch = batch; // persisted with the job: every worker, now or after a restart, evaluates in this batch
+        return [new JobAccepted { Spec = spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = size }];
+    }
+
+    /// <summary>
+    /// A job's work item size and evaluation batch. The batch is the spec's own if it has one, else
+    /// <paramref name="evalBatch"/> (the configured or measured best batch), else the item size (one batch per item, as
+    /// before batches were sized). Items hold a whole number of batches, at least <paramref name="workItemSize"/>
+    /// evaluations, so a worker's written-ahead inputs keep its device busy; a method's item cap bounds both.
+    /// </summary>
+    public static (int ItemSize, int Batch) PlanItems(JobSpec spec, int workItemSize, int evalBatch)
+    {
+        var cap = MethodCatalog.For(spec).MaxItemSize ?? int.MaxValue;
+        var batch = spec.EvalBatch > 0 ? spec.EvalBatch : evalBatch > 0 ? evalBatch : Math.Max(1, workItemSize);
+        batch = Math.Min(batch, cap);
+        var batches = Math.Max(1, (Math.Max(1, workItemSize) + batch - 1) / batch);
+        var size = (int)Math.Min((long)batch * batches, cap / batch * batch);
+        return (size, batch);
     }
 
     public IReadOnlyList<IJobEvent> Decide(ScoreWorkItem command, long nowUnixMs)
