@@ -8,7 +8,8 @@ public sealed record CoordinatorOptions
     public int WorkItemSize { get; init; } = 32;
 
     /// <summary>
-    /// The batch new jobs are evaluated in (persisted with each job, so every worker uses it); 0 = the work item size.
+    /// The batch new jobs are evaluated in (persisted with each job, so every worker uses it); 0 = none: each worker runs
+    /// a job at its own largest batch (--max-batch), as before.
     /// Set it to the batch the workers' sweep measured best for their model and hardware (see the worker's
     /// lantern_worker_model_batch metric); work items are then rounded up to a whole number of batches.
     /// </summary>

@@ -196,14 +196,15 @@ public sealed class JobState(string jobId)
 
     /// <summary>
     /// A job's work item size and evaluation batch. The batch is the spec's own if it has one, else
-    /// <paramref name="evalBatch"/> (the configured or measured best batch), else the item size (one batch per item, as
-    /// before batches were sized). Items hold a whole number of batches, at least <paramref name="workItemSize"/>
+    /// <paramref name="evalBatch"/> (the configured best batch), else 0: each worker runs the job at its own largest
+    /// batch (--max-batch), as before batches were sized, bit-identical across workers configured alike. Items hold a whole number of batches, at least <paramref name="workItemSize"/>
     /// evaluations, so a worker's written-ahead inputs keep its device busy; a method's item cap bounds both.
     /// </summary>
     public static (int ItemSize, int Batch) PlanItems(JobSpec spec, int workItemSize, int evalBatch)
     {
         var cap = MethodCatalog.For(spec).MaxItemSize ?? int.MaxValue;
-        var batch = spec.EvalBatch > 0 ? spec.EvalBatch : evalBatch > 0 ? evalBatch : Math.Max(1, workItemSize);
+        var batch = spec.EvalBatch > 0 ? spec.EvalBatch : evalBatch;
+        if (batch <= 0) return (Math.Min(workItemSize, cap), 0);
         batch = Math.Min(batch, cap);
         var batches = Math.Max(1, (Math.Max(1, workItemSize) + batch - 1) / batch);
         var size = (int)Math.Min((long)batch * batches, cap / batch * batch);

@@ -40,11 +40,11 @@ public sealed class EvalBatchPlanTests
     }
 
     [Fact]
-    public void Without_a_configured_batch_a_job_runs_one_batch_per_item_as_before()
+    public void Without_a_configured_batch_a_job_runs_at_each_workers_largest_batch_as_before()
     {
         var (accepted, _) = Plan(Spec(), workItemSize: 32, evalBatch: 0);
 
-        Assert.Equal(32, accepted.Spec.EvalBatch);
+        Assert.Equal(0, accepted.Spec.EvalBatch);
         Assert.Equal(32, accepted.WorkItemSize);
     }
 

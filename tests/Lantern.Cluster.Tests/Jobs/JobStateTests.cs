@@ -73,7 +73,7 @@ public sealed class JobStateTests
         var events = state.Decide(start, WorkItemSize);
 
         var accepted = Assert.IsType<JobAccepted>(Assert.Single(events));
-        Assert.Equal(start.Spec, accepted.Spec);
+        Assert.Equal(start.Spec, accepted.Spec); // no batch configured: the spec is kept as submitted
         Assert.Equal(Now, accepted.SubmittedUnixMs);
         Assert.Equal(WorkItemSize, accepted.WorkItemSize);
     }
