@@ -86,7 +86,7 @@ public static class ServeCommand
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
                 GrpcPort = parsed.GetValue(port), HttpPort = parsed.GetValue(httpPort), Worker = worker,
-                Coordinator = new CoordinatorOptions { FairShare = weights },
+                Coordinator = new CoordinatorOptions { FairShare = weights, EvalBatch = Math.Max(0, parsed.GetValue(node.Batch)) },
                 ClusterHost = ClusterHost(parsed.GetValue(clusterHost)!), ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = seedNodes, Bootstrap = bootstrap,
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,
