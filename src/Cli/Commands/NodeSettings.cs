@@ -33,6 +33,20 @@ public sealed class NodeSettings
         Description = "Largest inference batch (env LANTERN_MAX_BATCH)",
     };
 
+    public Option<int> Batch { get; } = new("--batch")
+    {
+        DefaultValueFactory = _ => int.TryParse(Env("LANTERN_BATCH"), out var b) ? b : 0,
+        Description = "Coordinators: the batch new jobs are evaluated in, fixed per job so every worker computes the same floats; "
+                      + "workers: the best batch they report instead of sweeping; 0 = none (env LANTERN_BATCH)",
+    };
+
+    public Option<bool> BatchSweep { get; } = new("--batch-sweep")
+    {
+        DefaultValueFactory = _ => Env("LANTERN_BATCH_SWEEP") is "1" or "true",
+        Description = "Workers: time batches 1, 2, 4, … --max-batch when a model is first loaded and report the best in the log "
+                      + "and /metrics (env LANTERN_BATCH_SWEEP=1)",
+    };
+
     public Option<int> Capacity { get; } = new("--capacity")
     {
         DefaultValueFactory = _ => int.TryParse(Env("LANTERN_CAPACITY"), out var c) ? c : new WorkerOptions().Capacity,
@@ -67,6 +81,8 @@ public sealed class NodeSettings
         command.Options.Add(Postgres);
         command.Options.Add(Provider);
         command.Options.Add(MaxBatch);
+        command.Options.Add(Batch);
+        command.Options.Add(BatchSweep);
     }
 
     public WorkerOptions Worker(ParseResult parsed) => new()
@@ -79,6 +95,8 @@ public sealed class NodeSettings
             var other => throw new ArgumentException($"--provider '{other}' is not one of: auto, cpu, cuda"),
         },
         MaxBatch = parsed.GetValue(MaxBatch),
+        Batch = Math.Max(0, parsed.GetValue(Batch)),
+        SweepBatch = parsed.GetValue(BatchSweep),
         Capacity = Positive(parsed.GetValue(Capacity), "--capacity"),
         Workers = Positive(parsed.GetValue(Workers), "--workers"),
         IntraOpThreads = Math.Max(0, parsed.GetValue(IntraOpThreads)),

@@ -108,7 +108,10 @@ public static class ServeCommand
                 Roles = selected, DatabasePath = parsed.GetValue(node.Database)!,
                 PostgresConnectionString = parsed.GetValue(node.Postgres), GrpcHost = parsed.GetValue(host)!,
                 GrpcPort = parsed.GetValue(port), GrpcTls = grpcTls, HttpPort = parsed.GetValue(httpPort), Worker = worker,
-                Coordinator = new CoordinatorOptions { FairShare = weights, Retention = keepFor },
+                Coordinator = new CoordinatorOptions
+                {
+                    FairShare = weights, Retention = keepFor, EvalBatch = Math.Max(0, parsed.GetValue(node.Batch)),
+                },
                 ClusterHost = ClusterHost(parsed.GetValue(clusterHost)!), ClusterPort = parsed.GetValue(clusterPort),
                 SeedNodes = seedNodes, Bootstrap = bootstrap, ClusterTls = tls,
                 CacheDirectory = parsed.GetValue(cacheDir) ?? new NodeOptions().CacheDirectory,

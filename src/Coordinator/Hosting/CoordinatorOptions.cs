@@ -7,6 +7,14 @@ public sealed record CoordinatorOptions
     /// <summary>Perturbations per work item: small enough to spread a job over workers, large enough to batch well.</summary>
     public int WorkItemSize { get; init; } = 32;
 
+    /// <summary>
+    /// The batch new jobs are evaluated in (persisted with each job, so every worker uses it); 0 = none: each worker runs
+    /// a job at its own largest batch (--max-batch), as before.
+    /// Set it to the batch the workers' sweep measured best for their model and hardware (see the worker's
+    /// lantern_worker_model_batch metric); work items are then rounded up to a whole number of batches.
+    /// </summary>
+    public int EvalBatch { get; init; }
+
     /// <summary>How many of a job's work items sit at the dispatcher at once; bounds coordinator memory for huge jobs.</summary>
     public int OfferWindow { get; init; } = 64;
 

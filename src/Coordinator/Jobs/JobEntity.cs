@@ -126,7 +126,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     private void Handle(StartJob command)
     {
-        var events = _state.Decide(command, _options.WorkItemSize, Now());
+        var events = _state.Decide(command, _options.WorkItemSize, _options.EvalBatch, Now());
         if (events.Count == 0)
         {
             ReplyStatus();

@@ -188,11 +188,13 @@ public sealed class JobState(string jobId)
     /// <summary>Derived from the spec once; it memoises what it computed from earlier samples.</summary>
     private IExplanationMethod? _method;
 
-    public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize, long nowUnixMs = 0)
+    public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize, int evalBatch = 0, long nowUnixMs = 0)
     {
         if (Phase != JobPhase.New) return []; // a retried submit of the same job id is a no-op
-        var size = Math.Min(workItemSize, MethodCatalog.For(command.Spec).MaxItemSize ?? int.MaxValue);
-        var accepted = new JobAccepted { Spec = command.Spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = size };
+        var (size, batch) = PlanItems(command.Spec, workItemSize, evalBatch);
+        var spec = command.Spec.Clone();
+        spec.EvalBatch = batch; // persisted with the job: every worker, now or after a restart, evaluates in this batch
+        var accepted = new JobAccepted { Spec = spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = size };
         if (command.Reuse is not { } reuse) return [accepted];
         // Answered at once from the finished job's result: its maps (shared by hash) and a summary of this job's own.
         var finished = Math.Max(nowUnixMs, command.SubmittedUnixMs);
@@ -209,6 +211,24 @@ public sealed class JobState(string jobId)
                 },
             },
         ];
+    }
+
+    /// <summary>
+    /// A job's work item size and evaluation batch. The batch is the spec's own if it has one, else
+    /// <paramref name="evalBatch"/> (the configured best batch), else 0: each worker runs the job at its own largest
+    /// batch (--max-batch), as before batches were sized, bit-identical across workers configured alike. Items hold a
+    /// whole number of batches, at least <paramref name="workItemSize"/> evaluations, so a worker's written-ahead inputs
+    /// keep its device busy; a method's item cap bounds both.
+    /// </summary>
+    public static (int ItemSize, int Batch) PlanItems(JobSpec spec, int workItemSize, int evalBatch)
+    {
+        var cap = MethodCatalog.For(spec).MaxItemSize ?? int.MaxValue;
+        var batch = spec.EvalBatch > 0 ? spec.EvalBatch : evalBatch;
+        if (batch <= 0) return (Math.Min(workItemSize, cap), 0);
+        batch = Math.Min(batch, cap);
+        var batches = Math.Max(1, (Math.Max(1, workItemSize) + batch - 1) / batch);
+        var size = (int)Math.Min((long)batch * batches, cap / batch * batch);
+        return (size, batch);
     }
 
     public IReadOnlyList<IJobEvent> Decide(ScoreWorkItem command, long nowUnixMs)

@@ -17,6 +17,20 @@ public sealed record WorkerOptions
     /// <summary>Largest batch per model run; models with a fixed batch dimension run one image at a time.</summary>
     public int MaxBatch { get; init; } = 32;
 
+    /// <summary>
+    /// The best batch of this node's models, configured (0: none). When set it is what the node reports, and no sweep
+    /// runs; jobs still run in the batch fixed when they were planned (JobSpec.eval_batch).
+    /// </summary>
+    public int Batch { get; init; }
+
+    /// <summary>
+    /// Measure each model's best batch when it is first loaded (<see cref="BatchSweep"/>: powers of two up to MaxBatch,
+    /// about <see cref="SweepPerBatch"/> each) and report it in the log and /metrics.
+    /// </summary>
+    public bool SweepBatch { get; init; }
+
+    public TimeSpan SweepPerBatch { get; init; } = TimeSpan.FromMilliseconds(300);
+
     public ExecutionProviderPreference ExecutionProvider { get; init; } = ExecutionProviderPreference.Auto;
 
     /// <summary>

@@ -41,6 +41,15 @@ public sealed class LruCache<TKey, TValue>(long budget, Func<TValue, long>? weig
         }
     }
 
+    /// <summary>Drops and disposes the entry of <paramref name="key"/>, if there is one.</summary>
+    public void Remove(TKey key)
+    {
+        if (!_nodes.Remove(key, out var node)) return;
+        _order.Remove(node);
+        _total -= _weight(node.Value.Value);
+        (node.Value.Value as IDisposable)?.Dispose();
+    }
+
     public void Clear()
     {
         foreach (var (_, value) in _order) (value as IDisposable)?.Dispose();

@@ -27,6 +27,8 @@ public sealed class WorkEvaluator : IDisposable
     private readonly ILogger<WorkEvaluator> _logger;
     private readonly SessionOptions _sessionOptions;
     private readonly LruCache<string, ModelSession> _sessions;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _loadedAt = new(); // the batch each model was last loaded for
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _bestBatch = new();
     private readonly LruCache<string, PreparedJob> _jobs;
     private float[] _scores = [];
     private BatchAhead? _ahead;
@@ -117,9 +119,34 @@ public sealed class WorkEvaluator : IDisposable
             Count(evaluations);
             return block;
         }
-        var session = await SessionAsync(work.Spec.ModelSha256, cancellationToken);
+        var session = await SessionAsync(work.Spec.ModelSha256, work.Spec.EvalBatch, cancellationToken);
         return item.Baseline ? EvaluateBaseline(session, job, runOptions)
             : EvaluatePerturbations(session, job, work, item, NextJobAhead(work, next), runOptions);
+    }
+
+    /// <summary>
+    /// A loaded model's best batch on this worker's hardware and provider: configured, else measured by the sweep when
+    /// it was loaded (0 when neither, or not loaded).
+    /// </summary>
+    public int BestBatchOf(string modelSha256) => _bestBatch.GetValueOrDefault(modelSha256);
+
+    private void RecordBestBatch(string modelSha256, ModelSession session)
+    {
+        if (_bestBatch.ContainsKey(modelSha256)) return; // measured once per model, not again when reloaded larger
+        if (_options.Batch > 0)
+        {
+            var configured = Math.Min(_options.Batch, session.MaxBatch);
+            _bestBatch[modelSha256] = configured;
+            _metrics?.ModelBatch(modelSha256, configured, "configured");
+            return;
+        }
+        if (!_options.SweepBatch || session.MaxBatch <= 1) return;
+        var (best, timings) = BatchSweep.Measure(session, _options.SweepPerBatch);
+        _bestBatch[modelSha256] = best;
+        _metrics?.ModelBatch(modelSha256, best, "sweep");
+        _logger.LogInformation("Model {Model} on {Provider}: best batch {Batch} (evaluations/s by batch: {Timings})",
+            modelSha256[..12], ProviderDescription, best,
+            string.Join(", ", timings.Select(t => FormattableString.Invariant($"{t.Batch}: {t.PerSecond:F1}"))));
     }
 
     /// <summary>The batch size a loaded model runs at (0 when it is not loaded): 1 for a fixed batch that could not be rewritten.</summary>
@@ -146,16 +173,17 @@ public sealed class WorkEvaluator : IDisposable
         var targets = job.Targets;
         var block = new float[item.Count * targets.Length];
         var classes = session.ClassCount;
-        if (_scores.Length < session.MaxBatch * classes) _scores = new float[session.MaxBatch * classes];
+        var step = BatchOf(session, work.Spec);
+        if (_scores.Length < step * classes) _scores = new float[step * classes];
 
         for (var done = 0; done < item.Count;)
         {
-            var batch = Math.Min(session.MaxBatch, item.Count - done);
+            var batch = Math.Min(step, item.Count - done);
             var slot = TakeWritten(session, job, work, item.First + done, batch);
             if (done + batch < item.Count)
-                WriteAhead(session, job, work, item.First + done + batch, Math.Min(session.MaxBatch, item.Count - done - batch), 1 - slot);
+                WriteAhead(session, job, work, item.First + done + batch, Math.Min(step, item.Count - done - batch), 1 - slot);
             else if (next is var (nextJob, nextWork, nextItem))
-                WriteAhead(session, nextJob, nextWork, nextItem.First, Math.Min(session.MaxBatch, nextItem.Count), 1 - slot);
+                WriteAhead(session, nextJob, nextWork, nextItem.First, Math.Min(BatchOf(session, nextWork.Spec), nextItem.Count), 1 - slot);
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             session.Run(batch, _scores, slot, runOptions);
             _metrics?.ObserveBatch(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -235,12 +263,32 @@ public sealed class WorkEvaluator : IDisposable
         return (nextJob, nextWork, nextItem);
     }
 
-    private async Task<ModelSession> SessionAsync(string modelSha256, CancellationToken cancellationToken)
+    /// <summary>
+    /// The batch a job's perturbations run in: the job's own (fixed when it was planned, the same on every worker), or
+    /// the session's largest for a job planned before batches were sized. A model that only runs one image at a time
+    /// runs at 1 on every worker alike.
+    /// </summary>
+    private static int BatchOf(ModelSession session, JobSpec spec) =>
+        spec.EvalBatch > 0 ? Math.Min(spec.EvalBatch, session.MaxBatch) : session.MaxBatch;
+
+    private async Task<ModelSession> SessionAsync(string modelSha256, int batch, CancellationToken cancellationToken)
     {
-        if (_sessions.TryGet(modelSha256, out var cached)) return cached;
+        // A job planned with a batch larger than the session was loaded for reloads it larger, unless the model itself
+        // stopped it lower (a fixed batch of 1): every worker must run the job in its planned batch.
+        var wanted = Math.Max(_options.MaxBatch, batch);
+        if (_sessions.TryGet(modelSha256, out var cached)
+            && (cached.MaxBatch >= wanted || _loadedAt.GetValueOrDefault(modelSha256) >= wanted))
+            return cached;
+        if (cached is not null)
+        {
+            SettleAhead(); // its written-ahead inputs belong to the session being replaced
+            _sessions.Remove(modelSha256);
+        }
         var bytes = await FetchAsync(modelSha256, "model", cancellationToken);
         var info = OnnxModelInspector.Inspect(bytes);
-        var session = ModelSession.Load(bytes, info, _sessionOptions, _options.MaxBatch, out var stayedAtOne);
+        var session = ModelSession.Load(bytes, info, _sessionOptions, wanted, out var stayedAtOne);
+        _loadedAt[modelSha256] = wanted;
+        RecordBestBatch(modelSha256, session);
         if (stayedAtOne is not null) _logger.LogInformation("Model with a fixed batch of 1 stays at batch 1: {Reason}", stayedAtOne);
         _logger.LogInformation("Loaded model {Model} ({Input} {Type}, batch up to {Batch}) on {Provider}",
             modelSha256[..12], info.InputName, info.InputType, session.MaxBatch, ProviderDescription);

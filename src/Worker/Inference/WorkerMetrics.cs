@@ -14,6 +14,7 @@ public sealed class WorkerMetrics
     private readonly Counter _busySeconds;
     private readonly Histogram _batchSeconds;
     private readonly Gauge _provider;
+    private readonly Gauge _modelBatch;
 
     public WorkerMetrics(CollectorRegistry? registry = null)
     {
@@ -32,7 +33,14 @@ public sealed class WorkerMetrics
         _provider = metrics.CreateGauge("lantern_worker_execution_provider",
             "1 per worker actor, labelled with the execution provider its sessions run on (cuda or cpu)",
             new GaugeConfiguration { LabelNames = ["worker", "provider", "description"] });
+        _modelBatch = metrics.CreateGauge("lantern_worker_model_batch",
+            "The best batch of a loaded model on this node's hardware and provider: measured by the sweep or configured",
+            new GaugeConfiguration { LabelNames = ["model", "source"] });
     }
+
+    /// <summary>A loaded model's best batch (<paramref name="source"/>: sweep or configured).</summary>
+    public void ModelBatch(string modelSha256, int batch, string source) =>
+        _modelBatch.WithLabels(modelSha256[..Math.Min(12, modelSha256.Length)], source).Set(batch);
 
     /// <summary>Model evaluations run on this node, baselines included.</summary>
     public long Evaluations => (long)_evaluations.Value;

@@ -74,7 +74,7 @@ public sealed class JobStateTests
         var events = state.Decide(start, WorkItemSize);
 
         var accepted = Assert.IsType<JobAccepted>(Assert.Single(events));
-        Assert.Equal(start.Spec, accepted.Spec);
+        Assert.Equal(start.Spec, accepted.Spec); // no batch configured: the spec is kept as submitted
         Assert.Equal(Now, accepted.SubmittedUnixMs);
         Assert.Equal(WorkItemSize, accepted.WorkItemSize);
     }
@@ -368,7 +368,7 @@ public sealed class JobStateTests
     public void A_job_started_with_a_reused_result_is_done_at_once_with_those_maps_and_no_evaluations()
     {
         var state = new JobState(JobId);
-        var events = state.Decide(Reusing("source"), WorkItemSize, Now + 5);
+        var events = state.Decide(Reusing("source"), WorkItemSize, nowUnixMs: Now + 5);
         ApplyAll(state, events);
 
         Assert.Equal([typeof(JobAccepted), typeof(JobReused)], events.Select(e => e.GetType()));
@@ -390,7 +390,7 @@ public sealed class JobStateTests
     public void A_reused_job_recovers_from_its_snapshot_as_the_same_reused_job()
     {
         var state = new JobState(JobId);
-        ApplyAll(state, state.Decide(Reusing("source"), WorkItemSize, Now + 5));
+        ApplyAll(state, state.Decide(Reusing("source"), WorkItemSize, nowUnixMs: Now + 5));
 
         var recovered = JobState.FromSnapshot(JobId, JobSnapshot.Parser.ParseFrom(state.ToSnapshot().ToByteArray()));
 

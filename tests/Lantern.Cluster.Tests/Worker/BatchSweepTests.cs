@@ -1,0 +1,40 @@
+using Lantern.Worker.Inference;
+
+namespace Lantern.Cluster.Tests.Worker;
+
+/// <summary>The sweep's choice on made-up timings: the smallest batch within 5% of the fastest.</summary>
+public sealed class BatchSweepTests
+{
+    [Fact]
+    public void A_cpu_like_curve_that_falls_after_a_few_images_chooses_its_peak_or_the_smallest_batch_near_it()
+    {
+        // MobileNetV2 on a loaded 2-core CPU: batch 1 is nearly as fast as the peak at 4, batch 32 is slower.
+        var timings = new[] { (1, 160.0), (2, 166.0), (4, 171.6), (8, 165.0), (16, 150.0), (32, 139.6) };
+
+        Assert.Equal(2, BatchSweep.Choose(timings)); // 166 >= 0.95 x 171.6; 160 is not
+        Assert.Equal(4, BatchSweep.Choose(timings, tolerance: 1.0));
+    }
+
+    [Fact]
+    public void A_gpu_like_curve_that_rises_until_the_device_is_full_chooses_the_first_batch_near_the_plateau()
+    {
+        var timings = new[] { (1, 300.0), (2, 590.0), (4, 1150.0), (8, 2200.0), (16, 4000.0), (32, 6500.0), (64, 8600.0),
+            (128, 9700.0), (256, 10100.0), (512, 10150.0) };
+
+        Assert.Equal(128, BatchSweep.Choose(timings)); // 9700 >= 0.95 x 10150; 8600 is not
+    }
+
+    [Fact]
+    public void A_single_timing_is_its_own_choice_and_none_is_refused()
+    {
+        Assert.Equal(1, BatchSweep.Choose([(1, 42.0)]));
+        Assert.Throws<ArgumentException>(() => BatchSweep.Choose([]));
+    }
+
+    [Theory]
+    [InlineData(1, new[] { 1 })]
+    [InlineData(32, new[] { 1, 2, 4, 8, 16, 32 })]
+    [InlineData(48, new[] { 1, 2, 4, 8, 16, 32, 48 })]
+    public void The_sweep_tries_powers_of_two_and_the_largest_batch(int maxBatch, int[] expected) =>
+        Assert.Equal(expected, BatchSweep.Candidates(maxBatch));
+}
