@@ -155,8 +155,9 @@ public sealed class LocalNodeTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task ExplainAsync(string run, params string[] extra)
     {
+        // --no-cache: each run computes on the node (a repeated job would otherwise be answered from the first one's result).
         string[] args = ["explain", Image, "--model", Model, "--window", "8", "--stride", "4", "--classes", "0", "--provider", "cpu",
-            "--out", Path.Combine(_directory, run)];
+            "--no-cache", "--out", Path.Combine(_directory, run)];
         var result = await RunAsync([.. args, .. extra.Contains("--db") ? [] : (string[])["--db", Database], .. extra]);
         Assert.True(result.ExitCode == 0, $"explain {run} exited {result.ExitCode}:\n{result.Output}\n{result.Errors}\n{NodeLog()}");
     }
