@@ -25,7 +25,7 @@ internal sealed class ViewerNode : IAsyncDisposable
     {
         var app = LanternNode.Build(new NodeOptions
         {
-            DatabasePath = Support.TestNode.TempDatabase(), GrpcPort = 0, HttpPort = 0, LogLevel = LogLevel.Warning,
+            DatabasePath = Support.TestNode.TempDatabase(), GrpcPort = 0, HttpPort = 0, LogLevel = LogLevel.Warning, LogProvider = false,
             Worker = new WorkerOptions { ExecutionProvider = ExecutionProviderPreference.Cpu },
             Gateway = new GatewayOptions { RequireApiKey = requireKeys },
         });

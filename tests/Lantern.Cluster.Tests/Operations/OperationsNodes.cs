@@ -16,7 +16,7 @@ public static class OperationsNodes
     {
         var app = LanternNode.Build(options with
         {
-            GrpcPort = 0, HttpPort = options.HttpPort ?? 0, LogLevel = LogLevel.Warning,
+            GrpcPort = 0, HttpPort = options.HttpPort ?? 0, LogLevel = LogLevel.Warning, LogProvider = false,
             Worker = options.Worker with { ExecutionProvider = Lantern.Worker.Inference.ExecutionProviderPreference.Cpu },
         });
         await app.StartAsync();

@@ -72,6 +72,7 @@ public sealed class TestNode : IAsyncDisposable
             PostgresConnectionString = database.PostgresConnectionString,
             GrpcPort = 0,
             LogLevel = LogLevel.Warning,
+            LogProvider = false, // tests that capture the console must not catch a node's "Loaded model" line
             Coordinator = coordinator ?? new CoordinatorOptions(),
             Worker = (worker ?? new WorkerOptions()) with { ExecutionProvider = ExecutionProviderPreference.Cpu },
             Gateway = gateway ?? new GatewayOptions(),
