@@ -157,19 +157,10 @@ public sealed class HostileInputTests(GatewayNodeFixture fixture) : IClassFixtur
     {
         using var call = Api.UploadImage(deadline: Deadline());
 
-        var error = await FailsWith(StatusCode.ResourceExhausted, async () =>
-        {
-            try
-            {
-                await call.RequestStream.WriteAsync(new UploadChunk { Data = ByteString.CopyFrom(new byte[(16 << 20) + 1]) });
-                await call.RequestStream.CompleteAsync();
-            }
-            catch (RpcException write) when (write.StatusCode == StatusCode.Cancelled)
-            {
-                // The server refused the message before the client finished sending it; its answer is the call's status.
-            }
-            await call;
-        });
+        // The server refuses the message as its header arrives and stops reading, so the client's write of it may never
+        // complete (HTTP/2 flow control): the call's answer is awaited, not the write (a CI run hung on awaiting it).
+        var answered = await SendUntilAnsweredAsync(call, [new UploadChunk { Data = ByteString.CopyFrom(new byte[(16 << 20) + 1]) }]);
+        var error = await FailsWith(StatusCode.ResourceExhausted, async () => await answered);
 
         Assert.Contains("message", error.Status.Detail, StringComparison.OrdinalIgnoreCase);
         await AssertNodeStillServesAsync();
@@ -180,22 +171,49 @@ public sealed class HostileInputTests(GatewayNodeFixture fixture) : IClassFixtur
     {
         using var call = Api.UploadImage(deadline: Deadline());
         var chunk = new UploadChunk { Data = ByteString.CopyFrom(new byte[8 << 20]) };
-        var sent = 0;
-        try
-        {
-            // 100 MiB is the limit: the 13th chunk passes it; the server refuses and the stream ends long before 40.
-            for (; sent < 40; sent++) await call.RequestStream.WriteAsync(chunk);
-            await call.RequestStream.CompleteAsync();
-        }
-        catch (RpcException)
-        {
-            // A write after the server answered fails (CANCELLED); the server's own status is in the response.
-        }
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseAsync);
+
+        // 100 MiB is the limit: the 13th chunk passes it; the server refuses and the stream ends long before 40.
+        var chunks = Enumerable.Repeat(chunk, 40).ToList();
+        var answered = await SendUntilAnsweredAsync(call, chunks);
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await answered);
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.Contains("larger than the 100 MiB limit", error.Status.Detail);
-        Assert.True(sent < 40, "the server read every chunk before refusing");
+        Assert.True(_written < 40, "the server read every chunk before refusing");
+    }
+
+    private int _written;
+
+    /// <summary>
+    /// Writes the chunks until the server answers (or all are written and the stream completed) and returns the answer.
+    /// A write pending when the answer comes is left to end with the call, never awaited: once the server has refused, a
+    /// write may block for good on flow control, and a write after the answer fails (CANCELLED) anyway.
+    /// </summary>
+    private async Task<Task<ArtifactRef>> SendUntilAnsweredAsync(AsyncClientStreamingCall<UploadChunk, ArtifactRef> call,
+        IReadOnlyList<UploadChunk> chunks)
+    {
+        var answer = call.ResponseAsync;
+        _written = 0;
+        foreach (var chunk in chunks)
+        {
+            var write = call.RequestStream.WriteAsync(chunk);
+            if (await Task.WhenAny(write, answer) == answer)
+            {
+                _ = write.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: it ends with the call
+                return answer;
+            }
+            try
+            {
+                await write;
+                _written++;
+            }
+            catch (RpcException)
+            {
+                return answer; // the server answered while this write was going out; its status is the call's
+            }
+        }
+        await call.RequestStream.CompleteAsync();
+        return answer;
     }
 
     [Fact]
