@@ -109,6 +109,17 @@ public static class Report
         File.WriteAllText(path, JsonSerializer.Serialize(rows.ToList(), options));
     }
 
+    /// <summary>How a run's figures were made: command, time, machine, provider, load, jobs (a bullet each).</summary>
+    private static void AppendRunDescription(StringBuilder md, RunDescription run, string comparable)
+    {
+        md.AppendLine($"- command: `dotnet run -c Release --project bench/Lantern.Bench --{string.Concat(run.Args.Select(a => " " + a))}`");
+        md.AppendLine($"- finished: {run.FinishedAt:yyyy-MM-dd HH:mm} UTC");
+        foreach (var line in run.Machine) md.AppendLine($"- {line}");
+        md.AppendLine($"- inference provider: {run.Provider}");
+        md.AppendLine($"- {run.LoadAtStart} at the start, {run.LoadAtEnd.Replace("load average: ", "")} at the end (a shared machine: {comparable})");
+        foreach (var job in run.Jobs) md.AppendLine($"- job: {job}");
+    }
+
     /// <summary>RESULTS.md: how the figures were made (command, machine, load, jobs), the table and the notes.</summary>
     public static void WriteMarkdown(string path, RunDescription run, IReadOnlyList<ModelResult> results, IReadOnlyList<string> methods)
     {
@@ -116,13 +127,7 @@ public static class Report
         md.AppendLine("# Lantern benchmark results").AppendLine();
         md.AppendLine("Written by `Lantern.Bench --results`; every figure below was measured in the one run described here. " +
                       "Do not edit by hand: run the command again. `bench/README.md` says what each row measures.").AppendLine();
-        md.AppendLine($"- command: `dotnet run -c Release --project bench/Lantern.Bench --{string.Concat(run.Args.Select(a => " " + a))}`");
-        md.AppendLine($"- finished: {run.FinishedAt:yyyy-MM-dd HH:mm} UTC");
-        foreach (var line in run.Machine) md.AppendLine($"- {line}");
-        md.AppendLine($"- inference provider: {run.Provider}");
-        md.AppendLine($"- {run.LoadAtStart} at the start, {run.LoadAtEnd.Replace("load average: ", "")} at the end " +
-                      "(a shared machine: ratios are comparable within this run only)");
-        foreach (var job in run.Jobs) md.AppendLine($"- job: {job}");
+        AppendRunDescription(md, run, "ratios are comparable within this run only");
         md.AppendLine();
         md.AppendLine($"| {string.Join(" | ", Header)} |");
         md.AppendLine($"|{string.Concat(Header.Select((_, c) => c < TextColumns ? "---|" : "---:|"))}");
@@ -255,13 +260,7 @@ public static class Report
         md.AppendLine("## Fixed per-job cost (`--fixed-cost`)").AppendLine();
         md.AppendLine("Written by `Lantern.Bench --fixed-cost --results`; every figure below was measured in the one run described here. " +
                       "`bench/README.md` says what each column measures.").AppendLine();
-        md.AppendLine($"- command: `dotnet run -c Release --project bench/Lantern.Bench --{string.Concat(run.Args.Select(a => " " + a))}`");
-        md.AppendLine($"- finished: {run.FinishedAt:yyyy-MM-dd HH:mm} UTC");
-        foreach (var line in run.Machine) md.AppendLine($"- {line}");
-        md.AppendLine($"- inference provider: {run.Provider}");
-        md.AppendLine($"- {run.LoadAtStart} at the start, {run.LoadAtEnd.Replace("load average: ", "")} at the end " +
-                      "(a shared machine: compare figures within this run only)");
-        foreach (var job in run.Jobs) md.AppendLine($"- job: {job}");
+        AppendRunDescription(md, run, "compare figures within this run only");
         md.AppendLine();
         md.AppendLine($"| {string.Join(" | ", FixedCostHeader)} |");
         md.AppendLine($"|{string.Concat(FixedCostHeader.Select((_, c) => c < 2 ? "---|" : "---:|"))}");
