@@ -11,7 +11,7 @@ public sealed record BenchOptions
         usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,gradcam,ig32] [--paths in-process,in-process-serial,cluster,grpc]
                              [--shared DIR] [--image PATH] [--window 16 --stride 8] [--samples 1000]
                              [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE] [--results FILE]
-               Lantern.Bench --control-plane [--quick] [--results FILE]
+               Lantern.Bench --control-plane [--quick] [--sections throughput,memory,recovery,list] [--results FILE]
                Lantern.Bench --fixed-cost [--models ...] [--methods ...] [--repeats 3] [--results FILE]
           --models    model files, as paths or names under SHARED/models (default: the six shared models,
                       MobileNetV2, SqueezeNet and ShuffleNetV2, each fp32 and int8/fp16)
@@ -33,7 +33,8 @@ public sealed record BenchOptions
           --results   also write the results as markdown with the machine description to FILE (bench/RESULTS.md)
           --control-plane  measure the coordinator instead, on a nearly free synthetic model: items/s by worker count,
                       coordinator RSS and journal rows by job size, recovery after a kill, ListJobs latency
-                      (--results replaces only its own section of FILE; --quick runs smaller sizes)
+                      (--results replaces only its own section of FILE; --quick runs smaller sizes; --sections
+                      runs only those, without --results)
           --fixed-cost  each short method's fixed per-job cost (job wall time less the worker's compute) next to its
                       compute: MobileNetV2; occlusion, lime, gradcam, ig32; in-process, cluster and grpc
                       (--results replaces only its own section of FILE)
@@ -85,6 +86,11 @@ public sealed record BenchOptions
     /// <summary>Measure the control plane (ControlPlane/ControlPlaneRun) instead of the data path.</summary>
     public bool ControlPlane { get; init; }
 
+    public static readonly string[] ControlPlaneSectionNames = ["throughput", "memory", "recovery", "list"];
+
+    /// <summary>The control-plane sections to run (all by default); a subset cannot replace the section of a results file.</summary>
+    public IReadOnlyList<string> ControlPlaneSections { get; init; } = ControlPlaneSectionNames;
+
     /// <summary>
     /// The short methods' fixed per-job cost: MobileNetV2, occlusion, lime, gradcam and ig32 on the in-process, cluster and
     /// grpc paths (unless given), raw at batch 1 and 32; --results writes only its own section of the file.
@@ -124,6 +130,7 @@ public sealed record BenchOptions
                 "--c2f-threshold" => options with { CoarseToFineThreshold = Fraction(Value()) },
                 "--quick" => options with { Quick = true },
                 "--control-plane" => options with { ControlPlane = true },
+                "--sections" => options with { ControlPlaneSections = ParseList(Value(), "--sections", ControlPlaneSectionNames) },
                 "--fixed-cost" => options with { FixedCost = true },
                 "--repeats" => options with { Repeats = Positive(Value(), "--repeats") },
                 "--json" => options with { Json = Value() },
@@ -138,6 +145,8 @@ public sealed record BenchOptions
         if (options.FixedCost && !args.Contains("--models")) options = options with { Models = [DefaultModels[0]] };
         if (options.FixedCost && !args.Contains("--methods")) options = options with { Methods = ShortMethods };
         if (options.FixedCost && !args.Contains("--paths")) options = options with { Paths = [InProcessPath, ClusterPath, GrpcPath] };
+        if (options.Results is not null && options.ControlPlaneSections.Count < ControlPlaneSectionNames.Length)
+            throw new ArgumentException("--sections runs part of the control-plane bench: its figures cannot replace the section of a results file");
         return options;
     }
 

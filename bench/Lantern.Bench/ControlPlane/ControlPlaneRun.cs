@@ -45,10 +45,11 @@ public static class ControlPlaneRun
         var md = new StringBuilder();
         try
         {
-            md.AppendLine(await ThroughputAsync(home, sizes));
-            md.AppendLine(await MemoryAsync(home, sizes));
-            md.AppendLine(await RecoveryAsync(home, sizes));
-            md.AppendLine(await ListJobsAsync(home, sizes));
+            var sections = options.ControlPlaneSections;
+            if (sections.Contains("throughput")) md.AppendLine(await ThroughputAsync(home, sizes));
+            if (sections.Contains("memory")) md.AppendLine(await MemoryAsync(home, sizes));
+            if (sections.Contains("recovery")) md.AppendLine(await RecoveryAsync(home, sizes));
+            if (sections.Contains("list")) md.AppendLine(await ListJobsAsync(home, sizes));
         }
         finally
         {
@@ -63,6 +64,7 @@ public static class ControlPlaneRun
         }
         var loadAtEnd = Report.Load();
         Console.WriteLine($"{loadAtEnd} (end); {clock.Elapsed.TotalMinutes:F1} min in all");
+        if (options.Results is null) Console.WriteLine(md);
         if (options.Results is { } path)
         {
             var header = new StringBuilder();

@@ -63,6 +63,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         Command<GetJobStatus>(_ => ReplyStatus());
         Command<GetJobResult>(_ => ReplyResult());
         Command<AssemblyFinished>(Handle);
+        Command<WriteApplied>(applied => AfterWrite(applied.PhaseChanged));
         Command<Status.Failure>(f => PersistAndApply([new JobFailed
         {
             Reason = $"assembling the maps failed: {f.Cause.Message}", FinishedUnixMs = Now(),
@@ -144,9 +145,41 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             UnknownJob();
             return;
         }
-        _resultsSeen = Math.Max(_resultsSeen, command.ResultStamp);
-        var events = _state.Decide(command, Now());
-        if (events.Count > 0) PersistAndApply(events);
+        _scoresWaiting.Add(command);
+        if (_writes == 0) WriteWaitingScores();
+    }
+
+    /// <summary>
+    /// Group commit: every score block that arrived while the journal was busy goes into one write. One write per block
+    /// bounded a job at one journal round trip per work item (about 100 items/s on SQLite), so a job's bookkeeping, not
+    /// the workers, set its pace and with it its share of the workers. Blocks are decided in arrival order against the
+    /// state as written so far; a block that changes what later ones mean (the baseline, a failure) ends the write.
+    /// </summary>
+    private void WriteWaitingScores()
+    {
+        var events = new List<IJobEvent>();
+        var inThisWrite = new HashSet<long>();
+        var taken = 0;
+        var seen = _resultsSeen;
+        foreach (var command in _scoresWaiting)
+        {
+            var decided = inThisWrite.Add(command.Item.Baseline ? BaselineKey : command.Item.First)
+                ? _state.Decide(command, Now())
+                : []; // the same item twice (a re-issued lease's result): the state as written does not know the first yet
+            if (decided.Count > 0 && !decided.All(e => e is ItemScored) && events.Count > 0) break; // next write
+            taken++;
+            seen = Math.Max(seen, command.ResultStamp);
+            events.AddRange(decided);
+            if (decided.Count > 0 && !decided.All(e => e is ItemScored)) break;
+        }
+        _scoresWaiting.RemoveRange(0, taken);
+        if (events.Count == 0)
+        {
+            _resultsSeen = seen; // nothing to record: handled as they came
+            return;
+        }
+        // Seen once written: a re-offer while this write is on its way must not let the dispatcher lease these items again.
+        PersistAndApply(events, () => _resultsSeen = seen, unstashed: true);
     }
 
     private void Handle(CancelJob command)
@@ -190,11 +223,14 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private void Handle(AssemblyFinished finished) =>
         PersistAndApply([new JobCompleted { Outcome = finished.Outcome, FinishedUnixMs = finished.FinishedUnixMs }]);
 
-    private void PersistAndApply(IReadOnlyList<IJobEvent> events, Action? then = null)
+    /// <param name="unstashed">Commands keep being handled while the events are written (score blocks queue for the next
+    /// write, status is answered from the state as written); otherwise they wait until the events are applied.</param>
+    private void PersistAndApply(IReadOnlyList<IJobEvent> events, Action? then = null, bool unstashed = false)
     {
         var remaining = events.Count;
         var phaseChanged = false;
-        PersistAll(events, e =>
+        _writes++;
+        Action<IJobEvent> apply = e =>
         {
             var phase = _state.Phase;
             _state.Apply(e);
@@ -208,10 +244,38 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             if (e is BaselineScored or ItemScored) _rate.Record(Now(), _state.Evaluations);
             if (--remaining > 0) return;
             then?.Invoke();
-            SnapshotIfDue(phaseChanged);
-            AfterStateChanged();
-        });
+            // What follows may persist again, which Akka.NET does not flush from an unstashed write's handler: it runs
+            // as the next command instead (the write still counts as under way until then, so score blocks keep waiting).
+            if (unstashed) Self.Tell(new WriteApplied(phaseChanged));
+            else AfterWrite(phaseChanged);
+        };
+        if (unstashed) PersistAllAsync(events, apply);
+        else PersistAll(events, apply);
     }
+
+    private void AfterWrite(bool phaseChanged)
+    {
+        _writes = Math.Max(0, _writes - 1);
+        SnapshotIfDue(phaseChanged);
+        AfterStateChanged();
+        if (_writes == 0 && _scoresWaiting.Count > 0) WriteWaitingScores();
+    }
+
+    private sealed record WriteApplied(bool PhaseChanged);
+
+    /// <summary>
+    /// The journal refused the events (they could not be serialised): the write is over without them, so waiting blocks
+    /// may go; the refused items stay unscored and are offered again by the re-offer timer.
+    /// </summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        _writes = 0;
+    }
+
+    // Journal writes under way (PersistAndApply), and the score blocks that arrived meanwhile, for the next write.
+    private int _writes;
+    private readonly List<ScoreWorkItem> _scoresWaiting = [];
 
     /// <summary>Every <see cref="CoordinatorOptions.SnapshotEveryItems"/> scored items, and at phase changes.</summary>
     private void SnapshotIfDue(bool phaseChanged)
