@@ -19,6 +19,7 @@ public static class LanternCli
             ResultCommand.Create(),
             CertsCommand.Create(),
             LocalCommand.Create(),
+            SamplesCommand.Create(),
         };
         // Ctrl-C (and SIGTERM) cancel the command's token; a command that has not returned 2 s later is cut off (exit 130).
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(2) });

@@ -1,5 +1,5 @@
-using Google.Protobuf;
 using Onnx;
+using static Lantern.Samples.OnnxParts;
 
 namespace Lantern.Cluster.Tests.Synthetic;
 
@@ -9,8 +9,9 @@ namespace Lantern.Cluster.Tests.Synthetic;
 /// </summary>
 public static class SyntheticModels
 {
-    public const string InputName = "image";
-    public const string OutputName = "scores";
+    public const string InputName = Lantern.Samples.OnnxParts.InputName;
+    public const string OutputName = Lantern.Samples.OnnxParts.OutputName;
+    private const string Producer = "Lantern.Cluster.Tests.SyntheticModels";
 
     /// <summary>
     /// scores = Flatten(image) · W + b with W [3*H*W, K]; <paramref name="weightsPerClass"/>[k] holds class k's weights
@@ -57,14 +58,7 @@ public static class SyntheticModels
         graph.Node.Add(Node("Flatten", [x], ["flat"], Int("axis", 1)));
         graph.Node.Add(Node("Gemm", ["flat", "W", "b"], [OutputName]));
 
-        var model = new ModelProto
-        {
-            IrVersion = 7,
-            ProducerName = "Lantern.Cluster.Tests.SyntheticModels",
-            Graph = graph,
-        };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
-        return model.ToByteArray();
+        return Serialize(graph, Producer);
     }
 
     /// <summary><see cref="Linear(int,int,float[][],float[],bool,bool)"/> with weights given as [k][c, y, x].</summary>
@@ -139,9 +133,7 @@ public static class SyntheticModels
         graph.Node.Add(Node("GlobalAveragePool", [FeatureLayer], ["pooled"]));
         graph.Node.Add(Node("Flatten", ["pooled"], ["flat"], Int("axis", 1)));
         graph.Node.Add(Node("Gemm", ["flat", "head_w", "head_b"], [OutputName]));
-        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
-        return model.ToByteArray();
+        return Serialize(graph, Producer);
     }
 
     /// <summary>
@@ -164,9 +156,7 @@ public static class SyntheticModels
         graph.Node.Add(Node("GlobalAveragePool", ["features"], ["pooled"]));
         graph.Node.Add(Node("Flatten", ["pooled"], ["flat"], Int("axis", 1)));
         graph.Node.Add(Node("Gemm", ["flat", "head_w", "head_b"], [OutputName]));
-        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
-        return model.ToByteArray();
+        return Serialize(graph, Producer);
     }
 
     /// <summary>A model that is not explainable, for the registry's checks: how it is broken is <paramref name="kind"/>.</summary>
@@ -207,9 +197,7 @@ public static class SyntheticModels
         }
         foreach (var (name, value) in new[] { ("starts", 0L), ("ends", 2L), ("axes", 1L) })
             graph.Initializer.Add(new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { value } });
-        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
-        return model.ToByteArray();
+        return Serialize(graph, Producer);
     }
 
     /// <summary>
@@ -229,9 +217,7 @@ public static class SyntheticModels
         graph.Node.Add(Node("Conv", [InputName, "w1"], ["conv1"]));
         graph.Node.Add(Node("Relu", ["conv1"], [FeatureLayer]));
         graph.Node.Add(Node("Conv", [FeatureLayer, "w2"], [OutputName]));
-        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
-        return model.ToByteArray();
+        return Serialize(graph, Producer);
     }
 
     /// <summary>
@@ -245,50 +231,6 @@ public static class SyntheticModels
         graph.Output.Add(Value(OutputName, TensorProto.Types.DataType.Float, Dim("N"), Dim(3)));
         graph.Node.Add(Node("GlobalAveragePool", [InputName], ["pooled"]));
         graph.Node.Add(Node("Flatten", ["pooled"], [OutputName]));
-        var model = new ModelProto { IrVersion = 7, ProducerName = "Lantern.Cluster.Tests.SyntheticModels", Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
-        return model.ToByteArray();
-    }
-
-    private static TensorShapeProto.Types.Dimension Dim(long value) => new() { DimValue = value };
-
-    private static TensorShapeProto.Types.Dimension Dim(string symbol) => new() { DimParam = symbol };
-
-    private static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params TensorShapeProto.Types.Dimension[] dims)
-    {
-        var shape = new TensorShapeProto();
-        shape.Dim.AddRange(dims);
-        return new ValueInfoProto
-        {
-            Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
-        };
-    }
-
-    private static TensorProto FloatTensor(string name, float[] values, params long[] dims)
-    {
-        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-        tensor.Dims.AddRange(dims);
-        tensor.FloatData.AddRange(values);
-        return tensor;
-    }
-
-    private static NodeProto Node(string op, string[] inputs, string[] outputs, params AttributeProto[] attributes)
-    {
-        var node = new NodeProto { OpType = op, Name = $"{op}_{outputs[0]}" };
-        node.Input.AddRange(inputs);
-        node.Output.AddRange(outputs);
-        node.Attribute.AddRange(attributes);
-        return node;
-    }
-
-    private static AttributeProto Int(string name, long value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-
-    private static AttributeProto Ints(string name, params long[] values)
-    {
-        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        attribute.Ints.AddRange(values);
-        return attribute;
+        return Serialize(graph, Producer);
     }
 }
