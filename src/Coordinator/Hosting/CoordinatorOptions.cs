@@ -32,10 +32,23 @@ public sealed record CoordinatorOptions
     public TimeSpan FinishedJobIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// A job entity snapshots its state every this many scored work items (and when it finishes), then deletes the
-    /// events and snapshots the new one supersedes: recovery replays at most this many items. 0 turns snapshots off.
+    /// A job entity snapshots its state every this many scored work items, or every tenth of a larger job's items (and when
+    /// its phase changes), then deletes the events and snapshots the new one supersedes: recovery replays at most that many
+    /// items. 0 turns snapshots off.
     /// </summary>
     public int SnapshotEveryItems { get; init; } = 1000;
+
+    /// <summary>At most about this many snapshots per job: see <see cref="SnapshotIntervalFor"/>.</summary>
+    public const int SnapshotsPerJob = 10;
+
+    /// <summary>
+    /// Scored items between a job's snapshots: <see cref="SnapshotEveryItems"/>, or a tenth of the job when that is more.
+    /// A snapshot holds the job's whole score buffer (it grows with the job), so a fixed interval would write a job of
+    /// 10⁶ items' 128 MB buffer a thousand times; a tenth keeps the snapshot writes at about ten buffers per job, and
+    /// recovery replays at most a tenth of the job.
+    /// </summary>
+    public int SnapshotIntervalFor(int workItemCount) =>
+        SnapshotEveryItems <= 0 ? 0 : Math.Max(SnapshotEveryItems, workItemCount / SnapshotsPerJob);
 
     /// <summary>How often a running job refreshes its row in the job index (listings show progress this fresh).</summary>
     public TimeSpan IndexRefreshInterval { get; init; } = TimeSpan.FromSeconds(1);

@@ -277,10 +277,11 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private int _writes;
     private readonly List<ScoreWorkItem> _scoresWaiting = [];
 
-    /// <summary>Every <see cref="CoordinatorOptions.SnapshotEveryItems"/> scored items, and at phase changes.</summary>
+    /// <summary>Every <see cref="CoordinatorOptions.SnapshotIntervalFor"/> scored items, and at phase changes.</summary>
     private void SnapshotIfDue(bool phaseChanged)
     {
-        if (_options.SnapshotEveryItems <= 0 || !(phaseChanged || _itemsSinceSnapshot >= _options.SnapshotEveryItems)) return;
+        var interval = _options.SnapshotIntervalFor(_state.WorkItemCount);
+        if (interval <= 0 || !(phaseChanged || _itemsSinceSnapshot >= interval)) return;
         _itemsSinceSnapshot = 0;
         SaveSnapshot(_state.ToSnapshot());
     }

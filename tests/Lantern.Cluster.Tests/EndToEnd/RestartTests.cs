@@ -2,6 +2,7 @@ using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
 using Lantern.Coordinator.Hosting;
+using Lantern.Coordinator.Jobs;
 using JobState = Lantern.Contracts.Api.JobState;
 
 namespace Lantern.Cluster.Tests.EndToEnd;
@@ -18,7 +19,7 @@ public abstract class RestartTests
 
     private const int Size = 64;
     // Small work items make many persisted steps, so the stop lands mid-job: (64-4)/1+1 = 61² = 3721 windows, 931 items.
-    // A snapshot every 50 items, so the restarted node recovers from a snapshot and the events after it.
+    // A snapshot every 50 items (93: a tenth of the job), so the restarted node recovers from a snapshot and the events after it.
     private static readonly CoordinatorOptions SmallItems = new() { WorkItemSize = 4, SnapshotEveryItems = 50 };
     private readonly byte[] _model = SyntheticModels.SquareBrightness(Size, Size, (20, 12, 24, 16));
     private readonly byte[] _image = TestImages.Noise(Size, Size, seed: 7);
@@ -61,6 +62,20 @@ public abstract class RestartTests
         Assert.InRange(second.Evaluations, 1, remainingWindows);
         Assert.True(first.Evaluations + second.Evaluations >= 3721 + 1, "every window was evaluated by one of the two runs");
         Assert.Equal(3721 + 1, final.Evaluations); // the job counts each persisted work item once
+
+        // The finished job's last snapshot supersedes every event before it: once the snapshot store has caught up
+        // (it lags the journal on a loaded machine), one snapshot and at most the last event are left, not one per item.
+        var persistenceId = JobEntity.PersistenceIdFor(jobId);
+        var (snapshots, events) = (0L, 0L);
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            (snapshots, events) = (await database.RowsOfAsync("snapshot", persistenceId), await database.RowsOfAsync("journal", persistenceId));
+            if (snapshots == 1 && events <= 1) break;
+            await Task.Delay(100);
+        }
+        Assert.True(snapshots == 1 && events <= 1,
+            $"{snapshots} snapshots and {events} events of the finished {itemsTotal}-item job are left in the journal");
 
         var resumed = await second.Api.GetResultAsync(new GetResultRequest { JobId = jobId });
         await using var fresh = await TestNode.StartAsync(await NewDatabaseAsync(), SmallItems);

@@ -103,4 +103,20 @@ public sealed record TestDatabase(string SqlitePath, string? PostgresConnectionS
     /// </remarks>
     public static async Task<TestDatabase> PostgresAsync(PostgresServer server) =>
         new(Path.Combine(Path.GetTempPath(), $"lantern-absent-{Guid.NewGuid():N}", "unused.db"), await server.CreateDatabaseAsync());
+
+    /// <summary>Rows of one persistent actor in an Akka.Persistence.Sql table (<c>journal</c> or <c>snapshot</c>).</summary>
+    public async Task<long> RowsOfAsync(string table, string persistenceId)
+    {
+        await using System.Data.Common.DbConnection connection = PostgresConnectionString is { } postgres
+            ? new Npgsql.NpgsqlConnection(postgres)
+            : new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={SqlitePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE persistence_id = @id";
+        var id = command.CreateParameter();
+        id.ParameterName = "@id";
+        id.Value = persistenceId;
+        command.Parameters.Add(id);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
 }
