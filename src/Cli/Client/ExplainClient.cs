@@ -103,15 +103,19 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
     private static async Task<ArtifactRef> UploadAsync(AsyncClientStreamingCall<UploadChunk, ArtifactRef> call, byte[] bytes,
         string fileName, CancellationToken cancellationToken)
     {
+        // A gateway that refuses (too large, over quota) answers mid-stream: the answer, not the next write, ends the upload.
+        return await await ClientStreamUpload.SendUntilAnsweredAsync(call, Chunks(bytes, fileName), cancellationToken: cancellationToken);
+    }
+
+    private static IEnumerable<UploadChunk> Chunks(byte[] bytes, string fileName)
+    {
         for (var offset = 0; offset < bytes.Length || offset == 0; offset += ChunkSize)
         {
             var chunk = new UploadChunk { Data = ByteString.CopyFrom(bytes, offset, Math.Min(ChunkSize, bytes.Length - offset)) };
             if (offset == 0) chunk.FileName = fileName;
-            await call.RequestStream.WriteAsync(chunk, cancellationToken);
-            if (bytes.Length == 0) break;
+            yield return chunk;
+            if (bytes.Length == 0) yield break;
         }
-        await call.RequestStream.CompleteAsync();
-        return await call;
     }
 
     public void Dispose() => channel.Dispose();

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Lantern.Cli.Client;
 using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
@@ -182,38 +183,25 @@ public sealed class HostileInputTests(GatewayNodeFixture fixture) : IClassFixtur
         Assert.True(_written < 40, "the server read every chunk before refusing");
     }
 
+    [Fact]
+    public async Task The_clients_upload_of_an_image_over_the_size_limit_ends_with_the_refusal()
+    {
+        // 120 MiB in the client's own chunks: the gateway refuses past 100 MiB, and the upload must end with that answer
+        // rather than wait on a write the gateway will never read (the bound only turns such a hang into a failure).
+        var upload = fixture.Node.Client.UploadImageAsync(new byte[120 << 20], "huge.png").WaitAsync(TimeSpan.FromMinutes(2));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await upload);
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("larger than the 100 MiB limit", error.Status.Detail);
+    }
+
     private int _written;
 
-    /// <summary>
-    /// Writes the chunks until the server answers (or all are written and the stream completed) and returns the answer.
-    /// A write pending when the answer comes is left to end with the call, never awaited: once the server has refused, a
-    /// write may block for good on flow control, and a write after the answer fails (CANCELLED) anyway.
-    /// </summary>
-    private async Task<Task<ArtifactRef>> SendUntilAnsweredAsync(AsyncClientStreamingCall<UploadChunk, ArtifactRef> call,
+    private Task<Task<ArtifactRef>> SendUntilAnsweredAsync(AsyncClientStreamingCall<UploadChunk, ArtifactRef> call,
         IReadOnlyList<UploadChunk> chunks)
     {
-        var answer = call.ResponseAsync;
         _written = 0;
-        foreach (var chunk in chunks)
-        {
-            var write = call.RequestStream.WriteAsync(chunk);
-            if (await Task.WhenAny(write, answer) == answer)
-            {
-                _ = write.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: it ends with the call
-                return answer;
-            }
-            try
-            {
-                await write;
-                _written++;
-            }
-            catch (RpcException)
-            {
-                return answer; // the server answered while this write was going out; its status is the call's
-            }
-        }
-        await call.RequestStream.CompleteAsync();
-        return answer;
+        return ClientStreamUpload.SendUntilAnsweredAsync(call, chunks, () => _written++);
     }
 
     [Fact]
