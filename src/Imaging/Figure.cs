@@ -128,7 +128,9 @@ public static class Figure
         var values = curves.SelectMany(c => c.Values).Where(float.IsFinite).DefaultIfEmpty(0f).ToArray();
         double low = Math.Min(0, values.Min()), high = values.Max();
         if (high <= low) high = low + 1;
-        float left = 56, right = width - 16, top = title is null ? 16 : 36, bottom = height - 40;
+        // The legend is a row between the title and the plot, where no curve can run under it.
+        float left = 56, right = width - 16, legendY = (title is null ? 8 : 30) + fontSize, top = legendY + 14, bottom = height - 40;
+        var legendX = left;
 
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         var canvas = surface.Canvas;
@@ -149,10 +151,9 @@ public static class Figure
                 canvas.DrawLine(X((k - 1) / steps), Y(curve.Values[k - 1]), X(k / steps), Y(curve.Values[k]), line);
             }
             if (font is null) continue;
-            using var swatch = new SKPaint { Color = curve.Colour };
-            var legendY = top + 8 + i * (fontSize + 6);
-            canvas.DrawRect(right - 150, legendY - fontSize / 2, 14, 4, swatch);
-            canvas.DrawText(curve.Name, right - 130, legendY, SKTextAlign.Left, font, ink);
+            canvas.DrawLine(legendX, legendY - fontSize / 3, legendX + 16, legendY - fontSize / 3, line);
+            canvas.DrawText(curve.Name, legendX + 22, legendY, SKTextAlign.Left, font, ink);
+            legendX += 22 + font.MeasureText(curve.Name) + 18;
         }
         if (font is not null)
         {
