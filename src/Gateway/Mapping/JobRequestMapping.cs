@@ -37,6 +37,8 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         // Before anything is resolved: 10,000 listed classes are refused for their number, not their first duplicate.
         if (request.Targets is { } asked)
             QuotaPolicy.Check(limits, QuotaLimits.TargetsPerJob, TargetCount(asked), "the number of targets", "explain fewer classes per job");
+        if (request.MethodCase == SubmitJobRequest.MethodOneofCase.Metrics) // a metrics job's targets are its maps
+            QuotaPolicy.Check(limits, QuotaLimits.TargetsPerJob, request.Metrics.Maps.Count, "the number of maps", "score fewer maps per job");
         if (request.MethodCase == SubmitJobRequest.MethodOneofCase.None)
             GrpcErrors.InvalidArgument("choose an explanation method: set one of occlusion, lime, kernel_shap, rise, gradient, metrics");
 

@@ -8,6 +8,7 @@ using Lantern.Contracts.Api;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Targets = Lantern.Contracts.Api.Targets;
+using Xunit.Abstractions;
 
 namespace Lantern.Cluster.Tests.EndToEnd;
 
@@ -17,7 +18,7 @@ namespace Lantern.Cluster.Tests.EndToEnd;
 /// faithful map is the square; deleting it first (to black) must drop the score fastest, revealing it first on the
 /// blurred image must raise the score fastest.
 /// </summary>
-public sealed class MetricsTests : IAsyncLifetime
+public sealed class MetricsTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Size = 64;
     private static readonly (int X, int Y, int Width, int Height) Square = (16, 16, 16, 16);
@@ -41,6 +42,8 @@ public sealed class MetricsTests : IAsyncLifetime
         var (randomDeletion, randomInsertion) = Aucs(await ScoreAsync(randomMap));
         var (inverseDeletion, inverseInsertion) = Aucs(await ScoreAsync(inverse));
 
+        output.WriteLine($"deletion AUC: faithful {faithfulDeletion:0.0}, random {randomDeletion:0.0}, inverse {inverseDeletion:0.0}");
+        output.WriteLine($"insertion AUC: faithful {faithfulInsertion:0.0}, random {randomInsertion:0.0}, inverse {inverseInsertion:0.0}");
         Assert.True(faithfulDeletion < randomDeletion, $"deletion AUC faithful {faithfulDeletion} vs random {randomDeletion}");
         Assert.True(faithfulDeletion < inverseDeletion, $"deletion AUC faithful {faithfulDeletion} vs inverse {inverseDeletion}");
         Assert.True(faithfulInsertion > randomInsertion, $"insertion AUC faithful {faithfulInsertion} vs random {randomInsertion}");
