@@ -103,6 +103,11 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             GrpcErrors.InvalidArgument("a metrics job's targets are its maps' classes: leave targets unset");
         if (metrics.Maps.Count == 0)
             GrpcErrors.InvalidArgument("metrics needs at least one map to score (maps: target_class and the map's float32 data)");
+        if (metrics.InsertionFill is null or { Kind: Fill.Types.Kind.Blur, BlurSigma: 0 })
+        {
+            metrics = metrics.Clone();
+            metrics.InsertionFill = new Fill { Kind = Fill.Types.Kind.Blur, BlurSigma = InsertionBlurSigma(spec) };
+        }
         var resolved = MethodOptions.Resolve(metrics);
         var pixels = (long)spec.ImageWidth * spec.ImageHeight;
         spec.Targets = new Contracts.Messages.Targets();
@@ -120,6 +125,22 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         if (spec.Targets.Classes.Distinct().Count() != spec.Targets.Classes.Count)
             GrpcErrors.InvalidArgument("give one map per target class");
         spec.Metrics = resolved;
+    }
+
+    /// <summary>Blur of the model input a metrics job's insertion starts from, in model-input pixels.</summary>
+    public const float InsertionBlurInputPixels = 10;
+
+    /// <summary>
+    /// <see cref="InsertionBlurInputPixels"/> in the source image's pixels, where fills apply: a fixed sigma in source
+    /// pixels would blur a large photo too little to hide what the model sees once it is resized to the input.
+    /// </summary>
+    private static float InsertionBlurSigma(JobSpec spec)
+    {
+        var p = spec.Preprocessing;
+        double sourcePerInputPixel = p.Resize == ModelDescriptor.ResizeStretch
+            ? Math.Max((double)spec.ImageWidth / p.Width, (double)spec.ImageHeight / p.Height)
+            : (double)Math.Min(spec.ImageWidth, spec.ImageHeight) / p.ResizeShorterSide;
+        return (float)Math.Clamp(InsertionBlurInputPixels * sourcePerInputPixel, 0.5, 1000);
     }
 
     /// <summary>Region targets weigh a segmentation output [classes, H, W]; the gradient methods take them as a seed.</summary>
