@@ -13,15 +13,15 @@ public static class MethodCatalog
     /// <param name="metricMaps">The metrics method's maps (see <see cref="MetricMapShas"/>); only perturbing needs them.</param>
     public static IExplanationMethod For(JobSpec spec, ExplainerSegmentation? segmentation = null, IReadOnlyList<float[]>? metricMaps = null) =>
         spec.MethodCase switch
-    {
-        JobSpec.MethodOneofCase.Occlusion => new OcclusionMethod(spec.Occlusion, spec.ImageWidth, spec.ImageHeight),
-        JobSpec.MethodOneofCase.Lime => new LimeMethod(spec.Lime, spec.Seed, spec.FeatureCount, segmentation),
-        JobSpec.MethodOneofCase.KernelShap => new KernelShapMethod(spec.KernelShap, spec.Seed, spec.FeatureCount, segmentation),
-        JobSpec.MethodOneofCase.Rise => new RiseMethod(spec.Rise, spec.Seed, spec.ImageWidth, spec.ImageHeight),
-        JobSpec.MethodOneofCase.Gradient => GradientMethod(spec),
-        JobSpec.MethodOneofCase.Metrics => new MetricsMethod(spec.Metrics, metricMaps),
-        _ => throw new ArgumentException($"job method {spec.MethodCase} is not supported"),
-    };
+        {
+            JobSpec.MethodOneofCase.Occlusion => new OcclusionMethod(spec.Occlusion, spec.ImageWidth, spec.ImageHeight),
+            JobSpec.MethodOneofCase.Lime => new LimeMethod(spec.Lime, spec.Seed, spec.FeatureCount, segmentation),
+            JobSpec.MethodOneofCase.KernelShap => new KernelShapMethod(spec.KernelShap, spec.Seed, spec.FeatureCount, segmentation),
+            JobSpec.MethodOneofCase.Rise => new RiseMethod(spec.Rise, spec.Seed, spec.ImageWidth, spec.ImageHeight),
+            JobSpec.MethodOneofCase.Gradient => GradientMethod(spec),
+            JobSpec.MethodOneofCase.Metrics => new MetricsMethod(spec.Metrics, metricMaps),
+            _ => throw new ArgumentException($"job method {spec.MethodCase} is not supported"),
+        };
 
     private static IGradientMethod GradientMethod(JobSpec spec) => GradientMethodNames.Parse(spec.Gradient.Method) switch
     {

@@ -9,19 +9,11 @@ public static class PixelOrder
     /// </summary>
     public static int[] Descending(ReadOnlySpan<float> map)
     {
-        var keys = new float[map.Length];
-        var order = new int[map.Length];
-        for (var i = 0; i < map.Length; i++)
-        {
-            keys[i] = float.IsNaN(map[i]) ? float.PositiveInfinity : -map[i];
-            order[i] = i;
-        }
         // Array.Sort is not stable: sorting (key, index) pairs makes ties resolve by index.
         var pairs = new (float Key, int Index)[map.Length];
-        for (var i = 0; i < pairs.Length; i++) pairs[i] = (keys[i], i);
+        for (var i = 0; i < pairs.Length; i++) pairs[i] = (float.IsNaN(map[i]) ? float.PositiveInfinity : -map[i], i);
         Array.Sort(pairs, static (a, b) => a.Key != b.Key ? a.Key.CompareTo(b.Key) : a.Index.CompareTo(b.Index));
-        for (var i = 0; i < pairs.Length; i++) order[i] = pairs[i].Index;
-        return order;
+        return Array.ConvertAll(pairs, p => p.Index);
     }
 
     /// <summary>Pixels changed at step k of <paramref name="steps"/>: ⌊k·N/steps⌋, so step 0 changes none and the last all.</summary>
