@@ -76,6 +76,7 @@ public static class MetricsFollowUp
             ["job_id"] = scored["job_id"]?.DeepClone(),
             ["parameters"] = scored["parameters"]?.DeepClone(),
             ["evaluations"] = scored["evaluations"]?.DeepClone(),
+            ["timings"] = scored["timings"]?.DeepClone(),
             ["per_target"] = perTarget.DeepClone(),
         };
         return summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true });

@@ -75,6 +75,21 @@ public sealed class MetricsTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(target.GetProperty("deletion_auc").GetDouble() < target.GetProperty("insertion_auc").GetDouble());
     }
 
+    [Fact]
+    public async Task The_insertion_canvas_is_blurred_by_ten_model_input_pixels_whatever_the_image_size()
+    {
+        var request = await RequestAsync(new float[2 * Size * 2 * Size], 4);
+        request.ImageSha256 = (await _node.Client.UploadImageAsync(TestImages.Noise(2 * Size, 2 * Size), "large.png")).Sha256;
+
+        var result = await _node.Client.FinishAsync((await _node.Api.SubmitJobAsync(request)).JobId, _ => { });
+
+        // Stretched from 128 to the model's 64 pixels: 10 input pixels are 20 of the image's.
+        using var summary = JsonDocument.Parse(result.SummaryJson);
+        var fill = summary.RootElement.GetProperty("parameters").GetProperty("insertion_fill");
+        Assert.Equal("blur", fill.GetProperty("kind").GetString());
+        Assert.Equal(20, fill.GetProperty("blur_sigma").GetDouble(), 1e-4);
+    }
+
     [Theory]
     [InlineData("deletoin", "deletion, insertion")]
     [InlineData("randomization", "deletion, insertion")]
