@@ -113,6 +113,60 @@ public static class Figure
         return Encode(surface);
     }
 
+    /// <summary>A named curve of y values at evenly spaced x from 0 to 1, drawn in the given colour.</summary>
+    public sealed record Curve(string Name, float[] Values, SKColor Colour);
+
+    /// <summary>
+    /// Line chart of curves over x in 0..1 (the fraction of pixels changed, for the deletion and insertion metrics): axes
+    /// with the y range's ends labelled, the x axis 0 and 1, a legend with each curve's name, and a title.
+    /// </summary>
+    public static byte[] LineChart(IReadOnlyList<Curve> curves, string? title, string xLabel, int width = 480, int height = 320)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(curves.Count);
+        const float fontSize = 13f;
+        using var font = Font(fontSize);
+        var values = curves.SelectMany(c => c.Values).Where(float.IsFinite).DefaultIfEmpty(0f).ToArray();
+        double low = Math.Min(0, values.Min()), high = values.Max();
+        if (high <= low) high = low + 1;
+        // The legend is a row between the title and the plot, where no curve can run under it.
+        float left = 56, right = width - 16, legendY = (title is null ? 8 : 30) + fontSize, top = legendY + 14, bottom = height - 40;
+        var legendX = left;
+
+        using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        using var axis = new SKPaint { Color = SKColors.Black, Style = SKPaintStyle.Stroke, StrokeWidth = 1 };
+        canvas.DrawLine(left, top, left, bottom, axis);
+        canvas.DrawLine(left, bottom, right, bottom, axis);
+        float X(double x) => (float)(left + x * (right - left));
+        float Y(double y) => (float)(bottom - (y - low) / (high - low) * (bottom - top));
+        for (var i = 0; i < curves.Count; i++)
+        {
+            var curve = curves[i];
+            using var line = new SKPaint { Color = curve.Colour, Style = SKPaintStyle.Stroke, StrokeWidth = 2, IsAntialias = true };
+            for (var k = 1; k < curve.Values.Length; k++)
+            {
+                var steps = (double)(curve.Values.Length - 1);
+                canvas.DrawLine(X((k - 1) / steps), Y(curve.Values[k - 1]), X(k / steps), Y(curve.Values[k]), line);
+            }
+            if (font is null) continue;
+            canvas.DrawLine(legendX, legendY - fontSize / 3, legendX + 16, legendY - fontSize / 3, line);
+            canvas.DrawText(curve.Name, legendX + 22, legendY, SKTextAlign.Left, font, ink);
+            legendX += 22 + font.MeasureText(curve.Name) + 18;
+        }
+        if (font is not null)
+        {
+            if (title is not null) canvas.DrawText(Fit(title, font, width - 16), width / 2f, 22, SKTextAlign.Center, font, ink);
+            canvas.DrawText(Format(high), left - 4, top + fontSize / 2, SKTextAlign.Right, font, ink);
+            canvas.DrawText(Format(low), left - 4, bottom, SKTextAlign.Right, font, ink);
+            canvas.DrawText("0", left, bottom + fontSize + 2, SKTextAlign.Center, font, ink);
+            canvas.DrawText("1", right, bottom + fontSize + 2, SKTextAlign.Center, font, ink);
+            canvas.DrawText(xLabel, (left + right) / 2, bottom + fontSize + 14, SKTextAlign.Center, font, ink);
+        }
+        return Encode(surface);
+    }
+
     /// <summary>Compact tick labels: 3 significant digits, no exponent for everyday magnitudes.</summary>
     public static string Format(double value) =>
         value == 0 ? "0"

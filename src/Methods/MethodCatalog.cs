@@ -10,15 +10,18 @@ public static class MethodCatalog
     /// <param name="segmentation">
     /// The job's stored segmentation (see <see cref="NeedsSegmentation"/>); only perturbing and assembling need it.
     /// </param>
-    public static IExplanationMethod For(JobSpec spec, ExplainerSegmentation? segmentation = null) => spec.MethodCase switch
-    {
-        JobSpec.MethodOneofCase.Occlusion => new OcclusionMethod(spec.Occlusion, spec.ImageWidth, spec.ImageHeight),
-        JobSpec.MethodOneofCase.Lime => new LimeMethod(spec.Lime, spec.Seed, spec.FeatureCount, segmentation),
-        JobSpec.MethodOneofCase.KernelShap => new KernelShapMethod(spec.KernelShap, spec.Seed, spec.FeatureCount, segmentation),
-        JobSpec.MethodOneofCase.Rise => new RiseMethod(spec.Rise, spec.Seed, spec.ImageWidth, spec.ImageHeight),
-        JobSpec.MethodOneofCase.Gradient => GradientMethod(spec),
-        _ => throw new ArgumentException($"job method {spec.MethodCase} is not supported"),
-    };
+    /// <param name="metricMaps">The metrics method's maps (see <see cref="MetricMapShas"/>); only perturbing needs them.</param>
+    public static IExplanationMethod For(JobSpec spec, ExplainerSegmentation? segmentation = null, IReadOnlyList<float[]>? metricMaps = null) =>
+        spec.MethodCase switch
+        {
+            JobSpec.MethodOneofCase.Occlusion => new OcclusionMethod(spec.Occlusion, spec.ImageWidth, spec.ImageHeight),
+            JobSpec.MethodOneofCase.Lime => new LimeMethod(spec.Lime, spec.Seed, spec.FeatureCount, segmentation),
+            JobSpec.MethodOneofCase.KernelShap => new KernelShapMethod(spec.KernelShap, spec.Seed, spec.FeatureCount, segmentation),
+            JobSpec.MethodOneofCase.Rise => new RiseMethod(spec.Rise, spec.Seed, spec.ImageWidth, spec.ImageHeight),
+            JobSpec.MethodOneofCase.Gradient => GradientMethod(spec),
+            JobSpec.MethodOneofCase.Metrics => new MetricsMethod(spec.Metrics, metricMaps),
+            _ => throw new ArgumentException($"job method {spec.MethodCase} is not supported"),
+        };
 
     private static IGradientMethod GradientMethod(JobSpec spec) => GradientMethodNames.Parse(spec.Gradient.Method) switch
     {
@@ -36,8 +39,13 @@ public static class MethodCatalog
         JobSpec.MethodOneofCase.KernelShap => "kernel-shap",
         JobSpec.MethodOneofCase.Rise => "rise",
         JobSpec.MethodOneofCase.Gradient => spec.Gradient.Method,
+        JobSpec.MethodOneofCase.Metrics => "metrics",
         _ => "",
     };
 
     public static bool NeedsSegmentation(JobSpec spec) => spec.SegmentationSha256.Length > 0;
+
+    /// <summary>The artifacts (float32 maps) a worker fetches to perturb a metrics job; none for other methods.</summary>
+    public static IReadOnlyList<string> MetricMapShas(JobSpec spec) =>
+        spec.MethodCase == JobSpec.MethodOneofCase.Metrics ? [.. spec.Metrics.Maps.Select(m => m.DataSha256)] : [];
 }

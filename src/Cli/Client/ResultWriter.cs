@@ -35,7 +35,7 @@ public static class ResultWriter
         return written;
     }
 
-    private static string WriteFile(string directory, string name, byte[] bytes)
+    public static string WriteFile(string directory, string name, byte[] bytes)
     {
         var path = Path.Combine(directory, name);
         File.WriteAllBytes(path, bytes);

@@ -121,10 +121,13 @@ public static class ExplainCommand
                     return 0;
                 }
                 var result = await WatchAsync(client, jobId, request, cancellationToken);
+                var metrics = request.Metrics is { Count: > 0 } ? await MetricsAsync(client, request, result, cancellationToken) : null;
                 if (local?.Services.GetService<WorkEvaluators>() is { } evaluators) providers = evaluators.Providers;
                 if (providers is [var provider, ..])
                     AnsiConsole.MarkupLineInterpolated($"[grey]inference on {provider}[/]");
-                Report(result, ResultWriter.Write(result, request.OutputDirectory), stopwatch.Elapsed);
+                var written = ResultWriter.Write(result, request.OutputDirectory).ToList();
+                if (metrics is not null) written.AddRange(MetricsFollowUp.Pictures(metrics).Select(p => ResultWriter.WriteFile(request.OutputDirectory, p.Name, p.Png)));
+                Report(result, written, stopwatch.Elapsed);
                 return 0;
             }
             catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or RpcException)
@@ -219,6 +222,19 @@ public static class ExplainCommand
                 (await client.UploadModelAsync(await File.ReadAllBytesAsync(twin, cancellationToken), Path.GetFileName(twin), cancellationToken)).Sha256;
         return await client.SubmitAsync(request.Submit, model, Path.GetFileName(request.ModelPath ?? ""), image,
             Path.GetFileName(request.ImagePath), cancellationToken);
+    }
+
+    /// <summary>
+    /// --metrics: the metrics job of the finished job's maps, run to its end; its AUCs and curves go into the attribution
+    /// result's summary (which the caller then writes), and the metrics job's result is returned for its pictures.
+    /// </summary>
+    private static async Task<JobResult> MetricsAsync(ExplainClient client, ExplainRequest request, JobResult result, CancellationToken cancellationToken)
+    {
+        var submit = MetricsFollowUp.Request(request.Submit, result, request.Metrics!, request.MetricSteps);
+        var jobId = (await client.Api.SubmitJobAsync(submit, cancellationToken: cancellationToken)).JobId;
+        var metrics = await WatchAsync(client, jobId, request with { Submit = submit }, cancellationToken);
+        result.SummaryJson = MetricsFollowUp.MergeSummary(result.SummaryJson, metrics);
+        return metrics;
     }
 
     private static async Task<JobResult> WatchAsync(ExplainClient client, string jobId, ExplainRequest request, CancellationToken cancellationToken)

@@ -59,6 +59,8 @@ public sealed class ExplainOptions
     public Option<string?> ModelOutput { get; } = new("--model-output") { Description = "logits or probabilities" };
     public Option<string> Out { get; } = new("--out") { DefaultValueFactory = _ => "lantern-out", Description = "Directory for summary.json, map-*.npy, overlay-*.png" };
     public Option<string?> Name { get; } = new("--name") { Description = "Job name shown in listings" };
+    public Option<string?> Metrics { get; } = new("--metrics") { Description = "Quality metrics of each class map, computed on the workers after the job: deletion, insertion (Petsiuk et al. 2018); AUCs in summary.json, curves in metrics-<class>.png" };
+    public Option<int?> MetricSteps { get; } = new("--metric-steps") { Description = "--metrics: points on each curve besides the unperturbed one (default 100)" };
     public Option<bool> NoCache { get; } = new("--no-cache") { Description = "Compute afresh even when a finished job with the same inputs could answer at once" };
 
     public void AddTo(Command command)
@@ -68,7 +70,7 @@ public sealed class ExplainOptions
                  {
                      Model, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
-                     Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name, NoCache,
+                     Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name, NoCache, Metrics, MetricSteps,
                      Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
                  })
             command.Options.Add(option);
@@ -149,7 +151,10 @@ public sealed class ExplainOptions
         if (twin is not null && !File.Exists(twin)) throw new ArgumentException($"no such file: {twin}");
         if (twin is not null && submit.MethodCase != SubmitJobRequest.MethodOneofCase.Gradient)
             throw new ArgumentException("--twin applies to the gradient and CAM methods only");
-        return new ExplainRequest(imagePath, registered is null ? modelPath : null, submit, parsed.GetValue(Out)!, twin);
+        var metrics = parsed.GetValue(Metrics) is { } names ? MetricsFollowUp.ParseNames(names) : [];
+        if (metrics.Count == 0 && parsed.GetValue(MetricSteps) is not null) throw new ArgumentException("--metric-steps applies with --metrics");
+        return new ExplainRequest(imagePath, registered is null ? modelPath : null, submit, parsed.GetValue(Out)!, twin, metrics,
+            parsed.GetValue(MetricSteps) ?? 0);
     }
 
     /// <summary>
@@ -186,6 +191,7 @@ public sealed class ExplainOptions
         AtLeast(CheckEvery, 1);
         AtLeast(StableChecks, 1);
         AtLeast(Cells, 1);
+        AtLeast(MetricSteps, 1);
         if (parsed.GetValue(TopK) < 1) throw new ArgumentException($"--top-k must be at least 1, got {parsed.GetValue(TopK)}");
         if (parsed.GetValue(Segments) < 2) throw new ArgumentException($"--segments must be at least 2, got {parsed.GetValue(Segments)}");
         if (parsed.GetValue(Density) is { } density && !(density > 0 && density <= 1))

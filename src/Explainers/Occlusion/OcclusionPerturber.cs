@@ -114,7 +114,7 @@ public sealed class OcclusionPerturber : IPerturber
     /// Separable Gaussian blur, kernel radius ceil(3 sigma), accumulated in double. At the border the kernel is cut off and
     /// renormalised, so a constant image stays constant.
     /// </summary>
-    private static float[] GaussianBlur(RgbImage image, float sigma)
+    internal static float[] GaussianBlur(RgbImage image, float sigma)
     {
         int radius = (int)Math.Ceiling(3 * sigma);
         var kernel = new double[2 * radius + 1];

@@ -37,8 +37,10 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         // Before anything is resolved: 10,000 listed classes are refused for their number, not their first duplicate.
         if (request.Targets is { } asked)
             QuotaPolicy.Check(limits, QuotaLimits.TargetsPerJob, TargetCount(asked), "the number of targets", "explain fewer classes per job");
+        if (request.MethodCase == SubmitJobRequest.MethodOneofCase.Metrics) // a metrics job's targets are its maps
+            QuotaPolicy.Check(limits, QuotaLimits.TargetsPerJob, request.Metrics.Maps.Count, "the number of maps", "score fewer maps per job");
         if (request.MethodCase == SubmitJobRequest.MethodOneofCase.None)
-            GrpcErrors.InvalidArgument("choose an explanation method: set one of occlusion, lime, kernel_shap, rise, gradient");
+            GrpcErrors.InvalidArgument("choose an explanation method: set one of occlusion, lime, kernel_shap, rise, gradient, metrics");
 
         var model = await catalog.ModelAsync(request.ModelSha256, cancellationToken);
         var (width, height) = await catalog.ImageSizeAsync(request.ImageSha256, cancellationToken);
@@ -81,10 +83,64 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
                 spec.Gradient = SpecMapping.ToSpec<Contracts.Messages.GradientOptions>(MethodOptions.Resolve(request.Gradient));
                 await gradientModels.PrepareAsync(spec, model, cancellationToken);
                 break;
+            case SubmitJobRequest.MethodOneofCase.Metrics:
+                await MetricsAsync(spec, request, cancellationToken);
+                break;
         }
         if (spec.Targets.Regions.Count > 0) CheckRegions(spec);
         CheckQuota(spec, limits);
         return spec;
+    }
+
+    /// <summary>
+    /// A metrics job's targets are its maps' classes; each map is stored as an artifact that workers fetch by hash, like a
+    /// segmentation.
+    /// </summary>
+    private async Task MetricsAsync(JobSpec spec, SubmitJobRequest request, CancellationToken cancellationToken)
+    {
+        var metrics = request.Metrics;
+        if (request.Targets is { } targets && (targets.Classes.Count > 0 || targets.TopK > 0 || targets.Regions.Count > 0))
+            GrpcErrors.InvalidArgument("a metrics job's targets are its maps' classes: leave targets unset");
+        if (metrics.Maps.Count == 0)
+            GrpcErrors.InvalidArgument("metrics needs at least one map to score (maps: target_class and the map's float32 data)");
+        if (metrics.InsertionFill is null or { Kind: Fill.Types.Kind.Blur, BlurSigma: 0 })
+        {
+            metrics = metrics.Clone();
+            metrics.InsertionFill = new Fill { Kind = Fill.Types.Kind.Blur, BlurSigma = InsertionBlurSigma(spec) };
+        }
+        var resolved = MethodOptions.Resolve(metrics);
+        var pixels = (long)spec.ImageWidth * spec.ImageHeight;
+        spec.Targets = new Contracts.Messages.Targets();
+        foreach (var map in metrics.Maps)
+        {
+            if (map.TargetClass < 0 || map.TargetClass >= spec.ClassCount)
+                GrpcErrors.InvalidArgument($"map class {map.TargetClass} is out of range: the model has {spec.ClassCount} classes (0 to {spec.ClassCount - 1})");
+            if (map.Data.Length != pixels * sizeof(float))
+                GrpcErrors.InvalidArgument(
+                    $"the map for class {map.TargetClass} has {map.Data.Length} bytes; a {spec.ImageWidth}x{spec.ImageHeight} image's map has {pixels * sizeof(float)} (float32 per pixel)");
+            spec.Targets.Classes.Add(map.TargetClass);
+            var put = await artifacts.PutAsync(map.Data.ToByteArray(), "map", cancellationToken);
+            resolved.Maps.Add(new Contracts.Messages.MetricMap { TargetClass = map.TargetClass, DataSha256 = put.Sha256 });
+        }
+        if (spec.Targets.Classes.Distinct().Count() != spec.Targets.Classes.Count)
+            GrpcErrors.InvalidArgument("give one map per target class");
+        spec.Metrics = resolved;
+    }
+
+    /// <summary>Blur of the model input a metrics job's insertion starts from, in model-input pixels.</summary>
+    public const float InsertionBlurInputPixels = 10;
+
+    /// <summary>
+    /// <see cref="InsertionBlurInputPixels"/> in the source image's pixels, where fills apply: a fixed sigma in source
+    /// pixels would blur a large photo too little to hide what the model sees once it is resized to the input.
+    /// </summary>
+    private static float InsertionBlurSigma(JobSpec spec)
+    {
+        var p = spec.Preprocessing;
+        double sourcePerInputPixel = p.Resize == ModelDescriptor.ResizeStretch
+            ? Math.Max((double)spec.ImageWidth / p.Width, (double)spec.ImageHeight / p.Height)
+            : (double)Math.Min(spec.ImageWidth, spec.ImageHeight) / p.ResizeShorterSide;
+        return (float)Math.Clamp(InsertionBlurInputPixels * sourcePerInputPixel, 0.5, 1000);
     }
 
     /// <summary>Region targets weigh a segmentation output [classes, H, W]; the gradient methods take them as a seed.</summary>

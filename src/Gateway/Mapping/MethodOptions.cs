@@ -1,4 +1,5 @@
 using Lantern.Contracts.Api;
+using Lantern.Explainers.Metrics;
 using Lantern.Explainers.Segmentation;
 using Lantern.Methods.Gradients;
 
@@ -85,6 +86,29 @@ public static class MethodOptions
         if (g.TopChannels < 1) GrpcErrors.InvalidArgument($"top_channels must be at least 1, got {g.TopChannels}");
         return g;
     }
+
+    /// <summary>The metrics' options without their maps (the caller stores those): names checked, defaults written out.</summary>
+    public static Contracts.Messages.MetricsOptions Resolve(MetricsOptions requested)
+    {
+        var names = requested.Metrics.Count == 0 ? [.. MetricCurves.Names] : requested.Metrics.Select(m => m.Trim().ToLowerInvariant()).ToList();
+        foreach (var name in names)
+            if (!MetricCurves.TryParse(name, out _))
+                GrpcErrors.InvalidArgument($"metric '{name}' is not one of: {string.Join(", ", MetricCurves.Names)}");
+        if (names.Distinct().Count() != names.Count) GrpcErrors.InvalidArgument("each metric may be listed once");
+        var steps = requested.Steps == 0 ? DefaultMetricSteps : requested.Steps;
+        if (steps is < 1 or > 10_000) GrpcErrors.InvalidArgument($"metric steps must be between 1 and 10000, got {steps}");
+        var resolved = new Contracts.Messages.MetricsOptions
+        {
+            Steps = steps,
+            DeletionFill = SpecMapping.ToSpec<Contracts.Messages.Fill>(ResolveFill(requested.DeletionFill, Fill.Types.Kind.Zero, allowFeatureMean: false)),
+            InsertionFill = SpecMapping.ToSpec<Contracts.Messages.Fill>(ResolveFill(requested.InsertionFill, Fill.Types.Kind.Blur, allowFeatureMean: false)),
+        };
+        resolved.Metrics.Add(names);
+        return resolved;
+    }
+
+    /// <summary>Points on each metric curve besides the unperturbed one (RISE removes 224 pixels a step of a 224×224 input: 224).</summary>
+    public const int DefaultMetricSteps = 100;
 
     public static Contracts.Api.Segmentation Resolve(Contracts.Api.Segmentation? requested)
     {

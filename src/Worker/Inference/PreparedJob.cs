@@ -22,13 +22,13 @@ public sealed class PreparedJob(WorkSpec work, RgbImage image, ImagePreprocessor
     public int[] Targets { get; } = [.. work.Targets];
     public bool AppliesSoftmax { get; } = work.Spec.AppliesSoftmax();
 
-    public static PreparedJob Create(WorkSpec work, RgbImage image, Segmentation? segmentation = null)
+    public static PreparedJob Create(WorkSpec work, RgbImage image, Segmentation? segmentation = null, IReadOnlyList<float[]>? metricMaps = null)
     {
         var spec = work.Spec;
         var preprocessor = new ImagePreprocessor(image.Width, image.Height, spec.Preprocessing.ToExplainers());
         var baseTensor = new float[preprocessor.TensorLength];
         preprocessor.Write(image.Pixels, baseTensor);
-        var method = MethodCatalog.For(spec, segmentation);
+        var method = MethodCatalog.For(spec, segmentation, metricMaps);
         var perturber = method is IGradientMethod ? null : method.CreatePerturber(image, preprocessor);
         return new PreparedJob(work, image, preprocessor, baseTensor, perturber);
     }

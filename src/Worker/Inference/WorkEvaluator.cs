@@ -306,7 +306,10 @@ public sealed class WorkEvaluator : IDisposable
         var segmentation = MethodCatalog.NeedsSegmentation(work.Spec)
             ? Segmentation.FromBytes(await FetchAsync(work.Spec.SegmentationSha256, "segmentation", cancellationToken))
             : null;
-        var job = PreparedJob.Create(work, image, segmentation);
+        var metricMaps = new List<float[]>();
+        foreach (var sha in MethodCatalog.MetricMapShas(work.Spec))
+            metricMaps.Add(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(await FetchAsync(sha, "map", cancellationToken)).ToArray());
+        var job = PreparedJob.Create(work, image, segmentation, metricMaps);
         _jobs.Add(key, job);
         return job;
     }
