@@ -238,17 +238,18 @@ public sealed class JobState(string jobId)
     /// A job accepted without a batch (none configured) is planned when its baseline is scored, before any of its items
     /// is offered, from what the baseline's worker reported (it has just loaded the model, and measured it if it sweeps):
     /// its best batch, configured or measured, however it compares with the item size (a GPU's is in the hundreds);
-    /// else its largest batch, within the configured item size (32 by default), which keeps items as configured (a
-    /// gradient method's batch counts rows, not evaluations: its largest is taken whole). A worker that reported neither
-    /// (one from before workers reported) leaves the batch at 0.
+    /// else its largest batch, within the item size it was accepted with (32 by default), which keeps items as
+    /// configured (a gradient method's batch counts rows, not evaluations: its largest is taken whole). A worker that
+    /// reported neither (one from before workers reported) leaves the batch undecided: Batch 0.
     /// </summary>
-    private (int ItemSize, int Batch) PlanAtBaseline(ScoreWorkItem baseline)
+    /// <param name="acceptedItemSize">The item size the job was accepted with (<see cref="PlanItems"/> without a batch).</param>
+    public static (int ItemSize, int Batch) PlanFromWorker(JobSpec spec, int acceptedItemSize, int bestBatch, int largestBatch)
     {
-        if (Spec!.EvalBatch > 0) return (WorkItemSize, 0);
-        if (baseline.BestBatch > 0) return PlanItems(Spec, WorkItemSize, baseline.BestBatch);
-        if (baseline.LargestBatch <= 0) return (WorkItemSize, 0);
-        var largest = MapLength > 0 ? baseline.LargestBatch : Math.Min(baseline.LargestBatch, Math.Max(1, WorkItemSize));
-        return PlanItems(Spec, WorkItemSize, largest);
+        if (spec.EvalBatch > 0) return (acceptedItemSize, 0);
+        if (bestBatch > 0) return PlanItems(spec, acceptedItemSize, bestBatch);
+        if (largestBatch <= 0) return (acceptedItemSize, 0);
+        var foldsMaps = MethodCatalog.For(spec).MapLength > 0;
+        return PlanItems(spec, acceptedItemSize, foldsMaps ? largestBatch : Math.Min(largestBatch, Math.Max(1, acceptedItemSize)));
     }
 
     public IReadOnlyList<IJobEvent> Decide(ScoreWorkItem command, long nowUnixMs)
@@ -270,7 +271,8 @@ public sealed class JobState(string jobId)
                                "no explanation can be computed from it: check the model's weights and the preprocessing", nowUnixMs)];
             var targets = ResolveTargets(Spec, command.Scores);
             var scored = new BaselineScored { Scores = { command.Scores }, Targets = { targets }, FirstItemUnixMs = nowUnixMs };
-            if (PlanAtBaseline(command) is var (size, batch) && batch > 0) (scored.EvalBatch, scored.WorkItemSize) = (batch, size);
+            var (size, batch) = PlanFromWorker(Spec, WorkItemSize, command.BestBatch, command.LargestBatch);
+            if (batch > 0) (scored.EvalBatch, scored.WorkItemSize) = (batch, size);
             return [scored];
         }
 
