@@ -10,7 +10,7 @@ public sealed record BenchOptions
     public const string Usage = """
         usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,gradcam,ig32] [--paths in-process,in-process-serial,cluster,grpc]
                              [--shared DIR] [--image PATH] [--window 16 --stride 8] [--samples 1000]
-                             [--provider cpu|auto|cuda] [--seconds 3] [--quick] [--json FILE] [--results FILE]
+                             [--provider cpu|auto|cuda] [--seconds 3] [--job-batch sweep|largest|N] [--quick] [--json FILE] [--results FILE]
                Lantern.Bench --control-plane [--quick] [--sections throughput,memory,recovery,list] [--results FILE]
                Lantern.Bench --fixed-cost [--models ...] [--methods ...] [--repeats 3] [--results FILE]
           --models    model files, as paths or names under SHARED/models (default: the six shared models,
@@ -28,6 +28,9 @@ public sealed record BenchOptions
           --samples   LIME samples, on SLIC 50 segments with seed 0 (default 1000)
           --provider  inference provider for every path (default cpu)
           --seconds   measured time per raw batch size (default 3)
+          --job-batch the batch jobs are planned with, as a worker reports it: sweep (serve --batch-sweep: the worker
+                      times batches 1, 2, 4, ... 32 when it loads the model), largest (neither --batch nor a sweep: 32),
+                      or N (a worker's --batch N) (default sweep)
           --quick     MobileNetV2 and occlusion only (every path), raw at batch 1 and 32 only
           --json      also write the rows as a JSON array to FILE
           --results   also write the results as markdown with the machine description to FILE (bench/RESULTS.md)
@@ -78,6 +81,14 @@ public sealed record BenchOptions
     public ExecutionProviderPreference Provider { get; init; } = ExecutionProviderPreference.Cpu;
     public double SecondsPerBatchSize { get; init; } = 3;
 
+    /// <summary>
+    /// How the worker of every path reports the batch its jobs are planned with: <see cref="SweepJobBatch"/> (0, the
+    /// default), <see cref="LargestJobBatch"/> (-1), or a configured batch (positive).
+    /// </summary>
+    public int JobBatch { get; init; } = SweepJobBatch;
+    public const int SweepJobBatch = 0;
+    public const int LargestJobBatch = -1;
+
     /// <summary>Raw/row pairs measured per explanation row, interleaved (raw, row, raw, row, …).</summary>
     public int Repeats { get; init; } = 3;
     public bool Quick { get; init; }
@@ -106,8 +117,23 @@ public sealed record BenchOptions
     /// <summary>The methods to measure, each with this run's parameters.</summary>
     public IReadOnlyList<BenchMethod> BenchMethods => [.. Methods.Select(name => BenchMethod.Create(name, this))];
 
-    /// <summary>The worker's defaults but for the provider, so every path builds the same kind of session.</summary>
-    public WorkerOptions Worker => new() { ExecutionProvider = Provider };
+    /// <summary>
+    /// The worker's defaults but for the provider, so every path builds the same kind of session, and the batch it
+    /// reports for planning (<see cref="JobBatch"/>).
+    /// </summary>
+    public WorkerOptions Worker => new()
+    {
+        ExecutionProvider = Provider, SweepBatch = JobBatch == SweepJobBatch, Batch = Math.Max(0, JobBatch),
+    };
+
+    /// <summary>How the jobs' batch was chosen, for the run's description.</summary>
+    public string JobBatchDescription => JobBatch switch
+    {
+        SweepJobBatch => $"the worker's sweep (batches {string.Join(", ", Lantern.Worker.Inference.BatchSweep.Candidates(Worker.MaxBatch))} timed when it " +
+                         $"loads the model, the smallest within {(1 - Lantern.Worker.Inference.BatchSweep.Tolerance) * 100:F0} % of the fastest)",
+        LargestJobBatch => $"the worker's largest batch ({Worker.MaxBatch}) within the item size, no sweep",
+        var n => $"configured on the worker: {n}",
+    };
 
     /// <exception cref="ArgumentException">An unknown option or a bad value; the message says which.</exception>
     public static BenchOptions Parse(IReadOnlyList<string> args)
@@ -133,6 +159,7 @@ public sealed record BenchOptions
                 "--sections" => options with { ControlPlaneSections = ParseList(Value(), "--sections", ControlPlaneSectionNames) },
                 "--fixed-cost" => options with { FixedCost = true },
                 "--repeats" => options with { Repeats = Positive(Value(), "--repeats") },
+                "--job-batch" => options with { JobBatch = ParseJobBatch(Value()) },
                 "--json" => options with { Json = Value() },
                 "--results" => options with { Results = Value() },
                 "--paths" => options with { Paths = ParseList(Value(), "--paths", PathNames) },
@@ -164,6 +191,14 @@ public sealed record BenchOptions
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0
             ? v
             : throw new ArgumentException($"{option} takes a positive whole number, got '{text}'");
+
+    private static int ParseJobBatch(string text) => text switch
+    {
+        "sweep" => SweepJobBatch,
+        "largest" => LargestJobBatch,
+        _ when int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 => n,
+        _ => throw new ArgumentException($"--job-batch takes sweep, largest or a positive whole number, got '{text}'"),
+    };
 
     private static double Seconds(string text) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0

@@ -53,6 +53,7 @@ public static class BenchRun
             .Select(job => $"{job.ModelName} {job.Spec.Gradient.Layer}").ToList();
         if (layers.Count > 0) jobLines.Add($"gradcam layers (the gateway's default, the last 4-D activation with spatial size above 1): {string.Join(", ", layers)}");
         jobLines.AddRange(skipped);
+        jobLines.Add($"the jobs' batch: {options.JobBatchDescription}; each job is planned with it as the job entity plans it");
         foreach (var line in jobLines) Console.WriteLine($"job: {line}");
 
         var provider = "";
@@ -64,19 +65,30 @@ public static class BenchRun
         }
         // On a shared machine the load drifts within seconds: each row is measured `Repeats` times, each time right after a
         // raw figure (raw, row, raw, row, …), and reports the median of the pairs' ratios and their spread.
+        // Each row also gets raw at the batch its job was planned with, right after it (the raw before it when that is the
+        // best batch): the gap to the best batch splits into the batch choice's cost and the path's cost at that batch.
         async Task<Measurement> Interleaved(BenchJob rawJob, int batch, Func<Task<Measurement>> measure)
         {
-            var pairs = new List<(double Raw, Measurement Row)>();
+            var pairs = new List<(double Raw, Measurement Row, double? AtJobBatch)>();
             for (var r = 0; r < options.Repeats; r++)
             {
                 var raw = await Nearby(rawJob, batch);
-                pairs.Add((raw, await measure()));
+                var measured = await measure();
+                double? rawAtJobBatch = measured.JobBatch is not > 0 ? null
+                    : measured.JobBatch == batch ? raw
+                    : await Nearby(rawJob, measured.JobBatch.Value);
+                pairs.Add((raw, measured, rawAtJobBatch));
             }
             var ratios = pairs.Select(p => p.Row.EvalsPerSecond / p.Raw).ToList();
             var median = Measurement.Median(ratios);
-            var (nearby, row) = pairs.MinBy(p => Math.Abs(p.Row.EvalsPerSecond / p.Raw - median)); // the median pair
+            var (nearby, row, _) = pairs.MinBy(p => Math.Abs(p.Row.EvalsPerSecond / p.Raw - median)); // the median pair
             List<double> fixedCosts = [.. pairs.Where(p => p.Row.ComputeSeconds is not null).Select(p => p.Row.Seconds - p.Row.ComputeSeconds!.Value)];
-            return row with { RawNearby = nearby, NearbyRatios = ratios, FixedRepeats = fixedCosts.Count > 0 ? fixedCosts : null };
+            List<double> atJobBatch = [.. pairs.Where(p => p.AtJobBatch is not null).Select(p => p.Row.EvalsPerSecond / p.AtJobBatch!.Value)];
+            return row with
+            {
+                RawNearby = nearby, NearbyRatios = ratios, FixedRepeats = fixedCosts.Count > 0 ? fixedCosts : null,
+                JobBatchRatios = atJobBatch.Count > 0 ? atJobBatch : null,
+            };
         }
         var results = new List<ModelResult>();
         foreach (var jobs in models)
@@ -140,6 +152,8 @@ public static class BenchRun
         Console.WriteLine("ratio = evals/s over the model's best raw evals/s; ratio nearby = the median, over the row's raw/row pairs measured");
         Console.WriteLine($"interleaved ({options.Repeats} each), of evals/s over raw at that batch size measured right before; spread = (max - min) / median");
         Console.WriteLine($"of those ratios; a row whose spread is above {Measurement.WideSpread:P0} says 'unreliable' instead of a ratio;");
+        Console.WriteLine("job batch = the batch the job was planned with; ratio @job batch = the same median against raw at that batch,");
+        Console.WriteLine("measured right after the row: the gap between the two ratios is the batch choice's, the rest the path's;");
         Console.WriteLine("peak RSS MB = the process's peak resident set during the row; s/job = seconds of the one timed job, × fwd = s/job over");
         Console.WriteLine("one forward pass (raw b=1 of the same model in this run), on gradient rows. compute ms = the worker's time inside the");
         Console.WriteLine("job's work items; fixed ms = wall time less compute (median over the repeats): submit, planning, messages, journal,");

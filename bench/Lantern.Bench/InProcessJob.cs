@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Hosting;
+using Lantern.Coordinator.Jobs;
 using Lantern.Explainers.Scoring;
-using Lantern.Methods;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,27 +27,31 @@ public static class InProcessJob
 
         var before = evaluator.Evaluations;
         var clock = Stopwatch.StartNew();
-        await RunJobAsync(evaluator, job, $"{job.Method.Name}-timed", maxItems: int.MaxValue);
+        var (size, batch) = await RunJobAsync(evaluator, job, $"{job.Method.Name}-timed", maxItems: int.MaxValue);
         clock.Stop();
         return new Measurement(job.ModelName, path, evaluator.Evaluations - before, clock.Elapsed.TotalSeconds,
-            rss.PeakMb, Method: job.Method.Name,
-            Detail: $"WorkEvaluator, items of {ItemSize(job)}, batch up to {worker.MaxBatch}, " +
+            rss.PeakMb, Method: job.Method.Name, JobBatch: batch,
+            Detail: $"WorkEvaluator, items of {size}, batch {batch} (planned as the job entity plans it), " +
                     (worker.Pipeline ? "next batch written while one runs" : "no pipelining"));
     }
 
-    /// <summary>The item size the job entity would choose: the coordinator's, capped by the method's (gradient methods: 8).</summary>
-    private static int ItemSize(BenchJob job) =>
-        Math.Min(new CoordinatorOptions().WorkItemSize, MethodCatalog.For(job.Spec).MaxItemSize ?? int.MaxValue);
-
-    /// <summary>What the cluster does for one job, minus messaging and persistence: baseline, top-k targets, then the items.</summary>
-    private static async Task RunJobAsync(WorkEvaluator evaluator, BenchJob job, string jobId, int maxItems)
+    /// <summary>
+    /// What the cluster does for one job, minus messaging and persistence: the baseline, the plan the job entity makes
+    /// from what the worker then reports (its best batch, else its largest: <see cref="JobState.PlanFromWorker"/>), the
+    /// top-k targets, then the items. Returns the item size and batch.
+    /// </summary>
+    private static async Task<(int ItemSize, int Batch)> RunJobAsync(WorkEvaluator evaluator, BenchJob job, string jobId, int maxItems)
     {
         var baseline = await evaluator.EvaluateAsync(new WorkSpec { JobId = jobId, Spec = job.Spec }, new WorkItem { Baseline = true });
-        var targets = job.Spec.Targets.Classes.Count > 0 ? [.. job.Spec.Targets.Classes] : Scores.TopK(baseline, job.Spec.Targets.TopK);
-        var work = new WorkSpec { JobId = jobId, Spec = job.Spec, Targets = { targets } };
+        var accepted = JobState.PlanItems(job.Spec, new CoordinatorOptions().WorkItemSize, 0).ItemSize;
+        var (size, batch) = JobState.PlanFromWorker(job.Spec, accepted, evaluator.BestBatchOf(job.Spec.ModelSha256),
+            evaluator.LargestBatchOf(job.Spec.ModelSha256));
+        var spec = job.Spec.Clone();
+        spec.EvalBatch = batch;
+        var targets = spec.Targets.Classes.Count > 0 ? [.. spec.Targets.Classes] : Scores.TopK(baseline, spec.Targets.TopK);
+        var work = new WorkSpec { JobId = jobId, Spec = spec, Targets = { targets } };
 
         var items = 0;
-        var size = ItemSize(job);
         WorkItem Item(long first) => new() { First = first, Count = (int)Math.Min(size, job.Perturbations - first) };
         for (long first = 0; first < job.Perturbations && items < maxItems; first += size, items++)
         {
@@ -55,5 +59,6 @@ public static class InProcessJob
             var next = first + size < job.Perturbations && items + 1 < maxItems ? (work, Item(first + size)) : ((WorkSpec, WorkItem)?)null;
             await evaluator.EvaluateAsync(work, Item(first), next);
         }
+        return (size, batch);
     }
 }

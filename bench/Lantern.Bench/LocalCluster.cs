@@ -68,10 +68,11 @@ public sealed class LocalCluster : IAsyncDisposable
         rss.Restart();
         var busy = _worker.BusySeconds;
         var clock = Stopwatch.StartNew();
-        var progress = await RunThroughActorsAsync(job);
+        var (jobId, progress) = await RunThroughActorsAsync(job);
         clock.Stop();
+        var planned = ((JobResultReply)await Ask(new GetJobResult { JobId = jobId }, TimeSpan.FromMinutes(1))).Spec;
         return new Measurement(job.ModelName, "cluster", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
-            Method: job.Method.Name, ComputeSeconds: _worker.BusySeconds - busy,
+            Method: job.Method.Name, ComputeSeconds: _worker.BusySeconds - busy, JobBatch: planned.EvalBatch,
             Detail: $"job region + dispatcher + worker actor + SQLite journal + assembly, no gRPC; {warmUps} warm-up run(s)");
     }
 
@@ -100,8 +101,10 @@ public sealed class LocalCluster : IAsyncDisposable
         var segmentation = MethodCatalog.NeedsSegmentation(job.Spec) ? " + gateway segmentation" : "";
         // A gradient job's submit builds the gradient model (cached by the gateway after the warm-up's first build).
         var gradient = job.Method.IsGradient ? $" + gradient-model lookup{(job.TwinName is { } t ? $" + twin upload ({t})" : "")}" : "";
+        using var summary = System.Text.Json.JsonDocument.Parse(result.SummaryJson);
+        var batch = summary.RootElement.GetProperty("parameters").GetProperty("eval_batch").GetInt32();
         return new Measurement(job.ModelName, "grpc", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
-            Method: job.Method.Name, ComputeSeconds: compute, ReusedSeconds: again.Elapsed.TotalSeconds,
+            Method: job.Method.Name, ComputeSeconds: compute, ReusedSeconds: again.Elapsed.TotalSeconds, JobBatch: batch,
             Detail: $"upload + submit{gradient} + watch + result with overlays{segmentation}; job entity's own submit-to-finish " +
                     $"{jobSeconds:F2} s; {warmUps} warm-up run(s); the same request without no_cache, answered from the " +
                     $"finished job's result: {again.Elapsed.TotalMilliseconds:F0} ms");
@@ -124,7 +127,7 @@ public sealed class LocalCluster : IAsyncDisposable
                                       ?? throw new InvalidOperationException("the bench job's segmentation is missing"), "segmentation");
     }
 
-    private async Task<Contracts.Api.JobProgress> RunThroughActorsAsync(BenchJob job)
+    private async Task<(string JobId, Contracts.Api.JobProgress Progress)> RunThroughActorsAsync(BenchJob job)
     {
         var jobId = Guid.NewGuid().ToString("N");
         var timeout = TimeSpan.FromMinutes(10);
@@ -132,7 +135,7 @@ public sealed class LocalCluster : IAsyncDisposable
         while (true)
         {
             var progress = ((JobStatusResult)await Ask(new GetJobStatus { JobId = jobId }, timeout)).Progress;
-            if (progress.State == ApiJobState.Done) return progress;
+            if (progress.State == ApiJobState.Done) return (jobId, progress);
             if (progress.State is ApiJobState.Failed or ApiJobState.Cancelled)
                 throw new InvalidOperationException($"bench job {jobId} ended {progress.State}: {progress.Error}");
             await Task.Delay(StatusPoll);

@@ -15,10 +15,18 @@ namespace Lantern.Bench;
 /// assembly, and on gRPC rows upload, watch and fetch. <paramref name="FixedRepeats"/>: that fixed cost in each interleaved
 /// repeat; the row reports their median. <paramref name="ReusedSeconds"/>: gRPC rows, the wall time of the same request
 /// again without no_cache, which the finished job's stored result answers.</para>
+/// <para><paramref name="JobBatch"/>: explanation rows, the batch the job was planned with (JobSpec.eval_batch);
+/// <paramref name="JobBatchRatios"/>: per interleaved pair, evals/s over raw at that batch, measured right after the row
+/// (the pair's raw figure when it is the best batch), so that the gap to the best raw batch splits into what the batch
+/// choice costs and what the path costs at that batch.</para>
 public sealed record Measurement(string Model, string Path, long Evaluations, double Seconds, double PeakRssMb, int? Batch = null,
     string Detail = "", string? Method = null, MapError? Error = null, double? RawNearby = null, IReadOnlyList<double>? NearbyRatios = null,
-    double? ComputeSeconds = null, IReadOnlyList<double>? FixedRepeats = null, double? ReusedSeconds = null)
+    double? ComputeSeconds = null, IReadOnlyList<double>? FixedRepeats = null, double? ReusedSeconds = null,
+    int? JobBatch = null, IReadOnlyList<double>? JobBatchRatios = null)
 {
+    /// <summary>The median of the pairs' evals/s over raw at the job's batch.</summary>
+    public double? RatioAtJobBatch => JobBatchRatios is { Count: > 0 } ratios ? Median(ratios) : null;
+
     /// <summary>Wall time less compute (see <see cref="ComputeSeconds"/>): the median over the repeats when there were several.</summary>
     public double? FixedSeconds => FixedRepeats is { Count: > 0 } repeats ? Median(repeats)
         : ComputeSeconds is { } compute ? Seconds - compute : null;

@@ -33,7 +33,7 @@ public sealed record RunDescription(IReadOnlyList<string> Args, IReadOnlyList<st
 public static class Report
 {
     private static readonly string[] Header =
-        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "spread", "s/job", "× fwd", "compute ms", "fixed ms", "peak RSS MB"];
+        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "spread", "job batch", "ratio @job batch", "s/job", "× fwd", "compute ms", "fixed ms", "peak RSS MB"];
 
     private const int TextColumns = 3;
 
@@ -138,7 +138,10 @@ public static class Report
                       "size on a fresh session, measured for 1.5 s right before the row; each row is measured several times, interleaved " +
                       "with raw (raw, row, raw, row, …), and ratio nearby is the median of the pairs' evals/s ÷ raw nearby: on a " +
                       "shared machine the load drifts over a run, and each pair was measured under the same load. spread = (max − min) " +
-                      $"÷ median of those ratios; above {Measurement.WideSpread * 100:F0} % the row says 'unreliable' instead of a ratio. peak RSS MB = the bench process's peak " +
+                      $"÷ median of those ratios; above {Measurement.WideSpread * 100:F0} % the row says 'unreliable' instead of a ratio. " +
+                      "job batch = the batch the job was planned with (the worker's report, as the job entity plans it); ratio @job batch = " +
+                      "the median of the pairs' evals/s ÷ raw at that batch, measured right after the row: ratio nearby below it is what " +
+                      "the batch choice costs, ratio @job batch below 1 what the path costs at that batch. peak RSS MB = the bench process's peak " +
                       "resident set during that row, sampled every 10 ms; cluster and gRPC rows include the whole one-node cluster.");
         var forwardPasses = results.Where(r => r.ForwardPassSeconds is not null)
             .Select(r => $"{r.Model} {F(r.ForwardPassSeconds!.Value * 1000, 2)} ms").ToList();
@@ -187,6 +190,8 @@ public static class Report
             m.RawNearby is { } near ? F(near, 1) : "-",
             m.RatioNearby is not { } ratio ? "-" : m.Unreliable ? $"unreliable ({F(ratio, 3)})" : F(ratio, 3),
             m.RatioSpread is { } spread ? $"{spread * 100:F0} %" : "-",
+            m.JobBatch is { } jobBatch ? jobBatch.ToString(CultureInfo.InvariantCulture) : "-",
+            m.RatioAtJobBatch is { } atJobBatch ? F(atJobBatch, 3) : "-",
             gradient ? F(m.Seconds, 3) : "-", gradient && forwardPass is { } f ? F(m.Seconds / f, 1) : "-",
             m.ComputeSeconds is { } compute ? F(compute * 1000, 0) : "-", m.FixedSeconds is { } fixedCost ? F(fixedCost * 1000, 0) : "-",
             F(m.PeakRssMb, 0),
@@ -204,7 +209,8 @@ public static class Report
             m.Error is { } e ? Math.Round(e.RelativeL2, 6) : null, m.Error is { } o ? Math.Round(o.TopOverlap, 4) : null,
             gradient ? Math.Round(m.Seconds, 4) : null, gradient ? Math.Round(forwardPass!.Value, 6) : null,
             gradient ? Math.Round(m.Seconds / forwardPass!.Value, 2) : null,
-            m.ComputeSeconds is { } compute ? Math.Round(compute, 4) : null, m.FixedSeconds is { } fixedCost ? Math.Round(fixedCost, 4) : null);
+            m.ComputeSeconds is { } compute ? Math.Round(compute, 4) : null, m.FixedSeconds is { } fixedCost ? Math.Round(fixedCost, 4) : null,
+            m.JobBatch, m.RatioAtJobBatch is { } atJobBatch ? Math.Round(atJobBatch, 4) : null);
     }
 
     private static readonly string[] FixedCostHeader =
@@ -307,5 +313,7 @@ public static class Report
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ForwardPassSeconds,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ForwardPasses,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ComputeSeconds,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? FixedSeconds);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? FixedSeconds,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? JobBatch,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioAtJobBatch);
 }

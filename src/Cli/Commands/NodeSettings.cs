@@ -43,8 +43,8 @@ public sealed class NodeSettings
     public Option<bool> BatchSweep { get; } = new("--batch-sweep")
     {
         DefaultValueFactory = _ => Env("LANTERN_BATCH_SWEEP") is "1" or "true",
-        Description = "Workers: time batches 1, 2, 4, … --max-batch when a model is first loaded and report the best in the log "
-                      + "and /metrics (env LANTERN_BATCH_SWEEP=1)",
+        Description = "Workers: time batches 1, 2, 4, … --max-batch when a model is first loaded, report the best in the log "
+                      + "and /metrics, and plan jobs in it unless a coordinator has --batch (env LANTERN_BATCH_SWEEP=1)",
     };
 
     public Option<int> Capacity { get; } = new("--capacity")

@@ -30,6 +30,9 @@ public static class JobSpecExtensions
         inputs.Priority = 0;
         inputs.Name = "";
         inputs.Labels.Clear();
+        // Planned per job (at its baseline, from the worker that scored it), so a request never carries it; like the
+        // worker kind, it changes the floats only across kinds of device, never on the CPU.
+        inputs.EvalBatch = 0;
         return inputs;
     }
 

@@ -128,7 +128,8 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         _jobRegion.Tell(new ScoreWorkItem
         {
             JobId = completed.JobId, Item = completed.Item, Scores = { completed.Scores }, Worker = completed.Worker,
-            ResultStamp = _forwarded.Add(completed.JobId, completed.Item, DateTime.UtcNow),
+            ResultStamp = _forwarded.Add(completed.JobId, completed.Item, DateTime.UtcNow), BestBatch = completed.BestBatch,
+            LargestBatch = completed.LargestBatch,
         });
         Dispatch();
     }

@@ -8,10 +8,10 @@ public sealed record CoordinatorOptions
     public int WorkItemSize { get; init; } = 32;
 
     /// <summary>
-    /// The batch new jobs are evaluated in (persisted with each job, so every worker uses it); 0 = none: each worker runs
-    /// a job at its own largest batch (--max-batch), as before.
-    /// Set it to the batch the workers' sweep measured best for their model and hardware (see the worker's
-    /// lantern_worker_model_batch metric); work items are then rounded up to a whole number of batches.
+    /// The batch new jobs are evaluated in (persisted with each job, so every worker uses it); 0 = none: each job is
+    /// planned when its baseline is scored, with that worker's best batch for the model (its --batch or its sweep's,
+    /// lantern_worker_model_batch), else its largest within <see cref="WorkItemSize"/>. Work items are rounded up to a
+    /// whole number of batches.
     /// </summary>
     public int EvalBatch { get; init; }
 

@@ -215,20 +215,41 @@ public sealed class JobState(string jobId)
 
     /// <summary>
     /// A job's work item size and evaluation batch. The batch is the spec's own if it has one, else
-    /// <paramref name="evalBatch"/> (the configured best batch), else 0: each worker runs the job at its own largest
-    /// batch (--max-batch), as before batches were sized, bit-identical across workers configured alike. Items hold a
+    /// <paramref name="evalBatch"/> (the configured batch, or the best batch its baseline's worker reported), else 0:
+    /// undecided until the baseline is scored (a job whose baseline's worker reported none, from before workers
+    /// reported one, runs on each worker at its own largest batch, --max-batch). Items hold a
     /// whole number of batches, at least <paramref name="workItemSize"/> evaluations, so a worker's written-ahead inputs
-    /// keep its device busy; a method's item cap bounds both.
+    /// keep its device busy; a method's item cap bounds both. Methods that fold items into maps (the gradient methods)
+    /// run rows of (evaluation, target): their batch counts rows, is not capped, and their items keep the usual size.
     /// </summary>
     public static (int ItemSize, int Batch) PlanItems(JobSpec spec, int workItemSize, int evalBatch)
     {
-        var cap = MethodCatalog.For(spec).MaxItemSize ?? int.MaxValue;
+        var method = MethodCatalog.For(spec);
+        var cap = method.MaxItemSize ?? int.MaxValue;
         var batch = spec.EvalBatch > 0 ? spec.EvalBatch : evalBatch;
-        if (batch <= 0) return (Math.Min(workItemSize, cap), 0);
+        if (batch <= 0 || method.MapLength > 0) return (Math.Min(workItemSize, cap), Math.Max(0, batch));
         batch = Math.Min(batch, cap);
         var batches = Math.Max(1, (Math.Max(1, workItemSize) + batch - 1) / batch);
         var size = (int)Math.Min((long)batch * batches, cap / batch * batch);
         return (size, batch);
+    }
+
+    /// <summary>
+    /// A job accepted without a batch (none configured) is planned when its baseline is scored, before any of its items
+    /// is offered, from what the baseline's worker reported (it has just loaded the model, and measured it if it sweeps):
+    /// its best batch, configured or measured, however it compares with the item size (a GPU's is in the hundreds);
+    /// else its largest batch, within the item size it was accepted with (32 by default), which keeps items as
+    /// configured (a gradient method's batch counts rows, not evaluations: its largest is taken whole). A worker that
+    /// reported neither (one from before workers reported) leaves the batch undecided: Batch 0.
+    /// </summary>
+    /// <param name="acceptedItemSize">The item size the job was accepted with (<see cref="PlanItems"/> without a batch).</param>
+    public static (int ItemSize, int Batch) PlanFromWorker(JobSpec spec, int acceptedItemSize, int bestBatch, int largestBatch)
+    {
+        if (spec.EvalBatch > 0) return (acceptedItemSize, 0);
+        if (bestBatch > 0) return PlanItems(spec, acceptedItemSize, bestBatch);
+        if (largestBatch <= 0) return (acceptedItemSize, 0);
+        var foldsMaps = MethodCatalog.For(spec).MapLength > 0;
+        return PlanItems(spec, acceptedItemSize, foldsMaps ? largestBatch : Math.Min(largestBatch, Math.Max(1, acceptedItemSize)));
     }
 
     public IReadOnlyList<IJobEvent> Decide(ScoreWorkItem command, long nowUnixMs)
@@ -249,7 +270,10 @@ public sealed class JobState(string jobId)
                 return [Failed($"the model's output for the unperturbed image is not finite ({command.Scores[bad]} at index {bad}); " +
                                "no explanation can be computed from it: check the model's weights and the preprocessing", nowUnixMs)];
             var targets = ResolveTargets(Spec, command.Scores);
-            return [new BaselineScored { Scores = { command.Scores }, Targets = { targets }, FirstItemUnixMs = nowUnixMs }];
+            var scored = new BaselineScored { Scores = { command.Scores }, Targets = { targets }, FirstItemUnixMs = nowUnixMs };
+            var (size, batch) = PlanFromWorker(Spec, WorkItemSize, command.BestBatch, command.LargestBatch);
+            if (batch > 0) (scored.EvalBatch, scored.WorkItemSize) = (batch, size);
+            return [scored];
         }
 
         if (Phase != JobPhase.Running || !IsWorkItem(item) || _done[item.First / WorkItemSize]) return [];
@@ -295,6 +319,7 @@ public sealed class JobState(string jobId)
                 Phase = JobPhase.Queued;
                 break;
             case BaselineScored baseline:
+                if (baseline.EvalBatch > 0) Replan(baseline.EvalBatch, baseline.WorkItemSize);
                 Baseline = [.. baseline.Scores];
                 Targets = [.. baseline.Targets];
                 TargetScores = new float[PerturbationCount * Targets.Length];
@@ -363,6 +388,17 @@ public sealed class JobState(string jobId)
                 break;
         }
         return this;
+    }
+
+    /// <summary>The job's batch and item size decided with its baseline; no item was offered or scored before.</summary>
+    private void Replan(int evalBatch, int workItemSize)
+    {
+        var spec = Spec!.Clone();
+        spec.EvalBatch = evalBatch;
+        Spec = spec;
+        WorkItemSize = workItemSize;
+        WorkItemCount = (int)((PerturbationCount + WorkItemSize - 1) / WorkItemSize);
+        _done = new bool[WorkItemCount];
     }
 
     /// <summary>Adaptive methods: step <paramref name="step"/>'s selection, as (first, count) runs of plan indices.</summary>

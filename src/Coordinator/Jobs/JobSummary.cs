@@ -134,7 +134,7 @@ public static class JobSummary
             parameters["gradient_model_notes"] = new JsonArray([.. gradient.Notes.Select(n => (JsonNode)n)]);
         }
         parameters["work_item_size"] = state.WorkItemSize;
-        parameters["eval_batch"] = state.Spec!.EvalBatch; // 0: each worker's own largest batch (none was configured)
+        parameters["eval_batch"] = state.Spec!.EvalBatch; // configured, else its baseline worker's best; 0: each worker's largest (older workers)
         if (state.IsAdaptive)
         {
             // The job's perturbation indices include the gaps that start each step at a work-item boundary.

@@ -50,6 +50,8 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
             {
                 LeaseId = done.Lease.LeaseId, JobId = done.Lease.Work.JobId, Item = done.Lease.Item,
                 Scores = { done.Scores }, Worker = _name,
+                BestBatch = done.Lease.Item.Baseline ? _evaluator.BestBatchOf(done.Lease.Work.Spec.ModelSha256) : 0,
+                LargestBatch = done.Lease.Item.Baseline ? _evaluator.LargestBatchOf(done.Lease.Work.Spec.ModelSha256) : 0,
             });
             RunNext();
         });

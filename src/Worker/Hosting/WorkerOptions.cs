@@ -18,14 +18,16 @@ public sealed record WorkerOptions
     public int MaxBatch { get; init; } = 32;
 
     /// <summary>
-    /// The best batch of this node's models, configured (0: none). When set it is what the node reports, and no sweep
-    /// runs; jobs still run in the batch fixed when they were planned (JobSpec.eval_batch).
+    /// The best batch of this node's models, configured (0: none). When set it is what the node reports (a job whose
+    /// baseline it scores is planned with it unless the coordinator has a batch configured), and no sweep runs; jobs
+    /// still run in the batch fixed when they were planned (JobSpec.eval_batch).
     /// </summary>
     public int Batch { get; init; }
 
     /// <summary>
     /// Measure each model's best batch when it is first loaded (<see cref="BatchSweep"/>: powers of two up to MaxBatch,
-    /// about <see cref="SweepPerBatch"/> each) and report it in the log and /metrics.
+    /// about <see cref="SweepPerBatch"/> each) and report it in the log, /metrics and to the coordinator, which plans the
+    /// jobs whose baselines this worker scores with it.
     /// </summary>
     public bool SweepBatch { get; init; }
 

@@ -33,9 +33,10 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
         var block = new float[count * targets.Length + targets.Length * job.MapLength];
         var maps = block.AsSpan(count * targets.Length);
         var rows = count * targets.Length;
+        var step = RowsPerRun(session, job.Spec);
         for (var done = 0; done < rows;)
         {
-            var batch = Math.Min(session.MaxBatch, rows - done);
+            var batch = Math.Min(step, rows - done);
             FillRows(session, job, first, done, batch);
             session.Run(batch, runOptions);
             for (var b = 0; b < batch; b++)
@@ -48,6 +49,14 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
         }
         return block;
     }
+
+    /// <summary>
+    /// Rows per run of the gradient model: the job's batch (fixed when it was planned, the same on every worker, and the
+    /// session was loaded for it), or the session's largest for a job planned before batches were sized; 1 for a
+    /// gradient model that only runs one row at a time, on every worker alike. A row is one evaluation for one target.
+    /// </summary>
+    private static int RowsPerRun(GradientSession session, JobSpec spec) =>
+        spec.EvalBatch > 0 ? Math.Min(spec.EvalBatch, session.MaxBatch) : session.MaxBatch;
 
     /// <summary>Rows are (evaluation, target) pairs in that order; an evaluation's input is written once and copied per target.</summary>
     private static void FillRows(GradientSession session, Prepared job, long first, int firstRow, int batch)
@@ -119,12 +128,18 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
         return prepared;
     }
 
+    /// <summary>
+    /// A session that runs the job's batch: one per gradient model and batch bound (a job planned with a batch above
+    /// --max-batch gets its own, so that the prepared jobs still holding the smaller one keep running theirs).
+    /// </summary>
     private async Task<GradientSession> SessionAsync(JobSpec spec, CancellationToken cancellationToken)
     {
-        if (_sessions.TryGet(spec.GradientModelSha256, out var cached)) return cached;
+        var rows = Math.Max(maxBatch, spec.EvalBatch);
+        var key = rows == maxBatch ? spec.GradientModelSha256 : $"{spec.GradientModelSha256}@{rows}";
+        if (_sessions.TryGet(key, out var cached)) return cached;
         var bytes = await fetch(spec.GradientModelSha256, "gradient model", cancellationToken);
-        var session = new GradientSession(bytes, spec.GradientIo, [.. spec.InputShape], sessionOptions, maxBatch);
-        _sessions.Add(spec.GradientModelSha256, session);
+        var session = new GradientSession(bytes, spec.GradientIo, [.. spec.InputShape], sessionOptions, rows);
+        _sessions.Add(key, session);
         return session;
     }
 

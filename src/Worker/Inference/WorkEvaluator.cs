@@ -29,6 +29,7 @@ public sealed class WorkEvaluator : IDisposable
     private readonly LruCache<string, ModelSession> _sessions;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _loadedAt = new(); // the batch each model was last loaded for
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _bestBatch = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _largestBatch = new();
     private readonly LruCache<string, PreparedJob> _jobs;
     private float[] _scores = [];
     private BatchAhead? _ahead;
@@ -129,6 +130,13 @@ public sealed class WorkEvaluator : IDisposable
     /// it was loaded (0 when neither, or not loaded).
     /// </summary>
     public int BestBatchOf(string modelSha256) => _bestBatch.GetValueOrDefault(modelSha256);
+
+    /// <summary>
+    /// The largest batch this worker runs a model at unless a job asks for more: --max-batch, or 1 for a model that only
+    /// runs one image at a time; 0 when the model was never loaded. (Read on the worker actor's thread, so from a
+    /// concurrent dictionary, not the session cache.)
+    /// </summary>
+    public int LargestBatchOf(string modelSha256) => _largestBatch.GetValueOrDefault(modelSha256);
 
     private void RecordBestBatch(string modelSha256, ModelSession session)
     {
@@ -288,6 +296,7 @@ public sealed class WorkEvaluator : IDisposable
         var info = OnnxModelInspector.Inspect(bytes);
         var session = ModelSession.Load(bytes, info, _sessionOptions, wanted, out var stayedAtOne);
         _loadedAt[modelSha256] = wanted;
+        _largestBatch[modelSha256] = Math.Min(_options.MaxBatch, session.MaxBatch);
         RecordBestBatch(modelSha256, session);
         if (stayedAtOne is not null) _logger.LogInformation("Model with a fixed batch of 1 stays at batch 1: {Reason}", stayedAtOne);
         _logger.LogInformation("Loaded model {Model} ({Input} {Type}, batch up to {Batch}) on {Provider}",

@@ -40,7 +40,7 @@ public sealed class EvalBatchPlanTests
     }
 
     [Fact]
-    public void Without_a_configured_batch_a_job_runs_at_each_workers_largest_batch_as_before()
+    public void Without_a_configured_batch_a_job_is_accepted_with_its_batch_undecided()
     {
         var (accepted, _) = Plan(Spec(), workItemSize: 32, evalBatch: 0);
 
@@ -75,5 +75,93 @@ public sealed class EvalBatchPlanTests
 
         Assert.Equal(12, restored.Spec!.EvalBatch);
         Assert.Equal(36, restored.WorkItemSize);
+    }
+
+    private static BaselineScored ScoreBaseline(JobState state, int bestBatch, int largestBatch = 32)
+    {
+        var baseline = new ScoreWorkItem
+        {
+            JobId = "job", Item = new WorkItem { Baseline = true }, Scores = { 0.1f, 0.7f, 0.1f, 0.1f },
+            BestBatch = bestBatch, LargestBatch = largestBatch,
+        };
+        var scored = (BaselineScored)Assert.Single(state.Decide(baseline, Now));
+        state.Apply(scored);
+        return scored;
+    }
+
+    [Fact]
+    public void A_job_without_a_configured_batch_is_planned_with_the_batch_its_baseline_worker_reported()
+    {
+        var (accepted, state) = Plan(Spec(), workItemSize: 32, evalBatch: 0);
+
+        var scored = ScoreBaseline(state, bestBatch: 12);
+
+        Assert.Equal((12, 36), (scored.EvalBatch, scored.WorkItemSize));
+        Assert.Equal(12, state.Spec!.EvalBatch);
+        Assert.Equal(36, state.WorkItemSize);
+        Assert.Equal((225 + 35) / 36, state.WorkItemCount);
+        var items = state.PendingItems().ToList();
+        Assert.Equal(state.WorkItemCount, items.Count);
+        Assert.All(items.SkipLast(1), item => Assert.Equal(36, item.Count));
+        Assert.Equal(225 - 6 * 36, items[^1].Count);
+        Assert.Equal(0, accepted.Spec.EvalBatch); // the accepted event is not changed: the baseline's event says the batch
+
+        var replayed = new JobState("job").Apply(accepted).Apply(scored);
+        var restored = JobState.FromSnapshot("job", state.ToSnapshot());
+        foreach (var again in new[] { replayed, restored })
+        {
+            Assert.Equal(12, again.Spec!.EvalBatch);
+            Assert.Equal(36, again.WorkItemSize);
+            Assert.Equal(state.WorkItemCount, again.WorkItemCount);
+        }
+    }
+
+    [Fact]
+    public void A_configured_batch_is_not_replaced_by_the_baseline_workers()
+    {
+        var (_, state) = Plan(Spec(), workItemSize: 32, evalBatch: 12);
+
+        var scored = ScoreBaseline(state, bestBatch: 64);
+
+        Assert.Equal((0, 0), (scored.EvalBatch, scored.WorkItemSize));
+        Assert.Equal(12, state.Spec!.EvalBatch);
+        Assert.Equal(36, state.WorkItemSize);
+    }
+
+    [Fact]
+    public void A_batch_measured_above_the_item_size_makes_the_item_one_batch()
+    {
+        var (_, state) = Plan(Spec(), workItemSize: 32, evalBatch: 0);
+
+        var scored = ScoreBaseline(state, bestBatch: 128);
+
+        Assert.Equal((128, 128), (scored.EvalBatch, scored.WorkItemSize));
+        Assert.Equal(2, state.WorkItemCount);
+    }
+
+    [Theory]
+    [InlineData(32, 32, 32, 32)] // the defaults: items and batches of 32, as before batches were sized
+    [InlineData(4, 32, 4, 4)]    // small items stay small: the largest batch is no measurement
+    [InlineData(32, 1, 1, 32)]   // a model that only runs one image at a time
+    public void A_worker_without_a_best_batch_plans_its_largest_within_the_item_size(int workItemSize, int largest, int batch, int itemSize)
+    {
+        var (_, state) = Plan(Spec(), workItemSize, evalBatch: 0);
+
+        var scored = ScoreBaseline(state, bestBatch: 0, largestBatch: largest);
+
+        Assert.Equal((batch, itemSize), (scored.EvalBatch, scored.WorkItemSize));
+        Assert.Equal(batch, state.Spec!.EvalBatch);
+    }
+
+    [Fact]
+    public void A_baseline_worker_that_reports_no_batch_leaves_the_job_at_each_workers_largest_batch()
+    {
+        var (_, state) = Plan(Spec(), workItemSize: 32, evalBatch: 0);
+
+        var scored = ScoreBaseline(state, bestBatch: 0, largestBatch: 0);
+
+        Assert.Equal(0, scored.EvalBatch);
+        Assert.Equal(0, state.Spec!.EvalBatch);
+        Assert.Equal(32, state.WorkItemSize);
     }
 }
