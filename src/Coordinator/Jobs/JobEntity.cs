@@ -81,9 +81,12 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         Command<RefreshIndex>(_ => IndexRow(urgent: false));
         Command<SaveSnapshotSuccess>(saved =>
         {
-            // The snapshot supersedes every event and snapshot before it: journal rows stay bounded by the interval.
-            DeleteMessages(saved.Metadata.SequenceNr);
-            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+            // The newest snapshot supersedes every event and snapshot before it: journal rows stay bounded by the interval.
+            // Saves can complete out of order (the store runs them concurrently): an older one confirmed after a newer one
+            // is deleted again here rather than left behind.
+            _newestSnapshot = Math.Max(_newestSnapshot, saved.Metadata.SequenceNr);
+            DeleteMessages(_newestSnapshot);
+            DeleteSnapshots(new SnapshotSelectionCriteria(_newestSnapshot - 1));
         });
         Command<SaveSnapshotFailure>(f => _log.Warning("Job {JobId}: snapshot failed ({Reason}); recovery replays more events", _state.JobId, f.Cause.Message));
         Command<DeleteMessagesSuccess>(_ => { });
@@ -287,6 +290,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     }
 
     private int _itemsSinceSnapshot;
+    private long _newestSnapshot;
 
     /// <summary>Whatever the new state calls for: more work offered, the maps assembled, or winding down.</summary>
     private void AfterStateChanged()
