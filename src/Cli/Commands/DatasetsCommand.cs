@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using Lantern.Cli.Client;
 using Lantern.Cli.Datasets;
+using Lantern.Cli.Local;
 using Lantern.Contracts.Api;
+using Lantern.Host;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Lantern.Cli.Commands;
@@ -19,7 +22,7 @@ public static class DatasetsCommand
         var gateway = new Option<string?>("--gateway")
         {
             DefaultValueFactory = _ => NodeSettings.Env("LANTERN_GATEWAY"),
-            Description = "The Lantern gateway, http://host:port (env LANTERN_GATEWAY)",
+            Description = "The Lantern gateway, http://host:port (env LANTERN_GATEWAY); without it, the local node on --db",
             Recursive = true,
         };
         var apiKey = new Option<string?>("--api-key")
@@ -28,13 +31,28 @@ public static class DatasetsCommand
             Description = "Your API key, sent as authorization: Bearer KEY (env LANTERN_API_KEY)",
             Recursive = true,
         };
-        var connection = new Connection(gateway, apiKey);
+        // Without --gateway, the datasets are those of the local node on --db (or --postgres), the one `lantern explain` uses.
+        var node = new NodeSettings();
+        node.Database.Recursive = true;
+        node.Postgres.Recursive = true;
+        var connection = new Connection(gateway, apiKey, node);
         var command = new Command("datasets", "Named, versioned lists of images with optional labels: create, list, show and remove them")
         {
             CreateDataset(connection), List(connection), Show(connection), Remove(connection),
         };
         command.Options.Add(gateway);
         command.Options.Add(apiKey);
+        command.Options.Add(node.Database);
+        command.Options.Add(node.Postgres);
+        // The worker settings are read from LANTERN_* as explain reads them, so both find the same background node; they
+        // do not matter to datasets, so they stay out of the help.
+        foreach (var option in new Option[] { node.Provider, node.MaxBatch, node.Batch, node.BatchSweep, node.Capacity, node.Workers,
+                     node.IntraOpThreads, node.NoPipeline })
+        {
+            option.Hidden = true;
+            option.Recursive = true;
+            command.Options.Add(option);
+        }
         return command;
     }
 
@@ -152,18 +170,21 @@ public static class DatasetsCommand
     private static string Created(Dataset d) =>
         DateTimeOffset.FromUnixTimeMilliseconds(d.CreatedUnixMs).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
 
-    /// <summary>The gateway and the caller's key, options of <c>datasets</c> that every subcommand takes.</summary>
-    private sealed record Connection(Option<string?> Gateway, Option<string?> ApiKey);
+    /// <summary>The gateway and the caller's key, or the local node's database: options of <c>datasets</c> that every subcommand takes.</summary>
+    private sealed record Connection(Option<string?> Gateway, Option<string?> ApiKey, NodeSettings Node);
 
     /// <returns>0; 1 when the gateway refused (the gRPC status is shown); 2 for a bad argument or an unreadable file.</returns>
     private static async Task<int> RunAsync(ParseResult parsed, Connection connection, Func<ExplainClient, Task> action)
     {
         try
         {
-            var gateway = parsed.GetValue(connection.Gateway)
-                ?? throw new ArgumentException("give the gateway with --gateway http://host:port (or LANTERN_GATEWAY)");
-            using var client = ExplainClient.Connect(new Uri(gateway), parsed.GetValue(connection.ApiKey));
-            await action(client);
+            if (parsed.GetValue(connection.Gateway) is { } gateway)
+            {
+                using var client = ExplainClient.Connect(new Uri(gateway), parsed.GetValue(connection.ApiKey));
+                await action(client);
+            }
+            else
+                await OnLocalNodeAsync(parsed, connection.Node, action);
             return 0;
         }
         catch (Grpc.Core.RpcException e)
@@ -175,6 +196,35 @@ public static class DatasetsCommand
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 2;
+        }
+    }
+
+    /// <summary>
+    /// As <c>lantern explain</c> without --gateway: this user's background local node (started if none runs), or, where no
+    /// background node applies (LANTERN_NO_DAEMON=1, a test host), a node in this process on the same database for the
+    /// command's duration. Both are open nodes: the datasets are team "".
+    /// </summary>
+    private static async Task OnLocalNodeAsync(ParseResult parsed, NodeSettings node, Func<ExplainClient, Task> action)
+    {
+        var options = LocalCommand.Options(node, parsed);
+        if (LocalNodeLauncher.Applies(noDaemon: false))
+        {
+            // The lease keeps the node from stopping for idleness while this command uploads.
+            using var lease = await LocalNodeLauncher.AcquireAsync(options, LocalNodeLauncher.IdleTimeoutFromEnvironment(), CancellationToken.None);
+            using var client = ExplainClient.Connect(new Uri(lease.Record.Address), lease.Record.Key);
+            await action(client);
+            return;
+        }
+        await using var local = LanternNode.Build(options with { LogLevel = LogLevel.Error, LogProvider = false, Embedded = true });
+        await local.StartAsync();
+        try
+        {
+            using var client = ExplainClient.Connect(LanternNode.GrpcAddress(local));
+            await action(client);
+        }
+        finally
+        {
+            await local.StopAsync();
         }
     }
 }

@@ -199,6 +199,22 @@ public sealed class DatasetsCommandTests
         Assert.Empty((await datasets.ListDatasetsAsync(new ListDatasetsRequest())).Datasets);
     }
 
+    [Fact]
+    public async Task Without_a_gateway_datasets_live_in_the_local_database_that_a_node_on_it_serves()
+    {
+        var database = TestNode.TempDatabase();
+        var (images, labels) = WriteImagesAndLabels();
+
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--labels", labels, "--db", database]));
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--labels", labels, "--db", database]));
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "show", "pets:1", "--db", database]));
+
+        await using var node = await TestNode.StartAsync(new TestDatabase(database));
+        var pets = await node.Client.Datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "pets" });
+        Assert.Equal((1, 4, 3), (pets.Version, pets.ImageCount, pets.LabelledCount));
+        Assert.True(await node.Services.GetRequiredService<IArtifactStore>().ExistsAsync(pets.Entries[0].ImageSha256));
+    }
+
     private static async Task FailsWith(StatusCode code, Func<Task> call)
     {
         var error = await Assert.ThrowsAsync<RpcException>(call);
