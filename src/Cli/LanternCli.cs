@@ -14,6 +14,7 @@ public static class LanternCli
             ServeCommand.Create(),
             InspectCommand.Create(),
             ModelsCommand.Create(),
+            DatasetsCommand.Create(),
             UsersCommand.Create(),
             JobsCommand.Create(),
             ResultCommand.Create(),

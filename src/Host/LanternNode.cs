@@ -12,6 +12,7 @@ using Lantern.Host.Endpoints;
 using Lantern.Host.Formation;
 using Lantern.Host.Security;
 using Lantern.Storage;
+using Lantern.Storage.Datasets;
 using Lantern.Viewer;
 using Lantern.Worker.Artifacts;
 using Lantern.Worker.Hosting;
@@ -48,6 +49,7 @@ public static class LanternNode
             // Factory registrations, so the container disposes the stores (and a PostgreSQL store's connection pool).
             builder.Services.AddSingleton<IArtifactStore>(_ => database.CreateArtifactStore());
             builder.Services.AddSingleton<IModelRegistry>(_ => database.CreateModelRegistry());
+            builder.Services.AddSingleton<IDatasetRegistry>(_ => database.CreateDatasetRegistry());
             builder.Services.AddSingleton(_ => database.CreateUserStore());
             // The same store, also the memo of built gradient models and reusable results (same database, own table).
             builder.Services.AddSingleton(services => (IMemoStore)services.GetRequiredService<IArtifactStore>());

@@ -1,4 +1,5 @@
 using Lantern.Storage;
+using Lantern.Storage.Datasets;
 using Lantern.Storage.Users;
 
 namespace Lantern.Host;
@@ -24,6 +25,12 @@ public sealed record NodeDatabase(string ConnectionString, string ProviderName)
     public IModelRegistry CreateModelRegistry() => IsPostgres
         ? new PostgresModelRegistry(ConnectionString)
         : new SqliteModelRegistry(ConnectionString);
+
+    /// <summary>Opens (and creates the tables of) the dataset registry in the same database.</summary>
+    public DatasetRegistry CreateDatasetRegistry() => IsPostgres
+        ? DatasetRegistry.Postgres(ConnectionString)
+        : DatasetRegistry.Sqlite(ConnectionString);
+
     /// <summary>Opens (and creates the tables of) the users, keys, quotas and grants in the same database.</summary>
     public UserStore CreateUserStore() => IsPostgres ? UserStore.Postgres(ConnectionString) : UserStore.Sqlite(ConnectionString);
 }

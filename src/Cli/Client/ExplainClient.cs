@@ -28,6 +28,9 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
     /// <summary>The model registry on the same gateway and key.</summary>
     public Contracts.Api.Models.ModelsClient Models { get; } = new(WithKey(channel, apiKey));
 
+    /// <summary>The datasets on the same gateway and key.</summary>
+    public Contracts.Api.Datasets.DatasetsClient Datasets { get; } = new(WithKey(channel, apiKey));
+
     /// <summary>The admin service on the same gateway and key.</summary>
     public Admin.AdminClient Admin { get; } = new(WithKey(channel, apiKey));
 

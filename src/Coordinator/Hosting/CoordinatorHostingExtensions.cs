@@ -43,7 +43,7 @@ public static class CoordinatorHostingExtensions
                 (system, registry, resolver) => JobIndexActor.PropsFor(registry.Get<JobRegionKey>(), new JobDirectory(system), options,
                     options.Retention is { } keepFor
                         ? new Retention.Retention(keepFor, resolver.GetService<IArtifactStore>(), resolver.GetService<IModelRegistry>(),
-                            resolver.GetService<Storage.Users.UserStore>())
+                            resolver.GetService<Storage.Users.UserStore>(), resolver.GetService<Storage.Datasets.IDatasetRegistry>())
                         : null),
                 new ClusterSingletonOptions { Role = ClusterRoles.Coordinator },
                 createProxyToo: true)

@@ -1,18 +1,20 @@
 using Lantern.Contracts.Messages;
 using Lantern.Storage;
+using Lantern.Storage.Datasets;
 using Lantern.Storage.Users;
 
 namespace Lantern.Coordinator.Retention;
 
 /// <summary>
 /// <c>serve --retention</c>: finished jobs (done, failed or cancelled) older than the retention are deleted, as
-/// DeleteJob deletes them, and uploaded models and images that no remaining job and no registered model uses, and that
-/// nobody has uploaded again within the retention, are deleted from the artifact store. Artifacts derived by the node
+/// DeleteJob deletes them, and uploaded models and images that no remaining job, no registered model and no dataset
+/// uses, and that nobody has uploaded again within the retention, are deleted from the artifact store. Artifacts derived by the node
 /// (segmentations, gradient models) are kept: they are small or rebuilt on demand from a kept model. An upload is kept
 /// for at least the retention after it was last uploaded, so a job submitted by hash within that time finds it; a client
 /// that uploads, waits longer than the retention and then submits by hash is told to upload again.
 /// </summary>
-public sealed class Retention(TimeSpan keepFor, IArtifactStore artifacts, IModelRegistry? registry, UserStore? users)
+public sealed class Retention(TimeSpan keepFor, IArtifactStore artifacts, IModelRegistry? registry, UserStore? users,
+    IDatasetRegistry? datasets = null)
 {
     /// <summary>At most this many jobs are deleted per sweep, so a first sweep over a long history does not flood the shards.</summary>
     public const int MaxJobsPerSweep = 500;
@@ -59,6 +61,7 @@ public sealed class Retention(TimeSpan keepFor, IArtifactStore artifacts, IModel
             foreach (var jobId in expiredJobs) await users.ForgetJobAsync(jobId, cancellationToken);
         var keep = new HashSet<string>(inUse, StringComparer.Ordinal);
         if (registry is not null) keep.UnionWith(await registry.ModelHashesAsync(cancellationToken));
+        if (datasets is not null) keep.UnionWith(await datasets.ImageHashesAsync(cancellationToken));
         return (await artifacts.DeleteUnusedAsync(UploadedKinds, cutoffUnixMs, keep, cancellationToken)).Count;
     }
 

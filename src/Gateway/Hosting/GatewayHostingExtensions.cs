@@ -29,7 +29,8 @@ public static class GatewayHostingExtensions
             .AddSingleton<JobRequestMapping>()
             .AddSingleton<JobResultMapping>()
             .AddSingleton<ResultReuse>()
-            .AddSingleton<RegisteredModels>();
+            .AddSingleton<RegisteredModels>()
+            .AddSingleton<RegisteredDatasets>();
     }
 
     /// <summary>The Admin service alone (users, keys, quotas), for a host that only manages the database.</summary>
@@ -49,6 +50,7 @@ public static class GatewayHostingExtensions
     {
         endpoints.MapGrpcService<LanternService>();
         endpoints.MapGrpcService<ModelsService>();
+        endpoints.MapGrpcService<DatasetsService>();
         endpoints.MapGrpcService<AdminService>();
         endpoints.MapGrpcReflectionService();
         return endpoints;

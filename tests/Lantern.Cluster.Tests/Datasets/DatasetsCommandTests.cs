@@ -1,0 +1,223 @@
+using System.Security.Cryptography;
+using Grpc.Core;
+using Lantern.Cli;
+using Lantern.Cluster.Tests.EndToEnd;
+using Lantern.Cluster.Tests.Support;
+using Lantern.Contracts.Api;
+using Lantern.Gateway.Hosting;
+using Lantern.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Lantern.Cluster.Tests.Datasets;
+
+/// <summary><c>lantern datasets create|list|show|rm</c> against a node's gateway, as a user runs them, checked over gRPC.</summary>
+[Collection(CommandLineCollection.Name)]
+public sealed class DatasetsCommandTests
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("lantern-datasets-").FullName;
+
+    /// <summary>Four 24×24 noise PNGs a–d, a text file the dataset must leave out, and a label CSV (d unlabelled).</summary>
+    private (string Images, string Labels) WriteImagesAndLabels()
+    {
+        var images = Directory.CreateDirectory(Path.Combine(_directory, "images")).FullName;
+        foreach (var (name, seed) in new[] { ("a.png", 1), ("b.png", 2), ("c.png", 3), ("d.png", 4) })
+            File.WriteAllBytes(Path.Combine(images, name), TestImages.Noise(24, 24, seed));
+        File.WriteAllText(Path.Combine(images, "notes.txt"), "not an image");
+        var labels = Path.Combine(_directory, "labels.csv");
+        File.WriteAllLines(labels, ["file,label", "a.png,cat", "b.png,\"dog, small\"", " c.png , cat "]);
+        return (images, labels);
+    }
+
+    private static string Sha256Of(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+
+    private static async Task<List<DatasetEntry>> AllEntriesAsync(Contracts.Api.Datasets.DatasetsClient client, string reference, int pageSize)
+    {
+        var entries = new List<DatasetEntry>();
+        var request = new GetDatasetRequest { Dataset = reference, PageSize = pageSize };
+        while (true)
+        {
+            var page = await client.GetDatasetAsync(request);
+            entries.AddRange(page.Entries);
+            if (page.NextPageToken.Length == 0) return entries;
+            request.PageToken = page.NextPageToken;
+        }
+    }
+
+    [Fact]
+    public async Task Create_records_a_directorys_images_with_their_labels_list_and_show_read_it_and_rm_removes_it()
+    {
+        await using var node = await TestNode.StartAsync();
+        var gateway = node.Address.ToString();
+        var (images, labels) = WriteImagesAndLabels();
+
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--labels", labels, "--gateway", gateway]));
+
+        var datasets = node.Client.Datasets;
+        var pets = await datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "pets", PageSize = 3 });
+        Assert.Equal(("pets", 1, 4, 3, ""), (pets.Name, pets.Version, pets.ImageCount, pets.LabelledCount, pets.Team));
+        Assert.Equal(3, pets.Entries.Count);
+        Assert.Equal("3", pets.NextPageToken);
+        var entries = await AllEntriesAsync(datasets, "pets:1", pageSize: 3);
+        Assert.Equal(["a.png", "b.png", "c.png", "d.png"], entries.Select(e => e.FileName));
+        Assert.Equal(["cat", "dog, small", "cat", ""], entries.Select(e => e.Label));
+        Assert.Equal(entries.Select(e => Sha256Of(Path.Combine(images, e.FileName))), entries.Select(e => e.ImageSha256));
+        // The images are the cluster's: a job can read them by hash.
+        var store = node.Services.GetRequiredService<IArtifactStore>();
+        foreach (var entry in entries) Assert.True(await store.ExistsAsync(entry.ImageSha256), entry.FileName);
+
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "list", "--gateway", gateway]));
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "show", "pets:1", "--gateway", gateway]));
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "two", Path.Combine(images, "?.png"), "--gateway", gateway]));
+        Assert.Equal(4, (await datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "two" })).ImageCount);
+        Assert.Equal(["pets:1", "two:1"],
+            (await datasets.ListDatasetsAsync(new ListDatasetsRequest())).Datasets.Select(d => $"{d.Name}:{d.Version}"));
+
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "rm", "pets:1", "--gateway", gateway]));
+        Assert.Equal(1, await LanternCli.RunAsync(["datasets", "show", "pets", "--gateway", gateway])); // NOT_FOUND: exit code 1
+        Assert.Equal(1, await LanternCli.RunAsync(["datasets", "rm", "pets", "--gateway", gateway]));
+        Assert.Equal(["two"], (await datasets.ListDatasetsAsync(new ListDatasetsRequest())).Datasets.Select(d => d.Name));
+        Assert.Equal(2, await LanternCli.RunAsync(["datasets", "create", "x", Path.Combine(_directory, "absent"), "--gateway", gateway]));
+    }
+
+    [Fact]
+    public async Task A_second_create_with_the_same_files_uploads_nothing_and_keeps_the_version_and_a_changed_file_makes_version_2()
+    {
+        await using var node = await TestNode.StartAsync(gateway: new GatewayOptions { RequireApiKey = true });
+        var alice = (await node.Users.AddUserAsync("alice", "vision", admin: false)).ApiKey;
+        var gateway = node.Address.ToString();
+        var (images, labels) = WriteImagesAndLabels();
+        string[] create = ["datasets", "create", "pets", images, "--labels", labels, "--gateway", gateway, "--api-key", alice];
+
+        Assert.Equal(0, await LanternCli.RunAsync(create));
+        var uploaded = await node.Users.UploadedTodayAsync("alice");
+        Assert.Equal(Directory.GetFiles(images, "*.png").Sum(f => new FileInfo(f).Length), uploaded);
+
+        Assert.Equal(0, await LanternCli.RunAsync(create));
+        Assert.Equal(uploaded, await node.Users.UploadedTodayAsync("alice"));
+        using var asAlice = node.ClientWith(alice);
+        Assert.Equal(["pets:1"], (await asAlice.Datasets.ListDatasetsAsync(new ListDatasetsRequest())).Datasets.Select(d => $"{d.Name}:{d.Version}"));
+
+        var changed = Path.Combine(images, "c.png");
+        var before = Sha256Of(changed);
+        File.WriteAllBytes(changed, TestImages.Noise(24, 24, seed: 30));
+        Assert.Equal(0, await LanternCli.RunAsync(create));
+
+        Assert.Equal(uploaded + new FileInfo(changed).Length, await node.Users.UploadedTodayAsync("alice")); // only the changed file
+        var latest = await asAlice.Datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "pets" });
+        Assert.Equal(("vision", 2), (latest.Team, latest.Version));
+        Assert.Equal(Sha256Of(changed), latest.Entries[2].ImageSha256);
+        Assert.Equal(before, (await asAlice.Datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "pets:1" })).Entries[2].ImageSha256);
+
+        // The same files with other labels are other contents too.
+        File.WriteAllLines(labels, ["d.png,cat"]);
+        Assert.Equal(0, await LanternCli.RunAsync(create));
+        var relabelled = await asAlice.Datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "pets" });
+        Assert.Equal((3, 1), (relabelled.Version, relabelled.LabelledCount));
+    }
+
+    [Fact]
+    public async Task Another_teams_key_gets_NOT_FOUND_for_the_dataset_and_cannot_name_its_images()
+    {
+        await using var node = await TestNode.StartAsync(gateway: new GatewayOptions { RequireApiKey = true });
+        var alice = (await node.Users.AddUserAsync("alice", "vision", admin: false)).ApiKey;
+        var bob = (await node.Users.AddUserAsync("bob", "vision", admin: false)).ApiKey;
+        var carol = (await node.Users.AddUserAsync("carol", "audio", admin: false)).ApiKey;
+        var gateway = node.Address.ToString();
+        var (images, labels) = WriteImagesAndLabels();
+
+        Assert.Equal(1, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--gateway", gateway])); // UNAUTHENTICATED
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--labels", labels, "--gateway", gateway, "--api-key", alice]));
+        Assert.Equal(1, await LanternCli.RunAsync(["datasets", "show", "pets", "--gateway", gateway, "--api-key", carol]));
+        Assert.Equal(1, await LanternCli.RunAsync(["datasets", "rm", "pets", "--gateway", gateway, "--api-key", carol]));
+
+        using var asCarol = node.ClientWith(carol);
+        foreach (var reference in new[] { "pets", "pets:1" })
+        {
+            await FailsWith(StatusCode.NotFound, () => asCarol.Datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = reference }).ResponseAsync);
+            await FailsWith(StatusCode.NotFound, () => asCarol.Datasets.DeleteDatasetAsync(new DeleteDatasetRequest { Dataset = reference }).ResponseAsync);
+        }
+        Assert.Empty((await asCarol.Datasets.ListDatasetsAsync(new ListDatasetsRequest())).Datasets);
+        // Knowing the hashes grants nothing: they are not "held" for carol, and a dataset cannot name them.
+        using var asBob = node.ClientWith(bob);
+        var hashes = (await asBob.Datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "pets" })).Entries.Select(e => e.ImageSha256).ToList();
+        Assert.Equal(4, hashes.Count);
+        Assert.Equal(hashes.Order(), (await asBob.Datasets.FindImagesAsync(new FindImagesRequest { Sha256 = { hashes } })).Present.Order());
+        Assert.Empty((await asCarol.Datasets.FindImagesAsync(new FindImagesRequest { Sha256 = { hashes } })).Present);
+        await FailsWith(StatusCode.NotFound, () => asCarol.Datasets.CreateDatasetAsync(new CreateDatasetRequest
+        {
+            Name = "stolen", Entries = { new DatasetEntry { ImageSha256 = hashes[0], FileName = "a.png" } },
+        }).ResponseAsync);
+
+        // Carol's own dataset of the same name uploads the bytes for her team and leaves the vision team's alone.
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--gateway", gateway, "--api-key", carol]));
+        Assert.True(await node.Users.UploadedTodayAsync("carol") > 0);
+        var carols = await asCarol.Datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "pets" });
+        Assert.Equal(("audio", 1, 0), (carols.Team, carols.Version, carols.LabelledCount));
+        Assert.Equal(3, (await asBob.Datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "pets" })).LabelledCount);
+    }
+
+    [Fact]
+    public async Task Bad_names_labels_and_label_csvs_are_refused_and_nothing_is_recorded()
+    {
+        await using var node = await TestNode.StartAsync();
+        var gateway = node.Address.ToString();
+        var (images, labels) = WriteImagesAndLabels();
+        var datasets = node.Client.Datasets;
+        var sha = (await node.Client.UploadImageAsync(TestImages.Noise(8, 8), "x.png")).Sha256;
+
+        CreateDatasetRequest One(string name = "ok", string fileName = "x.png", string label = "", string? image = null) =>
+            new() { Name = name, Entries = { new DatasetEntry { ImageSha256 = image ?? sha, FileName = fileName, Label = label } } };
+        foreach (var bad in new[]
+                 {
+                     One(name: ""), One(name: "has space"), One(name: "-dash"), One(name: new string('a', 65)), One(name: "a:1"),
+                     One(label: "two\nlines"), One(label: "tab\there"), One(label: new string('l', 129)), One(label: " padded"),
+                     One(fileName: ""), One(fileName: "../up.png"), One(fileName: "dir/x.png"), One(fileName: ".."),
+                     One(image: "abc"), One(image: sha.ToUpperInvariant()), new CreateDatasetRequest { Name = "empty" },
+                     new CreateDatasetRequest
+                     {
+                         Name = "twice",
+                         Entries = { new DatasetEntry { ImageSha256 = sha, FileName = "x.png" }, new DatasetEntry { ImageSha256 = sha, FileName = "x.png" } },
+                     },
+                 })
+            await FailsWith(StatusCode.InvalidArgument, () => datasets.CreateDatasetAsync(bad).ResponseAsync);
+        await FailsWith(StatusCode.NotFound, () => datasets.CreateDatasetAsync(One(image: new string('0', 64))).ResponseAsync);
+        foreach (var reference in new[] { "ok:0", "ok:-1", "ok:x", "ok:", ":1", "" })
+            await FailsWith(StatusCode.InvalidArgument, () => datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = reference }).ResponseAsync);
+        await FailsWith(StatusCode.InvalidArgument, () => datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "ok", PageSize = -1 }).ResponseAsync);
+        await FailsWith(StatusCode.InvalidArgument, () => datasets.FindImagesAsync(new FindImagesRequest { Sha256 = { "nothex" } }).ResponseAsync);
+
+        // Label CSVs the command reads wrong are refused before anything is sent (exit 2); a label the gateway refuses, exit 1.
+        foreach (var csv in new[] { "e.png,cat", "a.png,cat,extra", "a.png,cat\na.png,dog", "a.png,\"unterminated" })
+        {
+            File.WriteAllText(labels, csv);
+            Assert.Equal(2, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--labels", labels, "--gateway", gateway]));
+        }
+        File.WriteAllText(labels, "a.png,\"tab\there\"");
+        Assert.Equal(1, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--labels", labels, "--gateway", gateway]));
+        Assert.Equal(1, await LanternCli.RunAsync(["datasets", "create", "no space", images, "--gateway", gateway]));
+
+        Assert.Empty((await datasets.ListDatasetsAsync(new ListDatasetsRequest())).Datasets);
+    }
+
+    [Fact]
+    public async Task Without_a_gateway_datasets_live_in_the_local_database_that_a_node_on_it_serves()
+    {
+        var database = TestNode.TempDatabase();
+        var (images, labels) = WriteImagesAndLabels();
+
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--labels", labels, "--db", database]));
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "pets", images, "--labels", labels, "--db", database]));
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "show", "pets:1", "--db", database]));
+
+        await using var node = await TestNode.StartAsync(new TestDatabase(database));
+        var pets = await node.Client.Datasets.GetDatasetAsync(new GetDatasetRequest { Dataset = "pets" });
+        Assert.Equal((1, 4, 3), (pets.Version, pets.ImageCount, pets.LabelledCount));
+        Assert.True(await node.Services.GetRequiredService<IArtifactStore>().ExistsAsync(pets.Entries[0].ImageSha256));
+    }
+
+    private static async Task FailsWith(StatusCode code, Func<Task> call)
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.Equal(code, error.StatusCode);
+    }
+}
