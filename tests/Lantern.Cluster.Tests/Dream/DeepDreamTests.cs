@@ -77,4 +77,12 @@ public sealed class DeepDreamTests(ITestOutputHelper output)
     [InlineData(3, 0)]
     public void Zero_octaves_or_iterations_are_rejected(int octaves, int iterations) =>
         Assert.Throws<ArgumentException>(() => DeepDream.Validate(new DeepDreamOptions(Octaves: octaves, Iterations: iterations)));
+
+    [Fact]
+    public void A_dream_maps_back_to_pixels_through_the_black_and_white_tensors()
+    {
+        // A 1×2 input, channels first: each value at its black → 0, at its white → 255, halfway → 128 (interleaved RGB out).
+        float[] black = [-2, -2, -1, -1, 0, 0], white = [2, 2, 1, 1, 4, 4], dream = [-2, 0, 1, 0, 4, 2];
+        Assert.Equal(new byte[] { 0, 255, 255, 128, 128, 128 }, DeepDream.ToPixels(dream, black, white, 3, 1, 2));
+    }
 }
