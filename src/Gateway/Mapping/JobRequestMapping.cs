@@ -86,10 +86,32 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             case SubmitJobRequest.MethodOneofCase.Metrics:
                 await MetricsAsync(spec, request, cancellationToken);
                 break;
+            case SubmitJobRequest.MethodOneofCase.DeepDream:
+                CheckDeepDream(request.DeepDream);
+                throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented,
+                    "deep dream's ascent exists (Lantern.Methods.Gradients.DeepDream) but the cluster does not run it yet"));
         }
         if (spec.Targets.Regions.Count > 0) CheckRegions(spec);
         CheckQuota(spec, limits);
         return spec;
+    }
+
+    private static void CheckDeepDream(Lantern.Contracts.Api.DeepDreamOptions options)
+    {
+        if (options.Start is not ("" or "noise" or "image"))
+            GrpcErrors.InvalidArgument($"deep dream start must be noise or image, not '{options.Start}'");
+        var colon = options.Channel.LastIndexOf(':');
+        if (options.Channel.Length > 0 && (colon < 1 || !int.TryParse(options.Channel.AsSpan(colon + 1), out var channel) || channel < 0))
+            GrpcErrors.InvalidArgument($"deep dream channel must be LAYER:C with C a channel index, not '{options.Channel}'");
+        try
+        {
+            Lantern.Methods.Gradients.DeepDream.Validate(new Lantern.Methods.Gradients.DeepDreamOptions(
+                Octaves: options.Octaves == 0 ? 3 : options.Octaves, Iterations: options.Iterations == 0 ? 20 : options.Iterations));
+        }
+        catch (ArgumentException error)
+        {
+            GrpcErrors.InvalidArgument(error.Message);
+        }
     }
 
     /// <summary>
