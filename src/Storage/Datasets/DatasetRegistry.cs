@@ -1,7 +1,5 @@
 using System.Data.Common;
 using System.Text;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Lantern.Storage.Datasets;
 
@@ -17,28 +15,17 @@ public sealed class DatasetRegistry : IDatasetRegistry, IDisposable
 
     private const string Columns = "team, name, version, content_sha256, image_count, labelled_count, created_by, created_unix_ms";
 
-    private readonly Func<CancellationToken, ValueTask<DbConnection>> _open;
-    private readonly NpgsqlDataSource? _postgres;
+    private readonly SqlConnections _connections;
 
-    private DatasetRegistry(Func<CancellationToken, ValueTask<DbConnection>> open, NpgsqlDataSource? postgres)
+    private DatasetRegistry(SqlConnections connections)
     {
-        _open = open;
-        _postgres = postgres;
+        _connections = connections;
         CreateTables();
     }
 
-    public static DatasetRegistry Sqlite(string connectionString) => new(async cancellationToken =>
-    {
-        var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
-    }, null);
+    public static DatasetRegistry Sqlite(string connectionString) => new(SqlConnections.Sqlite(connectionString));
 
-    public static DatasetRegistry Postgres(string connectionString)
-    {
-        var source = NpgsqlDataSource.Create(connectionString);
-        return new DatasetRegistry(async cancellationToken => await source.OpenConnectionAsync(cancellationToken), source);
-    }
+    public static DatasetRegistry Postgres(string connectionString) => new(SqlConnections.Postgres(connectionString));
 
     private void CreateTables()
     {
@@ -61,26 +48,14 @@ public sealed class DatasetRegistry : IDatasetRegistry, IDisposable
                 PRIMARY KEY (team, name, version, entry_index))
             """,
         ];
-        using var connection = _open(CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        foreach (var sql in tables)
-        {
-            using var command = Command(connection, null, sql, []);
-            try
-            {
-                command.ExecuteNonQuery();
-            }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
-            {
-                // Two nodes starting together on an empty PostgreSQL database: IF NOT EXISTS is not atomic there.
-            }
-        }
+        _connections.CreateTables(tables);
     }
 
     public async Task<SavedDataset> SaveAsync(string team, string name, IReadOnlyList<DatasetEntryRow> entries, string createdBy,
         long createdUnixMs, CancellationToken cancellationToken = default)
     {
         var contentSha256 = DatasetContent.Sha256(entries);
-        await using var connection = await _open(cancellationToken);
+        await using var connection = await _connections.OpenAsync(cancellationToken);
         // SQLite: BEGIN IMMEDIATE (one writer at a time). PostgreSQL: the upsert below locks the name's row until commit, so
         // two saves of one name run one after the other and the second sees the first's version.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -137,7 +112,7 @@ public sealed class DatasetRegistry : IDatasetRegistry, IDisposable
 
     public async Task<DatasetRow?> GetAsync(string team, string name, int? version, CancellationToken cancellationToken = default)
     {
-        await using var connection = await _open(cancellationToken);
+        await using var connection = await _connections.OpenAsync(cancellationToken);
         var rows = version is { } v
             ? await ReadDatasetsAsync(connection, null,
                 $"SELECT {Columns} FROM lantern_datasets WHERE team = @team AND name = @name AND version = @version",
@@ -151,7 +126,7 @@ public sealed class DatasetRegistry : IDatasetRegistry, IDisposable
     public async Task<IReadOnlyList<DatasetEntryRow>> EntriesAsync(string team, string name, int version, int offset, int count,
         CancellationToken cancellationToken = default)
     {
-        await using var connection = await _open(cancellationToken);
+        await using var connection = await _connections.OpenAsync(cancellationToken);
         await using var command = Command(connection, null, """
             SELECT image_sha256, file_name, label FROM lantern_dataset_entries
             WHERE team = @team AND name = @name AND version = @version AND entry_index >= @from AND entry_index < @to
@@ -165,7 +140,7 @@ public sealed class DatasetRegistry : IDatasetRegistry, IDisposable
 
     public async Task<IReadOnlyList<DatasetRow>> ListAsync(string team, CancellationToken cancellationToken = default)
     {
-        await using var connection = await _open(cancellationToken);
+        await using var connection = await _connections.OpenAsync(cancellationToken);
         return await ReadDatasetsAsync(connection, null, $"SELECT {Columns} FROM lantern_datasets WHERE team = @team ORDER BY name, version",
             cancellationToken, ("team", team));
     }
@@ -174,7 +149,7 @@ public sealed class DatasetRegistry : IDatasetRegistry, IDisposable
     {
         var which = version is null ? "" : " AND version = @version";
         (string, object)[] parameters = version is { } v ? [("team", team), ("name", name), ("version", (long)v)] : [("team", team), ("name", name)];
-        await using var connection = await _open(cancellationToken);
+        await using var connection = await _connections.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await ExecuteAsync(connection, transaction, $"DELETE FROM lantern_dataset_entries WHERE team = @team AND name = @name{which}",
             cancellationToken, parameters);
@@ -186,7 +161,7 @@ public sealed class DatasetRegistry : IDatasetRegistry, IDisposable
 
     public async Task<IReadOnlySet<string>> ImageHashesAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await _open(cancellationToken);
+        await using var connection = await _connections.OpenAsync(cancellationToken);
         await using var command = Command(connection, null, "SELECT DISTINCT image_sha256 FROM lantern_dataset_entries", []);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var hashes = new HashSet<string>(StringComparer.Ordinal);
@@ -194,7 +169,7 @@ public sealed class DatasetRegistry : IDatasetRegistry, IDisposable
         return hashes;
     }
 
-    public void Dispose() => _postgres?.Dispose();
+    public void Dispose() => _connections.Dispose();
 
     // ---- plumbing ----
 

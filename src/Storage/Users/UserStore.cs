@@ -1,6 +1,4 @@
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Lantern.Storage.Users;
 
@@ -12,28 +10,17 @@ namespace Lantern.Storage.Users;
 /// </summary>
 public sealed class UserStore : IDisposable
 {
-    private readonly Func<CancellationToken, ValueTask<DbConnection>> _open;
-    private readonly NpgsqlDataSource? _postgres;
+    private readonly SqlConnections _connections;
 
-    private UserStore(Func<CancellationToken, ValueTask<DbConnection>> open, NpgsqlDataSource? postgres)
+    private UserStore(SqlConnections connections)
     {
-        _open = open;
-        _postgres = postgres;
+        _connections = connections;
         CreateTables();
     }
 
-    public static UserStore Sqlite(string connectionString) => new(async cancellationToken =>
-    {
-        var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
-    }, null);
+    public static UserStore Sqlite(string connectionString) => new(SqlConnections.Sqlite(connectionString));
 
-    public static UserStore Postgres(string connectionString)
-    {
-        var source = NpgsqlDataSource.Create(connectionString);
-        return new UserStore(async cancellationToken => await source.OpenConnectionAsync(cancellationToken), source);
-    }
+    public static UserStore Postgres(string connectionString) => new(SqlConnections.Postgres(connectionString));
 
     private void CreateTables()
     {
@@ -64,20 +51,7 @@ public sealed class UserStore : IDisposable
                 submitted_unix_ms bigint NOT NULL, finished bigint NOT NULL)
             """,
         ];
-        using var connection = _open(CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        foreach (var sql in tables)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            try
-            {
-                command.ExecuteNonQuery();
-            }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
-            {
-                // Two nodes starting together on an empty PostgreSQL database: IF NOT EXISTS is not atomic there.
-            }
-        }
+        _connections.CreateTables(tables);
     }
 
     // ---- users ----
@@ -201,7 +175,7 @@ public sealed class UserStore : IDisposable
 
     private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
-        await using var connection = await _open(cancellationToken);
+        await using var connection = await _connections.OpenAsync(cancellationToken);
         await using var command = Command(connection, sql, parameters);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -209,7 +183,7 @@ public sealed class UserStore : IDisposable
     private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<DbDataReader, T> read, CancellationToken cancellationToken,
         params (string Name, object Value)[] parameters)
     {
-        await using var connection = await _open(cancellationToken);
+        await using var connection = await _connections.OpenAsync(cancellationToken);
         await using var command = Command(connection, sql, parameters);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<T>();
@@ -231,5 +205,5 @@ public sealed class UserStore : IDisposable
         return command;
     }
 
-    public void Dispose() => _postgres?.Dispose();
+    public void Dispose() => _connections.Dispose();
 }
