@@ -89,13 +89,23 @@ public abstract class SyntheticOcclusionTests : IAsyncLifetime
     [Fact]
     public async Task Watching_streams_progress_from_queued_to_done_without_going_backwards()
     {
+        var model = (await _node.Client.UploadModelAsync(_model, "m.onnx")).Sha256;
+        var image = (await _node.Client.UploadImageAsync(_image, "i.png")).Sha256;
+        // A job of higher priority (the same user's, so its items go first) holds the worker until the watch has begun:
+        // the watched job, small and fast, could otherwise be done before its first progress message (CI saw it).
+        var blocker = Request((1, 1), (2, 1), (3, 1), (4, 1));
+        (blocker.ModelSha256, blocker.ImageSha256, blocker.Priority) = (model, image, 10);
+        var blockerId = (await _node.Api.SubmitJobAsync(blocker)).JobId;
         var submit = Request((4, 2));
-        submit.ModelSha256 = (await _node.Client.UploadModelAsync(_model, "m.onnx")).Sha256;
-        submit.ImageSha256 = (await _node.Client.UploadImageAsync(_image, "i.png")).Sha256;
+        (submit.ModelSha256, submit.ImageSha256) = (model, image);
         var jobId = (await _node.Api.SubmitJobAsync(submit)).JobId;
 
         var seen = new List<JobProgress>();
-        await _node.Client.WatchAsync(jobId, seen.Add);
+        await _node.Client.WatchAsync(jobId, progress =>
+        {
+            seen.Add(progress);
+            if (seen.Count == 1) _node.Api.CancelJob(new CancelJobRequest { JobId = blockerId }); // now let it run
+        });
 
         Assert.Contains(seen[0].State, new[] { JobState.Queued, JobState.Running });
         Assert.Equal(JobState.Done, seen[^1].State);
