@@ -92,10 +92,17 @@ public abstract class SyntheticOcclusionTests : IAsyncLifetime
         var model = (await _node.Client.UploadModelAsync(_model, "m.onnx")).Sha256;
         var image = (await _node.Client.UploadImageAsync(_image, "i.png")).Sha256;
         // A job of higher priority (the same user's, so its items go first) holds the worker until the watch has begun:
-        // the watched job, small and fast, could otherwise be done before its first progress message (CI saw it).
-        var blocker = Request((1, 1), (2, 1), (3, 1), (4, 1));
+        // the watched job, small and fast, could otherwise be done before its first progress message (CI saw it). Its
+        // items must already be queued when the watched job comes, or the watched job's items may get the worker first.
+        var blocker = Request([.. Enumerable.Range(1, 16).Select(window => (window, 1))]); // ~53,000 evaluations
         (blocker.ModelSha256, blocker.ImageSha256, blocker.Priority) = (model, image, 10);
         var blockerId = (await _node.Api.SubmitJobAsync(blocker)).JobId;
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while ((await _node.Api.GetJobAsync(new GetJobRequest { JobId = blockerId })).ItemsDone == 0)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(2), "the blocking job never got under way");
+            await Task.Delay(10);
+        }
         var submit = Request((4, 2));
         (submit.ModelSha256, submit.ImageSha256) = (model, image);
         var jobId = (await _node.Api.SubmitJobAsync(submit)).JobId;

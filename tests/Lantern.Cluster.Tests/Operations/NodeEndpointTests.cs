@@ -54,8 +54,11 @@ public sealed class NodeEndpointTests(ITestOutputHelper output)
         var final = await MultiProcessJobs.WaitDoneAsync(client, jobId, TimeSpan.FromMinutes(3));
         Assert.Equal(JobState.Done, final.State);
 
+        // Drained, and the worker counted as up: the members gauge follows cluster events, and CI saw a short job finish
+        // before the coordinator's gauge counted the worker up, so it is waited for, not read at once.
         var drained = await OperationsNodes.ScrapeUntilAsync(coordinator.Http, text =>
-            PrometheusText.Sum(text, "lantern_work_items_pending") == 0 && PrometheusText.Sum(text, "lantern_work_items_leased") == 0);
+            PrometheusText.Sum(text, "lantern_work_items_pending") == 0 && PrometheusText.Sum(text, "lantern_work_items_leased") == 0
+            && PrometheusText.Sum(text, "lantern_cluster_members", "role=\"worker\"", "status=\"up\"") == 1);
         Assert.Equal(1, PrometheusText.Sum(drained, "lantern_jobs_finished_total", "state=\"done\""));
         Assert.Equal(0, PrometheusText.Sum(drained, "lantern_jobs"));
         Assert.Equal(1, PrometheusText.Sum(drained, "lantern_cluster_members", "role=\"worker\"", "status=\"up\""));
