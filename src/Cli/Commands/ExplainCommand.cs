@@ -120,6 +120,13 @@ public static class ExplainCommand
                     Console.WriteLine(jobId);
                     return 0;
                 }
+                if (request.Submit.Dataset.Length > 0)
+                {
+                    var index = await WatchAsync(client, jobId, request, cancellationToken);
+                    ReportDataset(index, await DatasetResults.WriteAsync(client, index, request.OutputDirectory, cancellationToken),
+                        request.OutputDirectory, stopwatch.Elapsed);
+                    return 0;
+                }
                 var result = await WatchAsync(client, jobId, request, cancellationToken);
                 var metrics = request.Metrics is { Count: > 0 } ? await MetricsAsync(client, request, result, cancellationToken) : null;
                 if (local?.Services.GetService<WorkEvaluators>() is { } evaluators) providers = evaluators.Providers;
@@ -216,10 +223,16 @@ public static class ExplainCommand
     private static async Task<string> SubmitAsync(ExplainClient client, ExplainRequest request, CancellationToken cancellationToken)
     {
         var model = request.ModelPath is null ? null : await File.ReadAllBytesAsync(request.ModelPath, cancellationToken);
-        var image = await File.ReadAllBytesAsync(request.ImagePath, cancellationToken);
         if (request.TwinPath is { } twin)
             request.Submit.Gradient.TwinModelSha256 =
                 (await client.UploadModelAsync(await File.ReadAllBytesAsync(twin, cancellationToken), Path.GetFileName(twin), cancellationToken)).Sha256;
+        if (request.Submit.Dataset.Length > 0) // the dataset's images are on the gateway already
+        {
+            if (model is not null)
+                request.Submit.ModelSha256 = (await client.UploadModelAsync(model, Path.GetFileName(request.ModelPath!), cancellationToken)).Sha256;
+            return (await client.Api.SubmitJobAsync(request.Submit, cancellationToken: cancellationToken)).JobId;
+        }
+        var image = await File.ReadAllBytesAsync(request.ImagePath, cancellationToken);
         return await client.SubmitAsync(request.Submit, model, Path.GetFileName(request.ModelPath ?? ""), image,
             Path.GetFileName(request.ImagePath), cancellationToken);
     }
@@ -244,7 +257,8 @@ public static class ExplainCommand
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async context =>
             {
-                var task = context.AddTask($"{request.Submit.MethodCase.ToString().ToLowerInvariant()} {Path.GetFileName(request.ImagePath)}");
+                var subject = request.Submit.Dataset.Length > 0 ? $"dataset {request.Submit.Dataset}" : Path.GetFileName(request.ImagePath);
+                var task = context.AddTask($"{request.Submit.MethodCase.ToString().ToLowerInvariant()} {subject}");
                 result = await client.FinishAsync(jobId, progress =>
                 {
                     var (value, max) = ProgressText.Bar(progress);
@@ -268,6 +282,17 @@ public static class ExplainCommand
                 $"explained class(es) {string.Join(", ", result.Targets)} in {elapsed.TotalSeconds:0.0} s from {reused}'s result: the same inputs, nothing computed again (--no-cache computes afresh)");
         else
             AnsiConsole.MarkupLineInterpolated($"explained class(es) {string.Join(", ", result.Targets)} with {result.Progress.Evaluations} model evaluations in {elapsed.TotalSeconds:0.0} s");
+        foreach (var file in files) AnsiConsole.MarkupLineInterpolated($"  wrote {file}");
+    }
+
+    private static void ReportDataset(JobResult index, IReadOnlyList<string> files, string directory, TimeSpan elapsed)
+    {
+        var progress = index.Progress;
+        AnsiConsole.MarkupLineInterpolated(
+            $"explained {progress.ImagesDone - progress.ImagesFailed} of {progress.ImagesTotal} images of {progress.Dataset} with {progress.Evaluations:N0} model evaluations in {elapsed.TotalSeconds:0.0} s (job {progress.JobId})");
+        foreach (var failed in index.Images.Where(i => i.State != JobState.Done))
+            AnsiConsole.MarkupLineInterpolated($"  [yellow]{failed.FileName}[/]: {failed.State.ToString().ToLowerInvariant()}: {failed.Error}");
+        AnsiConsole.MarkupLineInterpolated($"  wrote {directory}/<image>/ per image");
         foreach (var file in files) AnsiConsole.MarkupLineInterpolated($"  wrote {file}");
     }
 

@@ -10,7 +10,8 @@ namespace Lantern.Cli.Commands;
 /// <summary>The options of <c>lantern explain</c> and how they become an API request.</summary>
 public sealed class ExplainOptions
 {
-    public Argument<string> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP)" };
+    public Argument<string?> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP); or --dataset", Arity = ArgumentArity.ZeroOrOne };
+    public Option<string?> Dataset { get; } = new("--dataset") { Description = "Explain every image of this dataset (name or name:version; see `lantern datasets`) in one job: OUT/<image>/ per image, OUT/index.csv" };
     public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model file (a JSON descriptor beside it, name.json, supplies preprocessing and labels), or a registered model name:version (its registered preprocessing and labels apply)" };
     public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap, rise; gradcam, gradcam++, cam, scorecam, activations; saliency, gradient-x-input, integrated-gradients, smoothgrad, guided-backprop" };
     public Option<string?> Layer { get; } = new("--layer") { Description = "gradcam, gradcam++, cam, scorecam, activations: the feature layer (see `lantern inspect`; default: the last with spatial size > 1)" };
@@ -68,7 +69,7 @@ public sealed class ExplainOptions
         command.Arguments.Add(Image);
         foreach (var option in new Option[]
                  {
-                     Model, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
+                     Model, Dataset, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name, NoCache, Metrics, MetricSteps,
                      Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
@@ -81,9 +82,17 @@ public sealed class ExplainOptions
     {
         CheckRanges(parsed);
         var modelPath = parsed.GetValue(Model)!;
-        var imagePath = parsed.GetValue(Image)!;
+        var dataset = parsed.GetValue(Dataset);
+        var imagePath = parsed.GetValue(Image) ?? "";
+        var hasImage = imagePath.Length > 0;
+        if (dataset is null && !hasImage || dataset is not null && hasImage)
+            throw new ArgumentException(dataset is null
+                ? "give an image file to explain, or --dataset NAME to explain every image of a dataset"
+                : "give either an image file or --dataset, not both");
+        if (dataset is not null && parsed.GetValue(Metrics) is not null)
+            throw new ArgumentException("--metrics runs on one image's maps; explain the images one by one to score them");
         var registered = RegisteredModel(modelPath, parsed);
-        foreach (var path in registered is null ? new[] { modelPath, imagePath } : [imagePath])
+        foreach (var path in (registered is null ? new[] { modelPath, imagePath } : [imagePath]).Where(p => p.Length > 0))
             if (!File.Exists(path)) throw new ArgumentException($"no such file: {path}");
 
         var descriptor = registered is null ? ModelDescriptorFile.LoadBeside(modelPath) ?? ModelDescriptor.Default : null;
@@ -99,7 +108,8 @@ public sealed class ExplainOptions
                 "probability" => ScoreKind.Probability,
                 var other => throw new ArgumentException($"--score '{other}' is not one of: output, probability"),
             },
-            Name = parsed.GetValue(Name) ?? Path.GetFileName(imagePath),
+            Name = parsed.GetValue(Name) ?? (dataset ?? Path.GetFileName(imagePath)),
+            Dataset = dataset ?? "",
             Seed = parsed.GetValue(Seed),
             NoCache = parsed.GetValue(NoCache),
         };

@@ -15,6 +15,9 @@ public static class ProgressText
     {
         var c = CultureInfo.InvariantCulture;
         var text = progress.State.ToString().ToLowerInvariant();
+        if (progress.ImagesTotal > 0)
+            text += string.Format(c, " · {0:N0}/{1:N0} images", progress.ImagesDone, progress.ImagesTotal)
+                    + (progress.ImagesFailed > 0 ? string.Format(c, " ({0:N0} failed)", progress.ImagesFailed) : "");
         text += progress.EvaluationsTotal > 0
             ? string.Format(c, " · {0:N0}/{1:N0} evaluations", progress.Evaluations, progress.EvaluationsTotal)
             : string.Format(c, " · {0:N0} evaluations", progress.Evaluations);

@@ -18,3 +18,6 @@ public sealed class DispatcherKey;
 
 /// <summary>Actor-registry key of the job index singleton's proxy.</summary>
 public sealed class JobIndexKey;
+
+/// <summary>Actor-registry key of the dataset-job shard region (or its proxy on nodes without the coordinator role).</summary>
+public sealed class DatasetJobRegionKey;

@@ -33,6 +33,7 @@ public static class JobSpecExtensions
         // Planned per job (at its baseline, from the worker that scored it), so a request never carries it; like the
         // worker kind, it changes the floats only across kinds of device, never on the CPU.
         inputs.EvalBatch = 0;
+        inputs.ParentJobId = ""; // an image of a dataset job is the same question as that image asked alone
         return inputs;
     }
 

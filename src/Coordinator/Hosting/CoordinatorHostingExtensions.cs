@@ -4,6 +4,7 @@ using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Lantern.Contracts.Cluster;
 using Lantern.Coordinator.Artifacts;
+using Lantern.Coordinator.DatasetJobs;
 using Lantern.Coordinator.Dispatch;
 using Lantern.Coordinator.Index;
 using Lantern.Coordinator.Jobs;
@@ -26,6 +27,17 @@ public static class CoordinatorHostingExtensions
                     // Resolved per entity, not here: the dispatcher and the index are registered after the region.
                     registry.Get<DispatcherKey>(), registry.Get<JobIndexKey>(), resolver.GetService<IArtifactStore>(), options,
                     resolver.GetService<CoordinatorMetrics>(), resolver.GetService<IMemoStore>()),
+                new JobMessageExtractor(),
+                new ShardOptions
+                {
+                    Role = ClusterRoles.Coordinator,
+                    RememberEntities = true,
+                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                    StateStoreMode = StateStoreMode.Persistence,
+                })
+            .WithShardRegion<DatasetJobRegionKey>("dataset-job",
+                (_, registry, resolver) => jobId => DatasetJobEntity.PropsFor(jobId, registry.Get<JobRegionKey>(), registry.Get<JobIndexKey>(),
+                    resolver.GetService<IDatasetImagePlanner>() ?? NoDatasetImagePlanner.Instance, options),
                 new JobMessageExtractor(),
                 new ShardOptions
                 {
@@ -57,5 +69,6 @@ public static class CoordinatorHostingExtensions
     /// <summary>Nodes without the coordinator role reach jobs through a proxy.</summary>
     public static AkkaConfigurationBuilder AddJobRegionProxy(this AkkaConfigurationBuilder builder) =>
         builder.WithShardRegionProxy<JobRegionKey>("job", ClusterRoles.Coordinator, new JobMessageExtractor())
+            .WithShardRegionProxy<DatasetJobRegionKey>("dataset-job", ClusterRoles.Coordinator, new JobMessageExtractor())
             .WithSingletonProxy<JobIndexKey>(JobIndexActor.Name, new ClusterSingletonOptions { Role = ClusterRoles.Coordinator });
 }

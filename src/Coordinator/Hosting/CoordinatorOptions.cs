@@ -61,6 +61,19 @@ public sealed record CoordinatorOptions
     /// </summary>
     public TimeSpan? Retention { get; init; }
 
+    /// <summary>
+    /// How many images of a dataset job have their jobs running at once: enough to keep every worker busy on short
+    /// image jobs (a Grad-CAM image is two work items), few enough that the first images finish early and that the
+    /// coordinator holds only this many of a dataset job's image jobs in memory.
+    /// </summary>
+    public int DatasetImagesInFlight { get; init; } = 16;
+
+    /// <summary>How often a dataset job asks its running image jobs how far they are.</summary>
+    public TimeSpan DatasetPollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long a dataset job waits for an image job's answer before asking again.</summary>
+    public TimeSpan DatasetAskTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often the job index looks for what the retention lets go.</summary>
     public TimeSpan RetentionSweepInterval { get; init; } = TimeSpan.FromHours(1);
 }

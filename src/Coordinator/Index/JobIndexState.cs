@@ -106,7 +106,8 @@ public sealed class JobIndexState
         viewer is null || viewer.Everyone || row.Owner == viewer.User || (viewer.Team.Length > 0 && row.Team == viewer.Team);
 
     private static bool Matches(JobIndexRow row, QueryJobIndex q) =>
-        (q.Phases.Count == 0 || q.Phases.Contains(row.Phase))
+        row.ParentJobId == q.ParentJobId // a dataset job's image jobs only when asked for by their dataset job
+        && (q.Phases.Count == 0 || q.Phases.Contains(row.Phase))
         && (q.Owner.Length == 0 || row.Owner == q.Owner)
         && (q.Team.Length == 0 || row.Team == q.Team)
         && (q.ModelSha256.Length == 0 || string.Equals(row.ModelSha256, q.ModelSha256, StringComparison.OrdinalIgnoreCase))

@@ -575,6 +575,7 @@ public sealed class JobState(string jobId)
         Owner = Spec?.Owner ?? "",
         Team = Spec?.Team ?? "",
         Priority = Spec?.Priority ?? 0,
+        ParentJobId = Spec?.ParentJobId ?? "",
     };
 
     /// <summary>The job's row in the job index; <paramref name="version"/> is the entity's event sequence number.</summary>
@@ -605,6 +606,7 @@ public sealed class JobState(string jobId)
         Error = Error ?? "",
         Priority = Spec?.Priority ?? 0,
         Version = version,
+        ParentJobId = Spec?.ParentJobId ?? "",
     };
 
     // The baseline counts as one work item and one evaluation.

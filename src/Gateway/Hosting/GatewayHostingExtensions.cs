@@ -30,7 +30,8 @@ public static class GatewayHostingExtensions
             .AddSingleton<JobResultMapping>()
             .AddSingleton<ResultReuse>()
             .AddSingleton<RegisteredModels>()
-            .AddSingleton<RegisteredDatasets>();
+            .AddSingleton<RegisteredDatasets>()
+            .AddSingleton<Contracts.Cluster.IDatasetImagePlanner, DatasetImagePlanner>();
     }
 
     /// <summary>The Admin service alone (users, keys, quotas), for a host that only manages the database.</summary>

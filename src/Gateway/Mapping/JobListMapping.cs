@@ -16,7 +16,7 @@ public static class JobListMapping
         {
             Viewer = viewer, PageSize = request.PageSize, PageToken = request.PageToken, Owner = request.Owner,
             ModelSha256 = request.ModelSha256, SubmittedAfterUnixMs = request.SubmittedAfterUnixMs,
-            SubmittedBeforeUnixMs = request.SubmittedBeforeUnixMs,
+            SubmittedBeforeUnixMs = request.SubmittedBeforeUnixMs, ParentJobId = request.ParentJobId,
         };
         foreach (var state in request.States)
         {
@@ -55,6 +55,7 @@ public static class JobListMapping
         EvaluationsTotal = row.EvaluationsTotal, Error = row.Error, Name = row.Name,
         SubmittedUnixMs = row.SubmittedUnixMs, FinishedUnixMs = row.FinishedUnixMs, Method = row.Method,
         ModelSha256 = row.ModelSha256, ImageSha256 = row.ImageSha256, Owner = row.Owner, Team = row.Team,
-        Priority = row.Priority,
+        Priority = row.Priority, ParentJobId = row.ParentJobId, Dataset = row.Dataset, ImagesDone = row.ImagesDone,
+        ImagesTotal = row.ImagesTotal, ImagesFailed = row.ImagesFailed,
     };
 }

@@ -96,6 +96,43 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         return spec;
     }
 
+    /// <summary>
+    /// The spec of one image of a dataset job: the template (the dataset's first image, mapped by
+    /// <see cref="ToSpecAsync"/>) with this image, its size and, for feature methods, its own segmentation; checked as a
+    /// job submitted for this image alone would be, so its maps are that job's.
+    /// </summary>
+    public async Task<JobSpec> ForImageAsync(JobSpec template, string imageSha256, CancellationToken cancellationToken)
+    {
+        var spec = template.Clone();
+        spec.ImageSha256 = imageSha256;
+        (spec.ImageWidth, spec.ImageHeight) = await catalog.ImageSizeAsync(imageSha256, cancellationToken);
+        spec.SegmentationSha256 = "";
+        spec.FeatureCount = 0;
+        switch (spec.MethodCase)
+        {
+            case JobSpec.MethodOneofCase.Lime:
+                await SegmentAsync(spec, SpecMapping.ToSpec<Contracts.Api.Segmentation>(spec.Lime.Segmentation), cancellationToken);
+                break;
+            case JobSpec.MethodOneofCase.KernelShap:
+                await SegmentAsync(spec, SpecMapping.ToSpec<Contracts.Api.Segmentation>(spec.KernelShap.Segmentation), cancellationToken);
+                break;
+            case JobSpec.MethodOneofCase.Metrics:
+                GrpcErrors.InvalidArgument("metrics score given maps of one image; a dataset job cannot run them");
+                break;
+        }
+        try
+        {
+            // The per-job evaluation quota was checked on the template, with the submitter's limits; here only whether
+            // this image's job can be planned at all (e.g. a window larger than the image).
+            _ = MethodCatalog.For(spec).PerturbationCount;
+        }
+        catch (ArgumentException e)
+        {
+            GrpcErrors.InvalidArgument(e.Message);
+        }
+        return spec;
+    }
+
     private static void CheckDeepDream(Lantern.Contracts.Api.DeepDreamOptions options)
     {
         if (options.Start is not ("" or "noise" or "image"))

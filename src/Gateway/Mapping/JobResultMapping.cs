@@ -19,6 +19,38 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
     private static readonly HashSet<string> GradientMethods =
         ["saliency", "gradient-x-input", "integrated-gradients", "smoothgrad", "guided-backprop"];
 
+    /// <summary>A dataset job's result: no maps of its own, its images in the dataset's order with their jobs and top classes.</summary>
+    public static JobResult ToApi(DatasetJobResultReply reply)
+    {
+        var result = new JobResult { Progress = reply.Progress };
+        foreach (var outcome in reply.Images)
+        {
+            var image = new DatasetImageResult
+            {
+                Index = outcome.Index, FileName = outcome.Image.FileName, Label = outcome.Image.Label,
+                ImageSha256 = outcome.Image.ImageSha256, JobId = outcome.JobId, Error = outcome.Error,
+                Evaluations = outcome.Evaluations, Targets = { outcome.Targets },
+                State = outcome.Phase switch
+                {
+                    IndexedJobPhase.Done => Contracts.Api.JobState.Done,
+                    IndexedJobPhase.Failed => Contracts.Api.JobState.Failed,
+                    IndexedJobPhase.Cancelled => Contracts.Api.JobState.Cancelled,
+                    _ => outcome.JobId.Length > 0 ? Contracts.Api.JobState.Running : Contracts.Api.JobState.Queued,
+                },
+            };
+            for (var i = 0; i < outcome.TopClasses.Count; i++)
+            {
+                image.TopClasses.Add(new ClassScore
+                {
+                    ClassIndex = outcome.TopClasses[i], Score = outcome.TopScores[i],
+                    Label = reply.Template is { } template ? template.LabelOf(outcome.TopClasses[i]) : "",
+                });
+            }
+            result.Images.Add(image);
+        }
+        return result;
+    }
+
     public async Task<JobResult> ToApiAsync(JobResultReply reply, bool includeOverlays, CancellationToken cancellationToken) =>
         await ToApiAsync(reply, includeOverlays, null, cancellationToken);
 

@@ -77,6 +77,17 @@ public sealed partial class RegisteredDatasets(IArtifactStore artifacts, IDatase
         return dataset;
     }
 
+    /// <summary>The dataset a job names ("name" for the latest version, or "name:version") with all its entries, in order.</summary>
+    public async Task<(DatasetRow Dataset, IReadOnlyList<DatasetEntryRow> Entries)> ResolveAsync(string reference, string team,
+        CancellationToken cancellationToken)
+    {
+        var (name, version) = Parse(reference);
+        var store = RequireRegistry();
+        var row = await store.GetAsync(team, name, version, cancellationToken)
+                  ?? throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.NotFound, NoDataset(reference)));
+        return (row, await store.EntriesAsync(team, row.Name, row.Version, 0, row.ImageCount, cancellationToken));
+    }
+
     /// <returns>How many versions were removed.</returns>
     public async Task<int> DeleteAsync(string reference, string team, CancellationToken cancellationToken)
     {

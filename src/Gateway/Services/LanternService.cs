@@ -27,7 +27,9 @@ namespace Lantern.Gateway.Services;
 public sealed class LanternService(
     IRequiredActor<JobRegionKey> jobs,
     IRequiredActor<JobIndexKey> index,
+    IRequiredActor<DatasetJobRegionKey> datasetJobs,
     ArtifactCatalog catalog,
+    RegisteredDatasets datasets,
     JobRequestMapping requests,
     JobResultMapping results,
     QuotaPolicy quotas,
@@ -73,20 +75,9 @@ public sealed class LanternService(
     {
         var caller = context.Caller();
         var cancellationToken = context.CancellationToken;
-        string jobId;
-        if (request.RequestId.Length > 0)
-        {
-            if (request.RequestId.Length > 128)
-                GrpcErrors.InvalidArgument($"request_id has {request.RequestId.Length} characters; use at most 128 (a UUID is 36)");
-            jobId = IdempotentJobId(caller, request.RequestId);
-            // A retry of a submit that went through: the same job, not a second one (and no quota counted twice).
-            if (await jobs.ActorRef.Ask<object>(new GetJobStatus { JobId = jobId }, options.AskTimeout, cancellationToken) is JobStatusResult)
-                return new SubmitJobResponse { JobId = jobId };
-        }
-        else
-        {
-            jobId = Guid.NewGuid().ToString("N");
-        }
+        if (request.Dataset.Length > 0) return await SubmitDatasetJobAsync(request, caller, context);
+        var jobId = await NewJobIdAsync(request, caller, "", cancellationToken);
+        if (jobId is null) return new SubmitJobResponse { JobId = IdempotentJobId(caller, request.RequestId) };
 
         var limits = await quotas.ForAsync(caller, cancellationToken);
         if (!caller.Admin)
@@ -112,6 +103,68 @@ public sealed class LanternService(
         await AskAsync<JobStatusResult>(new StartJob { JobId = jobId, Spec = spec, SubmittedUnixMs = submitted, Reuse = reused }, context);
         return new SubmitJobResponse { JobId = jobId };
     }
+
+    /// <summary>
+    /// A dataset job: the dataset's first image is mapped and checked as a job of its own (the template), and the
+    /// coordinator's dataset-job entity starts one such job per image. Quotas count the whole dataset's evaluations.
+    /// </summary>
+    private async Task<SubmitJobResponse> SubmitDatasetJobAsync(SubmitJobRequest request, Caller caller, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        if (request.ImageSha256.Length > 0) GrpcErrors.InvalidArgument("give either image_sha256 or dataset, not both");
+        if (request.MethodCase == SubmitJobRequest.MethodOneofCase.Metrics)
+            GrpcErrors.InvalidArgument("metrics score given maps of one image; submit them per image, not for a dataset");
+        var jobId = await NewJobIdAsync(request, caller, JobIds.DatasetPrefix, cancellationToken);
+        if (jobId is null) return new SubmitJobResponse { JobId = JobIds.DatasetPrefix + IdempotentJobId(caller, request.RequestId) };
+
+        var (dataset, entries) = await datasets.ResolveAsync(request.Dataset, caller.Team, cancellationToken);
+        var limits = await quotas.ForAsync(caller, cancellationToken);
+        if (!caller.Admin)
+        {
+            await CheckMayUseAsync(caller, request.ModelSha256, "model", "UploadModel", cancellationToken);
+            if (request.Gradient is { TwinModelSha256.Length: > 0 } gradient)
+                await CheckMayUseAsync(caller, gradient.TwinModelSha256, "model", "UploadModel", cancellationToken);
+        }
+        var first = request.Clone();
+        first.Dataset = "";
+        first.ImageSha256 = entries[0].ImageSha256;
+        if (first.Name.Length == 0) first.Name = $"{dataset.Name}:{dataset.Version}";
+        var template = await requests.ToSpecAsync(first, cancellationToken, limits, caller.Team);
+        template.Owner = caller.Name;
+        template.Team = caller.Team;
+        var evaluations = (MethodCatalog.For(template).PerturbationCount + 1) * entries.Count;
+        using var admission = caller.IsOpen ? null : await quotas.AdmitOneSubmitAtATimeAsync(caller, cancellationToken);
+        if (!caller.IsOpen) await CheckRunningQuotasAsync(caller, limits, evaluations, cancellationToken);
+
+        var submitted = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if (Users is { } users)
+            await users.RecordJobAsync(new OwnedJob(jobId, caller.Name, caller.Team, evaluations, submitted, Finished: false), cancellationToken);
+        var start = new StartDatasetJob
+        {
+            JobId = jobId, Template = template, Dataset = $"{dataset.Name}:{dataset.Version}", SubmittedUnixMs = submitted,
+            Images = { entries.Select(e => new DatasetImage { ImageSha256 = e.ImageSha256, FileName = e.FileName, Label = e.Label }) },
+        };
+        await AskAsync<JobStatusResult>(start, context);
+        return new SubmitJobResponse { JobId = jobId };
+    }
+
+    /// <summary>
+    /// A new job's id (<paramref name="prefix"/> and 32 hex digits), derived from request_id when there is one; null when
+    /// that request_id's job exists already (a retried submit: the same job, and no quota counted twice).
+    /// </summary>
+    private async Task<string?> NewJobIdAsync(SubmitJobRequest request, Caller caller, string prefix, CancellationToken cancellationToken)
+    {
+        if (request.RequestId.Length == 0) return prefix + Guid.NewGuid().ToString("N");
+        if (request.RequestId.Length > 128)
+            GrpcErrors.InvalidArgument($"request_id has {request.RequestId.Length} characters; use at most 128 (a UUID is 36)");
+        var jobId = prefix + IdempotentJobId(caller, request.RequestId);
+        return await RegionOf(jobId).Ask<object>(new GetJobStatus { JobId = jobId }, options.AskTimeout, cancellationToken) is JobStatusResult
+            ? null
+            : jobId;
+    }
+
+    /// <summary>Dataset jobs live in their own shard region; their ids say so.</summary>
+    private IActorRef RegionOf(string jobId) => JobIds.IsDatasetJob(jobId) ? datasetJobs.ActorRef : jobs.ActorRef;
 
     public override async Task<JobProgress> GetJob(GetJobRequest request, ServerCallContext context) =>
         await StatusAsync(await CheckAccessAsync(request.JobId, context), context);
@@ -152,20 +205,14 @@ public sealed class LanternService(
     public override async Task<JobResult> GetResult(GetResultRequest request, ServerCallContext context)
     {
         var jobId = await CheckAccessAsync(request.JobId, context);
-        var reply = await AskAsync<JobResultReply>(new GetJobResult { JobId = jobId }, context);
-        switch (reply.Progress.State)
+        if (JobIds.IsDatasetJob(jobId))
         {
-            case ApiJobState.Failed:
-                GrpcErrors.FailedPrecondition($"job {jobId} failed: {reply.Progress.Error}");
-                break;
-            case ApiJobState.Cancelled:
-                GrpcErrors.FailedPrecondition($"job {jobId} was cancelled; it has no result");
-                break;
-            case not ApiJobState.Done:
-                GrpcErrors.FailedPrecondition(
-                    $"job {jobId} is not done yet ({reply.Progress.ItemsDone}/{reply.Progress.ItemsTotal} work items); watch it with WatchJob");
-                break;
+            var index = await AskAsync<DatasetJobResultReply>(new GetJobResult { JobId = jobId }, context);
+            CheckDone(jobId, index.Progress);
+            return JobResultMapping.ToApi(index);
         }
+        var reply = await AskAsync<JobResultReply>(new GetJobResult { JobId = jobId }, context);
+        CheckDone(jobId, reply.Progress);
         if (request.IncludeOverlays)
         {
             try
@@ -178,6 +225,24 @@ public sealed class LanternService(
             }
         }
         return await results.ToApiAsync(reply, request.IncludeOverlays, request.OverlayStyle, context.CancellationToken);
+    }
+
+    private static void CheckDone(string jobId, JobProgress progress)
+    {
+        switch (progress.State)
+        {
+            case ApiJobState.Failed:
+                GrpcErrors.FailedPrecondition($"job {jobId} failed: {progress.Error}");
+                break;
+            case ApiJobState.Cancelled:
+                GrpcErrors.FailedPrecondition($"job {jobId} was cancelled; it has no result");
+                break;
+            case not ApiJobState.Done:
+                GrpcErrors.FailedPrecondition(progress.ImagesTotal > 0
+                    ? $"job {jobId} is not done yet ({progress.ImagesDone}/{progress.ImagesTotal} images); watch it with WatchJob"
+                    : $"job {jobId} is not done yet ({progress.ItemsDone}/{progress.ItemsTotal} work items); watch it with WatchJob");
+                break;
+        }
     }
 
     public override async Task<JobProgress> CancelJob(ApiCancelJob request, ServerCallContext context) =>
@@ -282,7 +347,7 @@ public sealed class LanternService(
         object reply;
         try
         {
-            reply = await jobs.ActorRef.Ask<object>(command, options.AskTimeout, context.CancellationToken);
+            reply = await RegionOf(command.JobId).Ask<object>(command, options.AskTimeout, context.CancellationToken);
         }
         catch (AskTimeoutException)
         {
