@@ -21,11 +21,11 @@ public sealed class DatasetJobTests
     private const int Size = 32;
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
-    private static readonly byte[] Model = SyntheticModels.Linear(Size, Size,
+    internal static readonly byte[] Model = SyntheticModels.Linear(Size, Size,
         (k, _, _, x) => (k == 0 ? x < Size / 2 : x >= Size / 2) ? 1f / (3 * Size * Size / 2) : 0f, classes: 2);
 
     /// <summary>A bright half (left or right) and a dark one, with a little seeded noise so no two images are equal.</summary>
-    private static byte[] HalfBright(bool left, int seed, int size = Size)
+    internal static byte[] HalfBright(bool left, int seed, int size = Size)
     {
         var random = new Random(seed);
         using var image = new Image<Rgb24>(size, size);

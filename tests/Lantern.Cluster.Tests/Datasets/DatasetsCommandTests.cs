@@ -220,4 +220,47 @@ public sealed class DatasetsCommandTests
         var error = await Assert.ThrowsAsync<RpcException>(call);
         Assert.Equal(code, error.StatusCode);
     }
+
+    [Fact]
+    public async Task Explain_with_a_dataset_writes_each_images_maps_under_its_name_and_an_index_of_their_top_classes()
+    {
+        await using var node = await TestNode.StartAsync();
+        var gateway = node.Address.ToString();
+        var images = Directory.CreateDirectory(Path.Combine(_directory, "halves")).FullName;
+        File.WriteAllBytes(Path.Combine(images, "left.png"), DatasetJobTests.HalfBright(left: true, seed: 1));
+        File.WriteAllBytes(Path.Combine(images, "right.png"), DatasetJobTests.HalfBright(left: false, seed: 2));
+        File.WriteAllBytes(Path.Combine(images, "right.jpg"), DatasetJobTests.HalfBright(left: false, seed: 3)); // same stem as right.png
+        var labels = Path.Combine(_directory, "halves.csv");
+        File.WriteAllLines(labels, ["file,label", "left.png,0", "right.png,1", "right.jpg,1"]);
+        var model = Path.Combine(_directory, "halves.onnx");
+        File.WriteAllBytes(model, DatasetJobTests.Model);
+        var output = Path.Combine(_directory, "out");
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "halves", images, "--labels", labels, "--gateway", gateway]));
+
+        Assert.Equal(0, await LanternCli.RunAsync(["explain", "--dataset", "halves", "--model", model, "--method", "occlusion",
+            "--window", "8", "--stride", "4", "--gateway", gateway, "--out", output]));
+
+        var rows = File.ReadAllLines(Path.Combine(output, "index.csv"));
+        Assert.Equal(string.Join(',', Lantern.Cli.Client.DatasetResults.CsvColumns), rows[0]);
+        var byFile = rows.Skip(1).Select(r => r.Split(',')).ToDictionary(r => r[1]);
+        Assert.Equal(["left.png", "right.jpg", "right.png"], byFile.Keys.Order());
+        foreach (var (file, row) in byFile)
+        {
+            Assert.Equal(("done", "true"), (row[3], row[7]));        // state; the label is the top class
+            var folder = row[11];
+            Assert.Equal(file == "left.png" ? "left" : file, folder); // the stem, unless two files share it
+            var jobId = row[12];
+            var result = await node.Api.GetResultAsync(new GetResultRequest { JobId = jobId });
+            var map = Assert.Single(result.Maps);
+            var npy = File.ReadAllBytes(Path.Combine(output, folder, $"map-{map.TargetClass}.npy"));
+            Assert.Equal(map.Data.ToByteArray(), npy[^map.Data.Length..]); // the .npy's data is the job's map
+            Assert.True(File.Exists(Path.Combine(output, folder, $"overlay-{map.TargetClass}.png")));
+            Assert.True(File.Exists(Path.Combine(output, folder, "summary.json")));
+        }
+        Assert.True(File.Exists(Path.Combine(output, "index.json")));
+
+        // An image and a dataset at once is refused before anything runs (exit 2), as is neither.
+        Assert.Equal(2, await LanternCli.RunAsync(["explain", Path.Combine(images, "left.png"), "--dataset", "halves", "--model", model, "--gateway", gateway]));
+        Assert.Equal(2, await LanternCli.RunAsync(["explain", "--model", model, "--gateway", gateway]));
+    }
 }
