@@ -27,11 +27,42 @@ public static class DatasetResults
                     new GetResultRequest { JobId = image.JobId, IncludeOverlays = true, OverlayStyle = client.OverlayStyle }, cancellationToken: token);
                 ResultWriter.Write(result, Path.Combine(directory, folders[image.Index]));
             });
-        return
-        [
+        var written = new List<string>
+        {
             ResultWriter.WriteFile(directory, "index.csv", Encoding.UTF8.GetBytes(Csv(index, folders))),
             ResultWriter.WriteFile(directory, "index.json", Encoding.UTF8.GetBytes(Json(index, folders))),
-        ];
+        };
+        foreach (var targetClass in SharedTargets(index))
+            written.Add(ResultWriter.WriteFile(directory, $"ranking-{targetClass}.csv", Encoding.UTF8.GetBytes(Ranking(index, targetClass, folders))));
+        foreach (var picture in index.Pictures) // max-activating-<class>.png, min-activating-<class>.png
+            written.Add(ResultWriter.WriteFile(directory, Path.GetFileName(picture.Name), picture.Png.ToByteArray()));
+        return written;
+    }
+
+    /// <summary>The classes every explained image has as a target (explicit --classes): those the images can be ranked by.</summary>
+    public static IReadOnlyList<int> SharedTargets(JobResult index)
+    {
+        var done = index.Images.Where(i => i.State == JobState.Done).ToList();
+        return done.Count == 0 ? [] : [.. done[0].Targets.Where(t => done.All(i => i.Targets.Contains(t)))];
+    }
+
+    public static readonly string[] RankingColumns = ["rank", "file_name", "label", "score", "folder", "job_id"];
+
+    /// <summary>The explained images by their score for the class, highest first (the order of max-activating-&lt;class&gt;.png).</summary>
+    public static string Ranking(JobResult index, int targetClass, IReadOnlyDictionary<int, string> folders)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var ranked = index.Images.Where(i => i.State == JobState.Done)
+            .Select(i => (Image: i, Score: i.TargetScores[i.Targets.IndexOf(targetClass)]))
+            .OrderByDescending(x => x.Score).ThenBy(x => x.Image.Index);
+        var text = new StringBuilder(string.Join(',', RankingColumns)).Append('\n');
+        var rank = 0;
+        foreach (var (image, score) in ranked)
+            text.AppendJoin(',', new[]
+            {
+                (++rank).ToString(c), image.FileName, image.Label, score.ToString("R", c), folders[image.Index], image.JobId,
+            }.Select(Field)).Append('\n');
+        return text.ToString();
     }
 
     /// <summary>
@@ -53,7 +84,7 @@ public static class DatasetResults
     public static readonly string[] CsvColumns =
     [
         "index", "file_name", "label", "state", "top_class", "top_label", "top_score", "label_is_top", "top5", "targets",
-        "evaluations", "folder", "job_id", "error",
+        "target_scores", "evaluations", "folder", "job_id", "error",
     ];
 
     /// <summary>One row per image in the dataset's order; top5 is "class:score" pairs separated by spaces.</summary>
@@ -70,7 +101,8 @@ public static class DatasetResults
                 top?.ClassIndex.ToString(c) ?? "", top?.Label ?? "", top?.Score.ToString("R", c) ?? "",
                 image.Label.Length == 0 || top is null ? "" : LabelIsTop(image, top) ? "true" : "false",
                 string.Join(' ', image.TopClasses.Select(t => $"{t.ClassIndex.ToString(c)}:{t.Score.ToString("R", c)}")),
-                string.Join(' ', image.Targets.Select(t => t.ToString(c))), image.Evaluations.ToString(c),
+                string.Join(' ', image.Targets.Select(t => t.ToString(c))),
+                string.Join(' ', image.TargetScores.Select(t => t.ToString("R", c))), image.Evaluations.ToString(c),
                 image.State == JobState.Done ? folders[image.Index] : "", image.JobId, image.Error,
             }.Select(Field)).Append('\n');
         }
@@ -101,7 +133,7 @@ public static class DatasetResults
                 state = i.State.ToString().ToLowerInvariant(), job_id = i.JobId, error = i.Error,
                 folder = i.State == JobState.Done ? folders[i.Index] : null,
                 top_classes = i.TopClasses.Select(t => new { @class = t.ClassIndex, label = t.Label, score = t.Score }),
-                targets = i.Targets, evaluations = i.Evaluations,
+                targets = i.Targets, target_scores = i.TargetScores, evaluations = i.Evaluations,
             }),
         }, new JsonSerializerOptions { WriteIndented = true });
 }

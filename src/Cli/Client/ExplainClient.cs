@@ -49,6 +49,9 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
     /// <summary>How the result's overlays are drawn (--colormap, --alpha, --sign); null: the gateway's defaults.</summary>
     public OverlayStyle? OverlayStyle { get; set; }
 
+    /// <summary>Dataset jobs: images in each max/min-activating picture (0: the gateway's default).</summary>
+    public int RankingSize { get; set; }
+
     public async Task<ArtifactRef> UploadModelAsync(byte[] bytes, string fileName, CancellationToken cancellationToken = default)
     {
         using var call = _client.UploadModel(cancellationToken: cancellationToken);
@@ -99,7 +102,7 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
         var final = await WatchAsync(jobId, onProgress, cancellationToken);
         if (final.State != JobState.Done)
             throw new InvalidOperationException($"job {jobId} ended {final.State}: {final.Error}");
-        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true, OverlayStyle = OverlayStyle },
+        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true, OverlayStyle = OverlayStyle, RankingSize = RankingSize },
             cancellationToken: cancellationToken);
     }
 

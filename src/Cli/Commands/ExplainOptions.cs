@@ -11,9 +11,10 @@ namespace Lantern.Cli.Commands;
 public sealed class ExplainOptions
 {
     public Argument<string?> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP); or --dataset", Arity = ArgumentArity.ZeroOrOne };
+    public Option<int?> Top { get; } = new("--top") { Description = "--dataset: images in each max-activating-<class>.png and min-activating-<class>.png picture (default 8, at most 64)" };
     public Option<string?> Dataset { get; } = new("--dataset") { Description = "Explain every image of this dataset (name or name:version; see `lantern datasets`) in one job: OUT/<image>/ per image, OUT/index.csv" };
     public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model file (a JSON descriptor beside it, name.json, supplies preprocessing and labels), or a registered model name:version (its registered preprocessing and labels apply)" };
-    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap, rise; gradcam, gradcam++, cam, scorecam, activations; saliency, gradient-x-input, integrated-gradients, smoothgrad, guided-backprop" };
+    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap, rise; gradcam, gradcam++, cam, scorecam, activations; saliency, gradient-x-input, integrated-gradients, smoothgrad, guided-backprop; with --dataset also max-activating (the images ranked by --classes' scores, each with its Grad-CAM map)" };
     public Option<string?> Layer { get; } = new("--layer") { Description = "gradcam, gradcam++, cam, scorecam, activations: the feature layer (see `lantern inspect`; default: the last with spatial size > 1)" };
     public Option<int?> Steps { get; } = new("--steps") { Description = "integrated-gradients: points on the path (default 32)" };
     public Option<string?> Baseline { get; } = new("--baseline") { Description = "integrated-gradients: zero (the zero input tensor, default) or black (a black image)" };
@@ -69,7 +70,7 @@ public sealed class ExplainOptions
         command.Arguments.Add(Image);
         foreach (var option in new Option[]
                  {
-                     Model, Dataset, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
+                     Model, Dataset, Top, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name, NoCache, Metrics, MetricSteps,
                      Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
@@ -149,9 +150,16 @@ public sealed class ExplainOptions
                     TargetTensor = parsed.GetValue(TargetTensor) ?? "",
                 };
                 break;
+            case "max-activating":
+                // Images ranked by the classes' scores; each also gets its Grad-CAM map of them, drawn in the pictures.
+                if (dataset is null) throw new ArgumentException("--method max-activating ranks the images of a dataset: give --dataset NAME");
+                if (submit.Targets.Classes.Count == 0)
+                    throw new ArgumentException("--method max-activating ranks the images by classes' scores: give --classes, e.g. --classes 207");
+                submit.Gradient = new GradientOptions { Method = "gradcam", Layer = parsed.GetValue(Layer) ?? "", TargetTensor = parsed.GetValue(TargetTensor) ?? "" };
+                break;
             case var other:
                 throw new ArgumentException(
-                    $"--method '{other}' is not one of: occlusion, lime, kernelshap, rise, {string.Join(", ", GradientMethodNames.All)}");
+                    $"--method '{other}' is not one of: occlusion, lime, kernelshap, rise, {string.Join(", ", GradientMethodNames.All)}, max-activating (with --dataset)");
         }
         var labels = parsed.GetValue(Labels) is { } labelsPath
             ? File.ReadAllLines(labelsPath)
@@ -163,8 +171,10 @@ public sealed class ExplainOptions
             throw new ArgumentException("--twin applies to the gradient and CAM methods only");
         var metrics = parsed.GetValue(Metrics) is { } names ? MetricsFollowUp.ParseNames(names) : [];
         if (metrics.Count == 0 && parsed.GetValue(MetricSteps) is not null) throw new ArgumentException("--metric-steps applies with --metrics");
+        if (parsed.GetValue(Top) is { } top && (dataset is null || top is < 1 or > 64))
+            throw new ArgumentException(dataset is null ? "--top applies with --dataset" : $"--top must be between 1 and 64, got {top}");
         return new ExplainRequest(imagePath, registered is null ? modelPath : null, submit, parsed.GetValue(Out)!, twin, metrics,
-            parsed.GetValue(MetricSteps) ?? 0);
+            parsed.GetValue(MetricSteps) ?? 0, parsed.GetValue(Top) ?? 0);
     }
 
     /// <summary>

@@ -111,6 +111,7 @@ public sealed class DatasetJobState(string jobId)
         };
         if (result.Spec is { } spec && result.Baseline.Count > 0)
         {
+            outcome.TargetScores.Add(Jobs.JobState.TargetScoresOf(spec, [.. result.Baseline], [.. result.Targets]));
             var probabilities = spec.Probabilities(result.Baseline);
             foreach (var c in Explainers.Scoring.Scores.TopK(probabilities, Math.Min(TopClassCount, probabilities.Length)))
             {

@@ -31,6 +31,7 @@ public static class GatewayHostingExtensions
             .AddSingleton<ResultReuse>()
             .AddSingleton<RegisteredModels>()
             .AddSingleton<RegisteredDatasets>()
+            .AddSingleton<DatasetRanking>()
             .AddSingleton<Contracts.Cluster.IDatasetImagePlanner, DatasetImagePlanner>();
     }
 

@@ -30,6 +30,7 @@ public sealed class LanternService(
     IRequiredActor<DatasetJobRegionKey> datasetJobs,
     ArtifactCatalog catalog,
     RegisteredDatasets datasets,
+    DatasetRanking ranking,
     JobRequestMapping requests,
     JobResultMapping results,
     QuotaPolicy quotas,
@@ -209,22 +210,34 @@ public sealed class LanternService(
         {
             var index = await AskAsync<DatasetJobResultReply>(new GetJobResult { JobId = jobId }, context);
             CheckDone(jobId, index.Progress);
-            return JobResultMapping.ToApi(index);
+            var result = JobResultMapping.ToApi(index);
+            if (request.IncludeOverlays)
+            {
+                if (request.RankingSize is < 0 or > DatasetRanking.MaxSize)
+                    GrpcErrors.InvalidArgument($"ranking_size {request.RankingSize} is outside 0 to {DatasetRanking.MaxSize} (0 = {DatasetRanking.DefaultSize})");
+                result.Pictures.Add(await ranking.PicturesAsync(index, request.RankingSize, Style(request, index.Progress.Method),
+                    async imageJob => await RegionOf(imageJob).Ask<object>(new GetJobResult { JobId = imageJob }, options.AskTimeout,
+                        context.CancellationToken) as JobResultReply, context.CancellationToken));
+            }
+            return result;
         }
         var reply = await AskAsync<JobResultReply>(new GetJobResult { JobId = jobId }, context);
         CheckDone(jobId, reply.Progress);
-        if (request.IncludeOverlays)
-        {
-            try
-            {
-                JobResultMapping.ToStyle(request.OverlayStyle, reply.Progress.Method);
-            }
-            catch (ArgumentException e)
-            {
-                GrpcErrors.InvalidArgument($"overlay_style: {e.Message}");
-            }
-        }
+        if (request.IncludeOverlays) Style(request, reply.Progress.Method); // a bad style is INVALID_ARGUMENT before any drawing
         return await results.ToApiAsync(reply, request.IncludeOverlays, request.OverlayStyle, context.CancellationToken);
+    }
+
+    private static Imaging.OverlayStyle Style(GetResultRequest request, string method)
+    {
+        try
+        {
+            return JobResultMapping.ToStyle(request.OverlayStyle, method);
+        }
+        catch (ArgumentException e)
+        {
+            GrpcErrors.InvalidArgument($"overlay_style: {e.Message}");
+            throw;
+        }
     }
 
     private static void CheckDone(string jobId, JobProgress progress)

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Lantern.Cli;
 using Lantern.Cluster.Tests.EndToEnd;
 using Lantern.Cluster.Tests.Support;
+using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
 using Lantern.Gateway.Hosting;
 using Lantern.Storage;
@@ -247,9 +248,9 @@ public sealed class DatasetsCommandTests
         foreach (var (file, row) in byFile)
         {
             Assert.Equal(("done", "true"), (row[3], row[7]));        // state; the label is the top class
-            var folder = row[11];
+            var folder = row[12];
             Assert.Equal(file == "left.png" ? "left" : file, folder); // the stem, unless two files share it
-            var jobId = row[12];
+            var jobId = row[13];
             var result = await node.Api.GetResultAsync(new GetResultRequest { JobId = jobId });
             var map = Assert.Single(result.Maps);
             var npy = File.ReadAllBytes(Path.Combine(output, folder, $"map-{map.TargetClass}.npy"));
@@ -262,5 +263,44 @@ public sealed class DatasetsCommandTests
         // An image and a dataset at once is refused before anything runs (exit 2), as is neither.
         Assert.Equal(2, await LanternCli.RunAsync(["explain", Path.Combine(images, "left.png"), "--dataset", "halves", "--model", model, "--gateway", gateway]));
         Assert.Equal(2, await LanternCli.RunAsync(["explain", "--model", model, "--gateway", gateway]));
+    }
+
+    [Fact]
+    public async Task Max_activating_ranks_a_datasets_images_by_a_class_score_and_draws_the_highest_and_lowest()
+    {
+        // Class 0 of this CNN grows with the brightness of the image's left half, and only of it.
+        const int size = 32;
+        var model = Path.Combine(_directory, "left.onnx");
+        File.WriteAllBytes(model, SyntheticModels.RegionCnn(size, size, (0, 0, size / 2, size)));
+        var images = Directory.CreateDirectory(Path.Combine(_directory, "mixed")).FullName;
+        string[] bright = ["b1.png", "b2.png", "b3.png"];
+        string[] dark = ["d1.png", "d2.png", "d3.png"];
+        var seed = 0;
+        foreach (var (file, left) in new[] { (dark[0], false), (bright[0], true), (dark[1], false), (bright[1], true), (dark[2], false), (bright[2], true) })
+            File.WriteAllBytes(Path.Combine(images, file), DatasetJobTests.HalfBright(left, ++seed));
+        await using var node = await TestNode.StartAsync();
+        var gateway = node.Address.ToString();
+        var output = Path.Combine(_directory, "ranked");
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "mixed", images, "--gateway", gateway]));
+
+        Assert.Equal(0, await LanternCli.RunAsync(["explain", "--dataset", "mixed", "--model", model, "--method", "max-activating",
+            "--classes", "0", "--top", "3", "--input-size", "32x32", "--resize", "stretch", "--gateway", gateway, "--out", output]));
+
+        var ranking = File.ReadAllLines(Path.Combine(output, "ranking-0.csv"));
+        Assert.Equal(string.Join(',', Lantern.Cli.Client.DatasetResults.RankingColumns), ranking[0]);
+        var files = ranking.Skip(1).Select(r => r.Split(',')[1]).ToList();
+        Assert.Equal(bright.Order(), files.Take(3).Order());  // the images bright where class 0 looks, and only they, rank first
+        Assert.Equal(dark.Order(), files.Skip(3).Order());
+        var scores = ranking.Skip(1).Select(r => float.Parse(r.Split(',')[3], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(scores.OrderDescending(), scores);
+        foreach (var picture in new[] { "max-activating-0.png", "min-activating-0.png" })
+        {
+            var info = SixLabors.ImageSharp.Image.Identify(Path.Combine(output, picture));
+            Assert.True(info.Width > 3 * size && info.Height > size, $"{picture} is {info.Width}x{info.Height}");
+        }
+        Assert.True(File.Exists(Path.Combine(output, "b1", "map-0.npy"))); // each image's Grad-CAM map
+
+        // --method max-activating needs a dataset and classes; refused before anything runs.
+        Assert.Equal(2, await LanternCli.RunAsync(["explain", "--dataset", "mixed", "--model", model, "--method", "max-activating", "--gateway", gateway]));
     }
 }
