@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Lantern.Contracts.Api;
@@ -64,7 +63,7 @@ public sealed class DatasetRanking(IArtifactStore artifacts, ArtifactCatalog cat
             var rgb = Array.ConvertAll(photo.Pixels, v => (byte)Math.Clamp(MathF.Round(v), 0, 255));
             if (await MapAsync(image.JobId, targetClass, imageResult, cancellationToken) is { } map && map.Length == photo.Width * photo.Height)
                 rgb = AttributionPictures.Blend(photo, map, style).Rgb;
-            panels.Add((rgb, photo.Width, photo.Height, $"{image.Image.FileName} ({score.ToString("0.###", CultureInfo.InvariantCulture)})"));
+            panels.Add((rgb, photo.Width, photo.Height, $"{image.Image.FileName} ({Figure.Format(score)})"));
         }
         return new Picture { Name = fileName, Png = ByteString.CopyFrom(Figure.Sheet(panels, title, panelWidth: 224)) };
     }
