@@ -167,6 +167,68 @@ public static class Figure
         return Encode(surface);
     }
 
+    /// <summary>A point of a scatter plot: where, its group (drawn in one colour, named in the legend) and whether to ring it.</summary>
+    public sealed record ScatterPoint(double X, double Y, string Group, bool Marked);
+
+    /// <summary>Ten distinguishable colours (matplotlib's tab10), for groups in order of first appearance; later groups reuse them.</summary>
+    private static readonly SKColor[] GroupColours =
+    [
+        new(0x1f, 0x77, 0xb4), new(0xff, 0x7f, 0x0e), new(0x2c, 0xa0, 0x2c), new(0xd6, 0x27, 0x28), new(0x94, 0x67, 0xbd),
+        new(0x8c, 0x56, 0x4b), new(0xe3, 0x77, 0xc2), new(0x7f, 0x7f, 0x7f), new(0xbc, 0xbd, 0x22), new(0x17, 0xbe, 0xcf),
+    ];
+
+    /// <summary>
+    /// A scatter plot (a t-SNE of a dataset): points coloured by group with a legend of the first ten groups, marked
+    /// points ringed in black (<paramref name="markedMeaning"/> says what a ring means), no axes (t-SNE's have no units).
+    /// </summary>
+    public static byte[] Scatter(IReadOnlyList<ScatterPoint> points, string? title, string markedMeaning, int width = 560, int height = 480)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(points.Count);
+        const float fontSize = 13f;
+        using var font = Font(fontSize);
+        var groups = points.Select(p => p.Group).Distinct().ToList();
+        float left = 16, right = width - 16, top = title is null ? 16 : 34, bottom = height - 30;
+        double minX = points.Min(p => p.X), maxX = points.Max(p => p.X), minY = points.Min(p => p.Y), maxY = points.Max(p => p.Y);
+        var spanX = Math.Max(maxX - minX, 1e-9);
+        var spanY = Math.Max(maxY - minY, 1e-9);
+        float X(double x) => (float)(left + 8 + (x - minX) / spanX * (right - left - 16));
+        float Y(double y) => (float)(bottom - 8 - (y - minY) / spanY * (bottom - top - 16));
+
+        using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        using var ring = new SKPaint { Color = SKColors.Black, Style = SKPaintStyle.Stroke, StrokeWidth = 1.5f, IsAntialias = true };
+        using var frame = new SKPaint { Color = new SKColor(0xcc, 0xcc, 0xcc), Style = SKPaintStyle.Stroke, StrokeWidth = 1 };
+        canvas.DrawRect(left, top, right - left, bottom - top, frame);
+        foreach (var point in points)
+        {
+            using var fill = new SKPaint { Color = GroupColours[groups.IndexOf(point.Group) % GroupColours.Length], IsAntialias = true };
+            canvas.DrawCircle(X(point.X), Y(point.Y), 4, fill);
+            if (point.Marked) canvas.DrawCircle(X(point.X), Y(point.Y), 7, ring);
+        }
+        if (font is not null)
+        {
+            if (title is not null) canvas.DrawText(Fit(title, font, width - 16), width / 2f, 22, SKTextAlign.Center, font, ink);
+            var legendX = left;
+            foreach (var group in groups.Take(GroupColours.Length))
+            {
+                using var fill = new SKPaint { Color = GroupColours[groups.IndexOf(group)], IsAntialias = true };
+                var name = group.Length == 0 ? "(no label)" : Fit(group, font, 120);
+                if (legendX + 14 + font.MeasureText(name) > right) break;
+                canvas.DrawCircle(legendX + 5, bottom + 14, 4, fill);
+                canvas.DrawText(name, legendX + 13, bottom + 18, SKTextAlign.Left, font, ink);
+                legendX += 13 + font.MeasureText(name) + 14;
+            }
+            if (points.Any(p => p.Marked) && legendX + 30 + font.MeasureText(markedMeaning) <= right)
+            {
+                canvas.DrawCircle(legendX + 7, bottom + 14, 6, ring);
+                canvas.DrawText(markedMeaning, legendX + 17, bottom + 18, SKTextAlign.Left, font, ink);
+            }
+        }
+        return Encode(surface);
+    }
+
     /// <summary>Compact tick labels: 3 significant digits, no exponent for everyday magnitudes.</summary>
     public static string Format(double value) =>
         value == 0 ? "0"

@@ -28,6 +28,7 @@ public static class MethodCatalog
         GradientMethodKind.GradCam or GradientMethodKind.GradCamPlusPlus or GradientMethodKind.Cam => new LayerCamMethod(spec.Gradient, spec),
         GradientMethodKind.ScoreCam => new ScoreCamMethod(spec.Gradient, spec),
         GradientMethodKind.Activations => new ActivationsMethod(spec.Gradient, spec),
+        GradientMethodKind.PooledActivations => new PooledActivationsMethod(spec.Gradient, spec),
         _ => new InputGradientMethod(spec.Gradient, spec),
     };
 

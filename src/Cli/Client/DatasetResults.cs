@@ -34,7 +34,14 @@ public static class DatasetResults
         };
         foreach (var targetClass in SharedTargets(index))
             written.Add(ResultWriter.WriteFile(directory, $"ranking-{targetClass}.csv", Encoding.UTF8.GetBytes(Ranking(index, targetClass, folders))));
-        foreach (var picture in index.Pictures) // max-activating-<class>.png, min-activating-<class>.png
+        if (index.Embedding is { } embedding)
+        {
+            var xy = new float[embedding.X.Count * 2];
+            for (var k = 0; k < embedding.X.Count; k++) (xy[2 * k], xy[2 * k + 1]) = (embedding.X[k], embedding.Y[k]);
+            written.Add(ResultWriter.WriteFile(directory, "tsne.npy", Imaging.Npy.Encode(xy, embedding.X.Count, 2)));
+            written.Add(ResultWriter.WriteFile(directory, "tsne.csv", Encoding.UTF8.GetBytes(Tsne(index, embedding))));
+        }
+        foreach (var picture in index.Pictures) // max-activating-<class>.png, min-activating-<class>.png, tsne.png
             written.Add(ResultWriter.WriteFile(directory, Path.GetFileName(picture.Name), picture.Png.ToByteArray()));
         return written;
     }
@@ -44,6 +51,27 @@ public static class DatasetResults
     {
         var done = index.Images.Where(i => i.State == JobState.Done).ToList();
         return done.Count == 0 ? [] : [.. done[0].Targets.Where(t => done.All(i => i.Targets.Contains(t)))];
+    }
+
+    public static readonly string[] TsneColumns = ["index", "file_name", "label", "top_class", "top_label", "x", "y"];
+
+    /// <summary>One row per embedded image (tsne.npy's rows, in order): its t-SNE coordinates beside its label and top class.</summary>
+    public static string Tsne(JobResult index, DatasetEmbedding embedding)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var byIndex = index.Images.ToDictionary(i => i.Index);
+        var text = new StringBuilder(string.Join(',', TsneColumns)).Append('\n');
+        for (var k = 0; k < embedding.ImageIndex.Count; k++)
+        {
+            var image = byIndex[embedding.ImageIndex[k]];
+            var top = image.TopClasses.FirstOrDefault();
+            text.AppendJoin(',', new[]
+            {
+                image.Index.ToString(c), image.FileName, image.Label, top?.ClassIndex.ToString(c) ?? "", top?.Label ?? "",
+                embedding.X[k].ToString("R", c), embedding.Y[k].ToString("R", c),
+            }.Select(Field)).Append('\n');
+        }
+        return text.ToString();
     }
 
     public static readonly string[] RankingColumns = ["rank", "file_name", "label", "score", "folder", "job_id"];

@@ -52,6 +52,9 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
     /// <summary>Dataset jobs: images in each max/min-activating picture (0: the gateway's default).</summary>
     public int RankingSize { get; set; }
 
+    /// <summary>Dataset jobs of method tsne: the t-SNE's perplexity (0: the gateway's default).</summary>
+    public float TsnePerplexity { get; set; }
+
     public async Task<ArtifactRef> UploadModelAsync(byte[] bytes, string fileName, CancellationToken cancellationToken = default)
     {
         using var call = _client.UploadModel(cancellationToken: cancellationToken);
@@ -102,7 +105,8 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
         var final = await WatchAsync(jobId, onProgress, cancellationToken);
         if (final.State != JobState.Done)
             throw new InvalidOperationException($"job {jobId} ended {final.State}: {final.Error}");
-        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true, OverlayStyle = OverlayStyle, RankingSize = RankingSize },
+        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true, OverlayStyle = OverlayStyle, RankingSize = RankingSize,
+            TsnePerplexity = TsnePerplexity },
             cancellationToken: cancellationToken);
     }
 

@@ -114,6 +114,7 @@ public static class ExplainCommand
                 client = ExplainClient.Connect(address, apiKey, caCertificate);
                 client.OverlayStyle = pictures.Style(parsed);
                 client.RankingSize = request.RankingSize;
+                client.TsnePerplexity = request.TsnePerplexity;
                 jobId = await SubmitAsync(client, request, cancellationToken);
                 lease?.Dispose(); // submitted: the node may stop for idleness again once this command's calls end
                 if (parsed.GetValue(detach))

@@ -12,9 +12,10 @@ public sealed class ExplainOptions
 {
     public Argument<string?> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP); or --dataset", Arity = ArgumentArity.ZeroOrOne };
     public Option<int?> Top { get; } = new("--top") { Description = "--dataset: images in each max-activating-<class>.png and min-activating-<class>.png picture (default 8, at most 64)" };
+    public Option<float?> Perplexity { get; } = new("--perplexity") { Description = "tsne: the t-SNE perplexity, below the number of images (default 30, or a third of the images when fewer)" };
     public Option<string?> Dataset { get; } = new("--dataset") { Description = "Explain every image of this dataset (name or name:version; see `lantern datasets`) in one job: OUT/<image>/ per image, OUT/index.csv" };
     public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model file (a JSON descriptor beside it, name.json, supplies preprocessing and labels), or a registered model name:version (its registered preprocessing and labels apply)" };
-    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap, rise; gradcam, gradcam++, cam, scorecam, activations; saliency, gradient-x-input, integrated-gradients, smoothgrad, guided-backprop; with --dataset also max-activating (the images ranked by --classes' scores, each with its Grad-CAM map)" };
+    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap, rise; gradcam, gradcam++, cam, scorecam, activations; saliency, gradient-x-input, integrated-gradients, smoothgrad, guided-backprop; with --dataset also max-activating (the images ranked by --classes' scores, each with its Grad-CAM map) and tsne (the images laid out by their pooled activations of --layer)" };
     public Option<string?> Layer { get; } = new("--layer") { Description = "gradcam, gradcam++, cam, scorecam, activations: the feature layer (see `lantern inspect`; default: the last with spatial size > 1)" };
     public Option<int?> Steps { get; } = new("--steps") { Description = "integrated-gradients: points on the path (default 32)" };
     public Option<string?> Baseline { get; } = new("--baseline") { Description = "integrated-gradients: zero (the zero input tensor, default) or black (a black image)" };
@@ -70,7 +71,7 @@ public sealed class ExplainOptions
         command.Arguments.Add(Image);
         foreach (var option in new Option[]
                  {
-                     Model, Dataset, Top, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
+                     Model, Dataset, Top, Perplexity, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name, NoCache, Metrics, MetricSteps,
                      Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
@@ -150,6 +151,11 @@ public sealed class ExplainOptions
                     TargetTensor = parsed.GetValue(TargetTensor) ?? "",
                 };
                 break;
+            case "tsne":
+                // Each image's pooled activations of the layer on the workers; the t-SNE of them is the dataset job's result.
+                if (dataset is null) throw new ArgumentException("--method tsne lays out the images of a dataset: give --dataset NAME");
+                submit.Gradient = new GradientOptions { Method = "pooled-activations", Layer = parsed.GetValue(Layer) ?? "" };
+                break;
             case "max-activating":
                 // Images ranked by the classes' scores; each also gets its Grad-CAM map of them, drawn in the pictures.
                 if (dataset is null) throw new ArgumentException("--method max-activating ranks the images of a dataset: give --dataset NAME");
@@ -171,10 +177,12 @@ public sealed class ExplainOptions
             throw new ArgumentException("--twin applies to the gradient and CAM methods only");
         var metrics = parsed.GetValue(Metrics) is { } names ? MetricsFollowUp.ParseNames(names) : [];
         if (metrics.Count == 0 && parsed.GetValue(MetricSteps) is not null) throw new ArgumentException("--metric-steps applies with --metrics");
+        if (parsed.GetValue(Perplexity) is { } perplexity && (parsed.GetValue(Method) != "tsne" || !(perplexity >= 1)))
+            throw new ArgumentException(parsed.GetValue(Method) != "tsne" ? "--perplexity applies with --method tsne" : $"--perplexity must be at least 1, got {perplexity}");
         if (parsed.GetValue(Top) is { } top && (dataset is null || top is < 1 or > 64))
             throw new ArgumentException(dataset is null ? "--top applies with --dataset" : $"--top must be between 1 and 64, got {top}");
         return new ExplainRequest(imagePath, registered is null ? modelPath : null, submit, parsed.GetValue(Out)!, twin, metrics,
-            parsed.GetValue(MetricSteps) ?? 0, parsed.GetValue(Top) ?? 0);
+            parsed.GetValue(MetricSteps) ?? 0, parsed.GetValue(Top) ?? 0, parsed.GetValue(Perplexity) ?? 0);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using Lantern.Contracts.Messages;
 using Lantern.Methods;
+using Lantern.Methods.Gradients;
 using ApiJobState = Lantern.Contracts.Api.JobState;
 using JobProgress = Lantern.Contracts.Api.JobProgress;
 
@@ -112,6 +113,9 @@ public sealed class DatasetJobState(string jobId)
         if (result.Spec is { } spec && result.Baseline.Count > 0)
         {
             outcome.TargetScores.Add(Jobs.JobState.TargetScoresOf(spec, [.. result.Baseline], [.. result.Targets]));
+            if (spec.Gradient is { Method: var method } && method == new PooledActivationsMethod(spec.Gradient, spec).Name
+                && PooledActivationsMethod.FromSummary(result.Outcome?.SummaryJson ?? "") is { } pooled)
+                outcome.Pooled.Add(pooled);
             var probabilities = spec.Probabilities(result.Baseline);
             foreach (var c in Explainers.Scoring.Scores.TopK(probabilities, Math.Min(TopClassCount, probabilities.Length)))
             {

@@ -30,6 +30,7 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
                 Index = outcome.Index, FileName = outcome.Image.FileName, Label = outcome.Image.Label,
                 ImageSha256 = outcome.Image.ImageSha256, JobId = outcome.JobId, Error = outcome.Error,
                 Evaluations = outcome.Evaluations, Targets = { outcome.Targets }, TargetScores = { outcome.TargetScores },
+                Pooled = { outcome.Pooled },
                 State = outcome.Phase switch
                 {
                     IndexedJobPhase.Done => Contracts.Api.JobState.Done,

@@ -60,7 +60,7 @@ public static class MethodOptions
         if (!GradientMethodNames.TryParse(g.Method, out var kind))
             GrpcErrors.InvalidArgument($"gradient method '{requested.Method}' is not one of: {string.Join(", ", GradientMethodNames.All)}");
         if (!GradientMethodNames.UsesLayer(kind) && g.Layer.Length > 0)
-            GrpcErrors.InvalidArgument($"{g.Method} explains the input; layer applies to gradcam, gradcam++, cam, scorecam and activations");
+            GrpcErrors.InvalidArgument($"{g.Method} explains the input; layer applies to gradcam, gradcam++, cam, scorecam, activations and pooled-activations");
         var integrated = kind == GradientMethodKind.IntegratedGradients
                          || kind == GradientMethodKind.SmoothGrad && g.SmoothOver == "integrated-gradients";
         if (g.Steps == 0) g.Steps = 32;

@@ -211,6 +211,11 @@ public sealed class LanternService(
             var index = await AskAsync<DatasetJobResultReply>(new GetJobResult { JobId = jobId }, context);
             CheckDone(jobId, index.Progress);
             var result = JobResultMapping.ToApi(index);
+            if (DatasetEmbeddings.Compute(index, request.TsnePerplexity, request.TsneIterations, request.IncludeOverlays) is { } tsne)
+            {
+                result.Embedding = tsne.Embedding;
+                if (tsne.Picture is not null) result.Pictures.Add(tsne.Picture);
+            }
             if (request.IncludeOverlays)
             {
                 if (request.RankingSize is < 0 or > DatasetRanking.MaxSize)

@@ -2,7 +2,7 @@ namespace Lantern.Methods.Gradients;
 
 public enum GradientMethodKind
 {
-    GradCam, GradCamPlusPlus, Cam, ScoreCam, Activations,
+    GradCam, GradCamPlusPlus, Cam, ScoreCam, Activations, PooledActivations,
     Saliency, GradientXInput, IntegratedGradients, SmoothGrad, GuidedBackprop,
 }
 
@@ -16,6 +16,7 @@ public static class GradientMethodNames
         ["cam"] = GradientMethodKind.Cam,
         ["scorecam"] = GradientMethodKind.ScoreCam,
         ["activations"] = GradientMethodKind.Activations,
+        ["pooled-activations"] = GradientMethodKind.PooledActivations,
         ["saliency"] = GradientMethodKind.Saliency,
         ["gradient-x-input"] = GradientMethodKind.GradientXInput,
         ["integrated-gradients"] = GradientMethodKind.IntegratedGradients,
@@ -39,5 +40,5 @@ public static class GradientMethodNames
     /// <summary>Methods that explain through a feature layer (and take --layer).</summary>
     public static bool UsesLayer(GradientMethodKind kind) =>
         kind is GradientMethodKind.GradCam or GradientMethodKind.GradCamPlusPlus or GradientMethodKind.Cam
-            or GradientMethodKind.ScoreCam or GradientMethodKind.Activations;
+            or GradientMethodKind.ScoreCam or GradientMethodKind.Activations or GradientMethodKind.PooledActivations;
 }

@@ -303,4 +303,56 @@ public sealed class DatasetsCommandTests
         // --method max-activating needs a dataset and classes; refused before anything runs.
         Assert.Equal(2, await LanternCli.RunAsync(["explain", "--dataset", "mixed", "--model", model, "--method", "max-activating", "--gateway", gateway]));
     }
+
+    [Fact]
+    public async Task Tsne_lays_out_a_datasets_images_by_their_pooled_activations_with_the_two_kinds_apart_and_the_same_seed_the_same()
+    {
+        // The CNN's feature layer sees only the left half: images bright there and images dark there are two clusters.
+        const int size = 32;
+        var model = Path.Combine(_directory, "left.onnx");
+        File.WriteAllBytes(model, SyntheticModels.RegionCnn(size, size, (0, 0, size / 2, size)));
+        var images = Directory.CreateDirectory(Path.Combine(_directory, "two-kinds")).FullName;
+        var labels = Path.Combine(_directory, "two-kinds.csv");
+        var rows = new List<string> { "file,label" };
+        for (var i = 0; i < 8; i++)
+        {
+            var bright = i % 2 == 0;
+            File.WriteAllBytes(Path.Combine(images, $"i{i}.png"), DatasetJobTests.HalfBright(bright, seed: 50 + i));
+            rows.Add($"i{i}.png,{(bright ? "bright" : "dark")}");
+        }
+        File.WriteAllLines(labels, rows);
+        await using var node = await TestNode.StartAsync();
+        var gateway = node.Address.ToString();
+        var output = Path.Combine(_directory, "tsne");
+        Assert.Equal(0, await LanternCli.RunAsync(["datasets", "create", "kinds", images, "--labels", labels, "--gateway", gateway]));
+
+        Assert.Equal(0, await LanternCli.RunAsync(["explain", "--dataset", "kinds", "--model", model, "--method", "tsne",
+            "--layer", SyntheticModels.FeatureLayer, "--perplexity", "2", "--seed", "3", "--input-size", "32x32", "--resize", "stretch",
+            "--gateway", gateway, "--out", output]));
+
+        var points = File.ReadAllLines(Path.Combine(output, "tsne.csv")).Skip(1).Select(r => r.Split(','))
+            .Select(r => (Label: r[2], X: double.Parse(r[5], System.Globalization.CultureInfo.InvariantCulture),
+                Y: double.Parse(r[6], System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        Assert.Equal(8, points.Count);
+        foreach (var p in points)
+        {
+            var nearest = points.Where(q => q != p).MinBy(q => Math.Pow(p.X - q.X, 2) + Math.Pow(p.Y - q.Y, 2));
+            Assert.Equal(p.Label, nearest.Label);
+        }
+        var npy = Lantern.Imaging.Npy.Decode(File.ReadAllBytes(Path.Combine(output, "tsne.npy")));
+        Assert.Equal([8, 2], npy.Shape);
+        Assert.Equal((float)points[3].Y, npy.Data[7]);
+        Assert.True(File.Exists(Path.Combine(output, "tsne.png")));
+
+        // The embedding is a function of the job and the options: asked again, the same floats.
+        var jobId = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "index.json"))).RootElement.GetProperty("job_id").GetString();
+        var again = await node.Api.GetResultAsync(new GetResultRequest { JobId = jobId, TsnePerplexity = 2 });
+        Assert.Equal(points.Select(p => (float)p.X), again.Embedding.X);
+        Assert.Equal(3UL, again.Embedding.Seed);
+        Assert.Equal(4, again.Embedding.Dimensions); // the feature layer's channels
+
+        // tsne needs a dataset; --perplexity needs tsne.
+        Assert.Equal(2, await LanternCli.RunAsync(["explain", Path.Combine(images, "i0.png"), "--model", model, "--method", "tsne", "--gateway", gateway]));
+        Assert.Equal(2, await LanternCli.RunAsync(["explain", "--dataset", "kinds", "--model", model, "--perplexity", "3", "--gateway", gateway]));
+    }
 }
