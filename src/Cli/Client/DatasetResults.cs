@@ -14,8 +14,9 @@ public static class DatasetResults
     /// <summary>Image results fetched (and their overlays drawn by the gateway) at once.</summary>
     private const int ParallelFetches = 4;
 
+    /// <param name="rankingChannel">max-activating --channel: also ranking-channel-&lt;c&gt;.csv by that channel's pooled activation.</param>
     public static async Task<IReadOnlyList<string>> WriteAsync(ExplainClient client, JobResult index, string directory,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, int? rankingChannel = null)
     {
         Directory.CreateDirectory(directory);
         var folders = FolderNames(index.Images);
@@ -32,8 +33,17 @@ public static class DatasetResults
             ResultWriter.WriteFile(directory, "index.csv", Encoding.UTF8.GetBytes(Csv(index, folders))),
             ResultWriter.WriteFile(directory, "index.json", Encoding.UTF8.GetBytes(Json(index, folders))),
         };
-        foreach (var targetClass in SharedTargets(index))
-            written.Add(ResultWriter.WriteFile(directory, $"ranking-{targetClass}.csv", Encoding.UTF8.GetBytes(Ranking(index, targetClass, folders))));
+        if (rankingChannel is { } channel)
+        {
+            var byChannel = index.Images.Where(i => i.State == JobState.Done && channel < i.Pooled.Count).Select(i => (i, i.Pooled[channel]));
+            written.Add(ResultWriter.WriteFile(directory, $"ranking-channel-{channel}.csv", Encoding.UTF8.GetBytes(Ranking(byChannel, folders))));
+        }
+        else
+        {
+            foreach (var targetClass in SharedTargets(index))
+                written.Add(ResultWriter.WriteFile(directory, $"ranking-{targetClass}.csv", Encoding.UTF8.GetBytes(Ranking(
+                    index.Images.Where(i => i.State == JobState.Done).Select(i => (i, i.TargetScores[i.Targets.IndexOf(targetClass)])), folders))));
+        }
         if (index.Embedding is { } embedding)
         {
             var xy = new float[embedding.X.Count * 2];
@@ -76,13 +86,11 @@ public static class DatasetResults
 
     public static readonly string[] RankingColumns = ["rank", "file_name", "label", "score", "folder", "job_id"];
 
-    /// <summary>The explained images by their score for the class, highest first (the order of max-activating-&lt;class&gt;.png).</summary>
-    public static string Ranking(JobResult index, int targetClass, IReadOnlyDictionary<int, string> folders)
+    /// <summary>Images by their score (a class's, or a channel's activation), highest first (the order of max-activating-*.png).</summary>
+    public static string Ranking(IEnumerable<(DatasetImageResult Image, float Score)> scored, IReadOnlyDictionary<int, string> folders)
     {
         var c = CultureInfo.InvariantCulture;
-        var ranked = index.Images.Where(i => i.State == JobState.Done)
-            .Select(i => (Image: i, Score: i.TargetScores[i.Targets.IndexOf(targetClass)]))
-            .OrderByDescending(x => x.Score).ThenBy(x => x.Image.Index);
+        var ranked = scored.OrderByDescending(x => x.Score).ThenBy(x => x.Image.Index);
         var text = new StringBuilder(string.Join(',', RankingColumns)).Append('\n');
         var rank = 0;
         foreach (var (image, score) in ranked)

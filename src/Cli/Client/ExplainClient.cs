@@ -55,6 +55,9 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
     /// <summary>Dataset jobs of method tsne: the t-SNE's perplexity (0: the gateway's default).</summary>
     public float TsnePerplexity { get; set; }
 
+    /// <summary>Dataset jobs of method pooled-activations: the channel to rank the images by (null: none).</summary>
+    public int? RankingChannel { get; set; }
+
     public async Task<ArtifactRef> UploadModelAsync(byte[] bytes, string fileName, CancellationToken cancellationToken = default)
     {
         using var call = _client.UploadModel(cancellationToken: cancellationToken);
@@ -105,8 +108,12 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
         var final = await WatchAsync(jobId, onProgress, cancellationToken);
         if (final.State != JobState.Done)
             throw new InvalidOperationException($"job {jobId} ended {final.State}: {final.Error}");
-        return await _client.GetResultAsync(new GetResultRequest { JobId = jobId, IncludeOverlays = true, OverlayStyle = OverlayStyle, RankingSize = RankingSize,
-            TsnePerplexity = TsnePerplexity },
+        var request = new GetResultRequest
+        {
+            JobId = jobId, IncludeOverlays = true, OverlayStyle = OverlayStyle, RankingSize = RankingSize, TsnePerplexity = TsnePerplexity,
+        };
+        if (RankingChannel is { } channel) request.RankingChannel = channel;
+        return await _client.GetResultAsync(request,
             cancellationToken: cancellationToken);
     }
 

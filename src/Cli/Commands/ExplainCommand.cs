@@ -115,6 +115,7 @@ public static class ExplainCommand
                 client.OverlayStyle = pictures.Style(parsed);
                 client.RankingSize = request.RankingSize;
                 client.TsnePerplexity = request.TsnePerplexity;
+                client.RankingChannel = request.RankingChannel;
                 jobId = await SubmitAsync(client, request, cancellationToken);
                 lease?.Dispose(); // submitted: the node may stop for idleness again once this command's calls end
                 if (parsed.GetValue(detach))
@@ -125,7 +126,7 @@ public static class ExplainCommand
                 if (request.Submit.Dataset.Length > 0)
                 {
                     var index = await WatchAsync(client, jobId, request, cancellationToken);
-                    ReportDataset(index, await DatasetResults.WriteAsync(client, index, request.OutputDirectory, cancellationToken),
+                    ReportDataset(index, await DatasetResults.WriteAsync(client, index, request.OutputDirectory, cancellationToken, request.RankingChannel),
                         request.OutputDirectory, stopwatch.Elapsed);
                     return 0;
                 }

@@ -12,6 +12,7 @@ public sealed class ExplainOptions
 {
     public Argument<string?> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP); or --dataset", Arity = ArgumentArity.ZeroOrOne };
     public Option<int?> Top { get; } = new("--top") { Description = "--dataset: images in each max-activating-<class>.png and min-activating-<class>.png picture (default 8, at most 64)" };
+    public Option<string?> Channel { get; } = new("--channel") { Description = "max-activating: rank by this layer channel's mean activation instead of --classes, as LAYER:C (see `lantern inspect`)" };
     public Option<float?> Perplexity { get; } = new("--perplexity") { Description = "tsne: the t-SNE perplexity, below the number of images (default 30, or a third of the images when fewer)" };
     public Option<string?> Dataset { get; } = new("--dataset") { Description = "Explain every image of this dataset (name or name:version; see `lantern datasets`) in one job: OUT/<image>/ per image, OUT/index.csv" };
     public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model file (a JSON descriptor beside it, name.json, supplies preprocessing and labels), or a registered model name:version (its registered preprocessing and labels apply)" };
@@ -71,12 +72,21 @@ public sealed class ExplainOptions
         command.Arguments.Add(Image);
         foreach (var option in new Option[]
                  {
-                     Model, Dataset, Top, Perplexity, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
+                     Model, Dataset, Top, Perplexity, Channel, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name, NoCache, Metrics, MetricSteps,
                      Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
                  })
             command.Options.Add(option);
+    }
+
+    /// <summary>"LAYER:C" (the layer's name may itself hold colons: the channel is after the last one).</summary>
+    private static (string Layer, int Channel) ParseChannel(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        if (colon < 1 || !int.TryParse(value.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var channel))
+            throw new ArgumentException($"--channel takes LAYER:C, e.g. conv10_2:207, not '{value}'");
+        return (value[..colon], channel);
     }
 
     /// <summary>Reads the parsed command line and the model's descriptor into a request; throws ArgumentException on bad values.</summary>
@@ -115,6 +125,7 @@ public sealed class ExplainOptions
             Seed = parsed.GetValue(Seed),
             NoCache = parsed.GetValue(NoCache),
         };
+        int? rankingChannel = null;
         switch (parsed.GetValue(Method))
         {
             case "occlusion":
@@ -156,11 +167,18 @@ public sealed class ExplainOptions
                 if (dataset is null) throw new ArgumentException("--method tsne lays out the images of a dataset: give --dataset NAME");
                 submit.Gradient = new GradientOptions { Method = "pooled-activations", Layer = parsed.GetValue(Layer) ?? "" };
                 break;
+            case "max-activating" when parsed.GetValue(Channel) is { } channel:
+                // Images ranked by one channel's mean activation of a layer: the pooled activations are all it needs.
+                if (dataset is null) throw new ArgumentException("--method max-activating ranks the images of a dataset: give --dataset NAME");
+                var (layer, index) = ParseChannel(channel);
+                rankingChannel = index;
+                submit.Gradient = new GradientOptions { Method = "pooled-activations", Layer = layer };
+                break;
             case "max-activating":
                 // Images ranked by the classes' scores; each also gets its Grad-CAM map of them, drawn in the pictures.
                 if (dataset is null) throw new ArgumentException("--method max-activating ranks the images of a dataset: give --dataset NAME");
                 if (submit.Targets.Classes.Count == 0)
-                    throw new ArgumentException("--method max-activating ranks the images by classes' scores: give --classes, e.g. --classes 207");
+                    throw new ArgumentException("--method max-activating ranks the images by classes' scores or a layer channel's activation: give --classes, e.g. --classes 207, or --channel LAYER:C");
                 submit.Gradient = new GradientOptions { Method = "gradcam", Layer = parsed.GetValue(Layer) ?? "", TargetTensor = parsed.GetValue(TargetTensor) ?? "" };
                 break;
             case var other:
@@ -179,10 +197,12 @@ public sealed class ExplainOptions
         if (metrics.Count == 0 && parsed.GetValue(MetricSteps) is not null) throw new ArgumentException("--metric-steps applies with --metrics");
         if (parsed.GetValue(Perplexity) is { } perplexity && (parsed.GetValue(Method) != "tsne" || !(perplexity >= 1)))
             throw new ArgumentException(parsed.GetValue(Method) != "tsne" ? "--perplexity applies with --method tsne" : $"--perplexity must be at least 1, got {perplexity}");
+        if (parsed.GetValue(Channel) is not null && parsed.GetValue(Method) != "max-activating")
+            throw new ArgumentException("--channel applies with --method max-activating");
         if (parsed.GetValue(Top) is { } top && (dataset is null || top is < 1 or > 64))
             throw new ArgumentException(dataset is null ? "--top applies with --dataset" : $"--top must be between 1 and 64, got {top}");
         return new ExplainRequest(imagePath, registered is null ? modelPath : null, submit, parsed.GetValue(Out)!, twin, metrics,
-            parsed.GetValue(MetricSteps) ?? 0, parsed.GetValue(Top) ?? 0, parsed.GetValue(Perplexity) ?? 0);
+            parsed.GetValue(MetricSteps) ?? 0, parsed.GetValue(Top) ?? 0, parsed.GetValue(Perplexity) ?? 0, rankingChannel);
     }
 
     /// <summary>

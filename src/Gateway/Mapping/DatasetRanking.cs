@@ -28,17 +28,31 @@ public sealed class DatasetRanking(IArtifactStore artifacts, ArtifactCatalog cat
             .Select(x => (x.Image, x.Image.TargetScores[x.At]))
             .OrderByDescending(x => x.Item2).ThenBy(x => x.Image.Index)];
 
+    /// <summary>The images of a pooled-activations dataset job by one channel's mean activation, highest first.</summary>
+    public static IReadOnlyList<(DatasetImageOutcome Image, float Score)> RankedByChannel(DatasetJobResultReply index, int channel) =>
+        [.. index.Images
+            .Where(i => i.Phase == IndexedJobPhase.Done && channel < i.Pooled.Count)
+            .Select(i => (i, i.Pooled[channel]))
+            .OrderByDescending(x => x.Item2).ThenBy(x => x.i.Index)];
+
     /// <summary>
     /// The classes every image explains (the request's explicit classes; with top_k each image explains its own, which
-    /// ranks nothing), each with a max- and a min-activating picture of <paramref name="size"/> images.
+    /// ranks nothing), each with a max- and a min-activating picture of <paramref name="size"/> images; and for a
+    /// pooled-activations job, the <paramref name="channel"/> asked for, by its mean activation.
     /// </summary>
     /// <param name="imageResult">An image job's result, by job id (null when it is gone).</param>
     public async Task<IReadOnlyList<Picture>> PicturesAsync(DatasetJobResultReply index, int size, OverlayStyle style,
-        Func<string, Task<JobResultReply?>> imageResult, CancellationToken cancellationToken)
+        Func<string, Task<JobResultReply?>> imageResult, CancellationToken cancellationToken, int? channel = null)
     {
-        if (index.Template is not { } template || template.Targets.Classes.Count == 0) return [];
+        if (index.Template is not { } template) return [];
         size = size <= 0 ? DefaultSize : Math.Min(size, MaxSize);
         var pictures = new List<Picture>();
+        if (channel is { } c && RankedByChannel(index, c) is { Count: > 0 } byChannel)
+        {
+            var name = $"{template.Gradient?.Layer} channel {c}";
+            pictures.Add(await PictureAsync($"max-activating-channel-{c}.png", $"highest {name}", [.. byChannel.Take(size)], -1, style, imageResult, cancellationToken));
+            pictures.Add(await PictureAsync($"min-activating-channel-{c}.png", $"lowest {name}", [.. byChannel.Reverse().Take(size)], -1, style, imageResult, cancellationToken));
+        }
         foreach (var targetClass in template.Targets.Classes)
         {
             var ranked = Ranked(index, targetClass);
@@ -72,7 +86,7 @@ public sealed class DatasetRanking(IArtifactStore artifacts, ArtifactCatalog cat
     private async Task<float[]?> MapAsync(string jobId, int targetClass, Func<string, Task<JobResultReply?>> imageResult,
         CancellationToken cancellationToken)
     {
-        if (await imageResult(jobId) is not { Outcome: { } outcome }) return null;
+        if (targetClass < 0 || await imageResult(jobId) is not { Outcome: { } outcome }) return null;
         var stored = outcome.Maps.FirstOrDefault(m => m.TargetClass == targetClass && m.Window == 0 && m.Kind.Length == 0 && m.Region == 0);
         if (stored is null || await artifacts.GetAsync(stored.DataSha256, cancellationToken) is not { } data) return null;
         return MemoryMarshal.Cast<byte, float>(data).ToArray();

@@ -218,11 +218,14 @@ public sealed class LanternService(
             }
             if (request.IncludeOverlays)
             {
+                if (request.HasRankingChannel && request.RankingChannel < 0)
+                    GrpcErrors.InvalidArgument($"ranking_channel must be a channel index (0 or more), got {request.RankingChannel}");
                 if (request.RankingSize is < 0 or > DatasetRanking.MaxSize)
                     GrpcErrors.InvalidArgument($"ranking_size {request.RankingSize} is outside 0 to {DatasetRanking.MaxSize} (0 = {DatasetRanking.DefaultSize})");
                 result.Pictures.Add(await ranking.PicturesAsync(index, request.RankingSize, Style(request, index.Progress.Method),
                     async imageJob => await RegionOf(imageJob).Ask<object>(new GetJobResult { JobId = imageJob }, options.AskTimeout,
-                        context.CancellationToken) as JobResultReply, context.CancellationToken));
+                        context.CancellationToken) as JobResultReply, context.CancellationToken,
+                    request.HasRankingChannel ? request.RankingChannel : null));
             }
             return result;
         }

@@ -300,6 +300,16 @@ public sealed class DatasetsCommandTests
         }
         Assert.True(File.Exists(Path.Combine(output, "b1", "map-0.npy"))); // each image's Grad-CAM map
 
+        // By a channel of the feature layer instead: channel 0's weights are all positive, so it too is highest on the bright images.
+        var byChannel = Path.Combine(_directory, "by-channel");
+        Assert.Equal(0, await LanternCli.RunAsync(["explain", "--dataset", "mixed", "--model", model, "--method", "max-activating",
+            "--channel", $"{SyntheticModels.FeatureLayer}:0", "--top", "3", "--input-size", "32x32", "--resize", "stretch", "--gateway", gateway,
+            "--out", byChannel]));
+        var channelRanking = File.ReadAllLines(Path.Combine(byChannel, "ranking-channel-0.csv")).Skip(1).Select(r => r.Split(',')[1]).ToList();
+        Assert.Equal(bright.Order(), channelRanking.Take(3).Order());
+        Assert.True(File.Exists(Path.Combine(byChannel, "max-activating-channel-0.png")));
+        Assert.True(File.Exists(Path.Combine(byChannel, "min-activating-channel-0.png")));
+
         // --method max-activating needs a dataset and classes; refused before anything runs.
         Assert.Equal(2, await LanternCli.RunAsync(["explain", "--dataset", "mixed", "--model", model, "--method", "max-activating", "--gateway", gateway]));
     }
