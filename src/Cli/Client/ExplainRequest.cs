@@ -11,4 +11,5 @@ namespace Lantern.Cli.Client;
 /// <param name="TsnePerplexity">--perplexity: the t-SNE of a tsne dataset job; 0 for the gateway's default.</param>
 /// <param name="RankingSize">--top: images in each max/min-activating picture of a dataset job; 0 for the gateway's default.</param>
 public sealed record ExplainRequest(string ImagePath, string? ModelPath, SubmitJobRequest Submit, string OutputDirectory, string? TwinPath = null,
-    IReadOnlyList<string>? Metrics = null, int MetricSteps = 0, int RankingSize = 0, float TsnePerplexity = 0, int? RankingChannel = null);
+    IReadOnlyList<string>? Metrics = null, int MetricSteps = 0, int RankingSize = 0, float TsnePerplexity = 0, int? RankingChannel = null,
+    int RandomizationSteps = RandomizationFollowUp.DefaultSteps);

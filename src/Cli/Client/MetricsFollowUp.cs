@@ -20,10 +20,8 @@ public static class MetricsFollowUp
             .Select(n => n.ToLowerInvariant()).ToList();
         if (names.Count == 0) throw new ArgumentException($"--metrics needs at least one of: {string.Join(", ", MetricCurves.Names)}");
         foreach (var name in names)
-            if (!MetricCurves.TryParse(name, out _))
-                throw new ArgumentException(name == "randomization"
-                    ? "--metrics randomization (the model-randomisation check) is not implemented yet; use deletion, insertion"
-                    : $"--metrics '{name}' is not one of: {string.Join(", ", MetricCurves.Names)}");
+            if (!MetricCurves.TryParse(name, out _) && name != RandomizationFollowUp.Name)
+                throw new ArgumentException($"--metrics '{name}' is not one of: {string.Join(", ", MetricCurves.Names)}, {RandomizationFollowUp.Name}");
         if (names.Distinct().Count() != names.Count) throw new ArgumentException("--metrics lists a metric twice");
         return names;
     }
@@ -45,7 +43,7 @@ public static class MetricsFollowUp
             Name = $"{attribution.Name} metrics",
             Priority = attribution.Priority,
             NoCache = attribution.NoCache,
-            Metrics = new MetricsOptions { Metrics = { metrics }, Steps = steps },
+            Metrics = new MetricsOptions { Metrics = { metrics.Where(m => m != RandomizationFollowUp.Name) }, Steps = steps },
         };
         foreach (var map in maps) request.Metrics.Maps.Add(new MetricMap { TargetClass = map.TargetClass, Data = map.Data });
         return request;

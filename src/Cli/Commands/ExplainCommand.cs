@@ -131,12 +131,23 @@ public static class ExplainCommand
                     return 0;
                 }
                 var result = await WatchAsync(client, jobId, request, cancellationToken);
-                var metrics = request.Metrics is { Count: > 0 } ? await MetricsAsync(client, request, result, cancellationToken) : null;
+                var metrics = request.Metrics?.Any(m => m != RandomizationFollowUp.Name) == true
+                    ? await MetricsAsync(client, request, result, cancellationToken)
+                    : null;
+                IReadOnlyList<(string Name, byte[] Png)> randomization = [];
+                if (request.Metrics?.Contains(RandomizationFollowUp.Name) == true)
+                    (result.SummaryJson, randomization) = await RandomizationFollowUp.RunAsync(client, request, result,
+                        request.RandomizationSteps, async submit =>
+                        {
+                            var jobId = (await client.Api.SubmitJobAsync(submit, cancellationToken: cancellationToken)).JobId;
+                            return await WatchAsync(client, jobId, request with { Submit = submit }, cancellationToken);
+                        }, cancellationToken);
                 if (local?.Services.GetService<WorkEvaluators>() is { } evaluators) providers = evaluators.Providers;
                 if (providers is [var provider, ..])
                     AnsiConsole.MarkupLineInterpolated($"[grey]inference on {provider}[/]");
                 var written = ResultWriter.Write(result, request.OutputDirectory).ToList();
                 if (metrics is not null) written.AddRange(MetricsFollowUp.Pictures(metrics).Select(p => ResultWriter.WriteFile(request.OutputDirectory, p.Name, p.Png)));
+                written.AddRange(randomization.Select(p => ResultWriter.WriteFile(request.OutputDirectory, p.Name, p.Png)));
                 Report(result, written, stopwatch.Elapsed);
                 return 0;
             }

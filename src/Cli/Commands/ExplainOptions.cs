@@ -63,7 +63,8 @@ public sealed class ExplainOptions
     public Option<string?> ModelOutput { get; } = new("--model-output") { Description = "logits or probabilities" };
     public Option<string> Out { get; } = new("--out") { DefaultValueFactory = _ => "lantern-out", Description = "Directory for summary.json, map-*.npy, overlay-*.png" };
     public Option<string?> Name { get; } = new("--name") { Description = "Job name shown in listings" };
-    public Option<string?> Metrics { get; } = new("--metrics") { Description = "Quality metrics of each class map, computed on the workers after the job: deletion, insertion (Petsiuk et al. 2018); AUCs in summary.json, curves in metrics-<class>.png" };
+    public Option<string?> Metrics { get; } = new("--metrics") { Description = "Quality metrics of each class map, computed on the workers after the job: deletion, insertion (Petsiuk et al. 2018; AUCs in summary.json, curves in metrics-<class>.png); randomization (Adebayo et al. 2018: the job again on models whose layers are randomised from the output, Spearman correlation with the map in summary.json, randomization-<class>.png)" };
+    public Option<int?> RandomizationSteps { get; } = new("--randomization-steps") { Description = "--metrics randomization: models in the cascade, from the top layer to all layers (default 5)" };
     public Option<int?> MetricSteps { get; } = new("--metric-steps") { Description = "--metrics: points on each curve besides the unperturbed one (default 100)" };
     public Option<bool> NoCache { get; } = new("--no-cache") { Description = "Compute afresh even when a finished job with the same inputs could answer at once" };
 
@@ -75,7 +76,7 @@ public sealed class ExplainOptions
                      Model, Dataset, Top, Perplexity, Channel, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name, NoCache, Metrics, MetricSteps,
-                     Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
+                     RandomizationSteps, Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
                  })
             command.Options.Add(option);
     }
@@ -195,6 +196,12 @@ public sealed class ExplainOptions
             throw new ArgumentException("--twin applies to the gradient and CAM methods only");
         var metrics = parsed.GetValue(Metrics) is { } names ? MetricsFollowUp.ParseNames(names) : [];
         if (metrics.Count == 0 && parsed.GetValue(MetricSteps) is not null) throw new ArgumentException("--metric-steps applies with --metrics");
+        var randomizationSteps = parsed.GetValue(RandomizationSteps);
+        if (randomizationSteps is not null && !metrics.Contains(RandomizationFollowUp.Name))
+            throw new ArgumentException("--randomization-steps applies with --metrics randomization");
+        if (randomizationSteps is < 1 or > 100) throw new ArgumentException($"--randomization-steps must be between 1 and 100, got {randomizationSteps}");
+        if (metrics.Contains(RandomizationFollowUp.Name) && (registered is not null || twin is not null))
+            throw new ArgumentException("--metrics randomization re-draws the weights of the model file: give the .onnx file (not a registered name, and not with --twin)");
         if (parsed.GetValue(Perplexity) is { } perplexity && (parsed.GetValue(Method) != "tsne" || !(perplexity >= 1)))
             throw new ArgumentException(parsed.GetValue(Method) != "tsne" ? "--perplexity applies with --method tsne" : $"--perplexity must be at least 1, got {perplexity}");
         if (parsed.GetValue(Channel) is not null && parsed.GetValue(Method) != "max-activating")
@@ -202,7 +209,8 @@ public sealed class ExplainOptions
         if (parsed.GetValue(Top) is { } top && (dataset is null || top is < 1 or > 64))
             throw new ArgumentException(dataset is null ? "--top applies with --dataset" : $"--top must be between 1 and 64, got {top}");
         return new ExplainRequest(imagePath, registered is null ? modelPath : null, submit, parsed.GetValue(Out)!, twin, metrics,
-            parsed.GetValue(MetricSteps) ?? 0, parsed.GetValue(Top) ?? 0, parsed.GetValue(Perplexity) ?? 0, rankingChannel);
+            parsed.GetValue(MetricSteps) ?? 0, parsed.GetValue(Top) ?? 0, parsed.GetValue(Perplexity) ?? 0, rankingChannel,
+            randomizationSteps ?? RandomizationFollowUp.DefaultSteps);
     }
 
     /// <summary>

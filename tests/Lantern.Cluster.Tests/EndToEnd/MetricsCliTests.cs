@@ -55,8 +55,8 @@ public sealed class MetricsCliTests
 
     [Theory]
     [InlineData("--metrics", "deletoin")]
-    [InlineData("--metrics", "randomization")]
     [InlineData("--metrics", "deletion,deletion")]
+    [InlineData("--randomization-steps", "2")]
     [InlineData("--metric-steps", "20")]
     public async Task Explain_refuses_unknown_metrics_before_any_cluster_starts(string option, string value)
     {
@@ -68,5 +68,40 @@ public sealed class MetricsCliTests
 
         Assert.Equal(2, exitCode);
         Assert.False(Directory.Exists(Path.GetDirectoryName(database)), "no node started: its database was never created");
+    }
+
+    [Fact]
+    public async Task Explain_with_the_randomization_check_reruns_the_job_on_cascaded_random_models_and_reports_the_rank_correlations()
+    {
+        // Two parameterised layers (a 1x1 convolution, then the Gemm head): a cascade of two steps re-draws the head, then both.
+        var model = Path.Combine(_directory, "region.onnx");
+        File.WriteAllBytes(model, SyntheticModels.RegionCnn(Size, Size, (8, 8, 24, 24)));
+        File.WriteAllText(Path.ChangeExtension(model, ".json"), """
+            { "resize": "stretch", "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1], "output": "logits" }
+            """);
+        var image = Path.Combine(_directory, "noise.png");
+        File.WriteAllBytes(image, TestImages.Noise(Size, Size, seed: 9));
+        await using var node = await TestNode.StartAsync();
+        var output = Path.Combine(_directory, "randomized");
+
+        Assert.Equal(0, await LanternCli.RunAsync(
+            ["explain", image, "--model", model, "--window", "8", "--stride", "4", "--classes", "0", "--metrics", "randomization",
+             "--randomization-steps", "2", "--seed", "4", "--gateway", node.Address.ToString(), "--out", output]));
+
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        var root = summary.RootElement;
+        Assert.Equal("occlusion", root.GetProperty("method").GetString());
+        Assert.Equal(2, root.GetProperty("randomization").GetProperty("layers").GetArrayLength());
+        var steps = root.GetProperty("targets")[0].GetProperty("randomization").EnumerateArray().ToList();
+        Assert.Equal([1, 2], steps.Select(s => s.GetProperty("layers_randomized").GetInt32()));
+        foreach (var step in steps)
+        {
+            Assert.InRange(step.GetProperty("spearman").GetDouble(), -1, 1);
+            Assert.InRange(step.GetProperty("spearman_abs").GetDouble(), -1, 1);
+        }
+        // With every layer re-drawn the map is another map: were the weights left alone, it would be the same (1 exactly).
+        Assert.True(steps[^1].GetProperty("spearman").GetDouble() < 0.99, steps[^1].ToString());
+        var png = File.ReadAllBytes(Path.Combine(output, "randomization-0.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
     }
 }
