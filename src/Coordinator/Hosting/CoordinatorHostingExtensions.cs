@@ -28,24 +28,12 @@ public static class CoordinatorHostingExtensions
                     registry.Get<DispatcherKey>(), registry.Get<JobIndexKey>(), resolver.GetService<IArtifactStore>(), options,
                     resolver.GetService<CoordinatorMetrics>(), resolver.GetService<IMemoStore>()),
                 new JobMessageExtractor(),
-                new ShardOptions
-                {
-                    Role = ClusterRoles.Coordinator,
-                    RememberEntities = true,
-                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
-                    StateStoreMode = StateStoreMode.Persistence,
-                })
+                RememberedOnCoordinators())
             .WithShardRegion<DatasetJobRegionKey>("dataset-job",
                 (_, registry, resolver) => jobId => DatasetJobEntity.PropsFor(jobId, registry.Get<JobRegionKey>(), registry.Get<JobIndexKey>(),
                     resolver.GetService<IDatasetImagePlanner>() ?? NoDatasetImagePlanner.Instance, options),
                 new JobMessageExtractor(),
-                new ShardOptions
-                {
-                    Role = ClusterRoles.Coordinator,
-                    RememberEntities = true,
-                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
-                    StateStoreMode = StateStoreMode.Persistence,
-                })
+                RememberedOnCoordinators())
             .WithSingleton<DispatcherKey>("dispatcher",
                 (_, registry, resolver) => DispatcherActor.PropsFor(registry.Get<JobRegionKey>(), options,
                     resolver.GetService<CoordinatorMetrics>()),
@@ -61,6 +49,15 @@ public static class CoordinatorHostingExtensions
                 createProxyToo: true)
             .WithActors((system, _, resolver) =>
                 system.ActorOf(ArtifactServerActor.PropsFor(resolver.GetService<IArtifactStore>()), ArtifactServerActor.Name));
+
+    /// <summary>Entities on the coordinator role that are remembered, so those running when the cluster stopped resume on start.</summary>
+    private static ShardOptions RememberedOnCoordinators() => new()
+    {
+        Role = ClusterRoles.Coordinator,
+        RememberEntities = true,
+        RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+        StateStoreMode = StateStoreMode.Persistence,
+    };
 
     /// <summary>The coordinator role's services: its metrics (in the node's registry when the host registers one).</summary>
     public static IServiceCollection AddCoordinatorServices(this IServiceCollection services) =>

@@ -265,13 +265,22 @@ public sealed class DatasetsCommandTests
         Assert.Equal(2, await LanternCli.RunAsync(["explain", "--model", model, "--gateway", gateway]));
     }
 
+    private const int LeftCnnSize = 32;
+
+    /// <summary>A CNN that sees only the left half of a 32×32 image (<see cref="SyntheticModels.RegionCnn"/>), written to a file.</summary>
+    private string WriteLeftCnn()
+    {
+        var model = Path.Combine(_directory, "left.onnx");
+        File.WriteAllBytes(model, SyntheticModels.RegionCnn(LeftCnnSize, LeftCnnSize, (0, 0, LeftCnnSize / 2, LeftCnnSize)));
+        return model;
+    }
+
     [Fact]
     public async Task Max_activating_ranks_a_datasets_images_by_a_class_score_and_draws_the_highest_and_lowest()
     {
         // Class 0 of this CNN grows with the brightness of the image's left half, and only of it.
-        const int size = 32;
-        var model = Path.Combine(_directory, "left.onnx");
-        File.WriteAllBytes(model, SyntheticModels.RegionCnn(size, size, (0, 0, size / 2, size)));
+        const int size = LeftCnnSize;
+        var model = WriteLeftCnn();
         var images = Directory.CreateDirectory(Path.Combine(_directory, "mixed")).FullName;
         string[] bright = ["b1.png", "b2.png", "b3.png"];
         string[] dark = ["d1.png", "d2.png", "d3.png"];
@@ -318,9 +327,7 @@ public sealed class DatasetsCommandTests
     public async Task Tsne_lays_out_a_datasets_images_by_their_pooled_activations_with_the_two_kinds_apart_and_the_same_seed_the_same()
     {
         // The CNN's feature layer sees only the left half: images bright there and images dark there are two clusters.
-        const int size = 32;
-        var model = Path.Combine(_directory, "left.onnx");
-        File.WriteAllBytes(model, SyntheticModels.RegionCnn(size, size, (0, 0, size / 2, size)));
+        var model = WriteLeftCnn();
         var images = Directory.CreateDirectory(Path.Combine(_directory, "two-kinds")).FullName;
         var labels = Path.Combine(_directory, "two-kinds.csv");
         var rows = new List<string> { "file,label" };
