@@ -97,6 +97,7 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         Seed = 42,
         Labels = { "tench", "goldfish" },
         Name = "retriever",
+        ParentJobId = "ds0123abcd",
         ClassCount = 1000,
         Occlusion = new OcclusionOptions
         {
@@ -122,9 +123,18 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         JobId = "0123abcd", Phase = IndexedJobPhase.Running, Name = "retriever", Owner = "ann", Team = "vision",
         ModelSha256 = new string('a', 64), ImageSha256 = new string('b', 64), Method = "occlusion", SubmittedUnixMs = 1,
         FinishedUnixMs = 2, ItemsDone = 3, ItemsTotal = 4, Evaluations = 5, EvaluationsTotal = 6, Error = "e", Priority = 7, Version = 8,
+        ParentJobId = "ds0123abcd", Dataset = "pets:2", ImagesDone = 9, ImagesTotal = 10, ImagesFailed = 1,
     };
 
     private static WorkItem Item() => new() { First = 64, Count = 32, Baseline = false };
+
+    private static DatasetImage DatasetImage() => new() { ImageSha256 = new string('c', 64), FileName = "tench.png", Label = "tench" };
+
+    private static DatasetImageOutcome DatasetOutcome() => new()
+    {
+        Index = 3, Image = DatasetImage(), JobId = "4567cdef", Phase = IndexedJobPhase.Done, Error = "", TopClasses = { 0, 389 },
+        TopScores = { 0.9f, 0.05f }, Targets = { 0 }, Evaluations = 730, TargetScores = { 11.5f }, Pooled = { 0.25f, 1.5f },
+    };
 
     private static WorkSpec Work() => new() { JobId = "0123abcd", Spec = Spec(), Targets = { 207, 208 } };
 
@@ -139,6 +149,16 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
                 SourceEvaluations = 226, SourceFinishedUnixMs = 1_600_000_000_000,
             },
         },
+        new StartDatasetJob
+        {
+            JobId = "ds0123abcd", Template = Spec(), Images = { DatasetImage() }, Dataset = "pets:2", SubmittedUnixMs = 1_700_000_000_000,
+        },
+        new DatasetJobResultReply { Progress = Progress(), Template = Spec(), Images = { DatasetOutcome() } },
+        new DatasetJobAccepted { Template = Spec(), Images = { DatasetImage() }, Dataset = "pets:2", SubmittedUnixMs = 1_700_000_000_000 },
+        new DatasetImageFinished { Outcome = DatasetOutcome() },
+        new DatasetJobFinished { FinishedUnixMs = 1_700_000_001_000 },
+        new DatasetJobCancelled { FinishedUnixMs = 1_700_000_001_000 },
+        new DatasetJobDeleted { DeletedUnixMs = 1_700_000_002_000 },
         new GetJobStatus { JobId = "0123abcd" },
         new GetJobResult { JobId = "0123abcd" },
         new Lantern.Contracts.Messages.CancelJob { JobId = "0123abcd" },
@@ -169,6 +189,7 @@ public sealed class ProtobufSerializerTests() : Akka.TestKit.Xunit2.TestKit(Conf
         {
             Viewer = new IndexViewer { User = "ann", Team = "vision" }, PageSize = 10, PageToken = "MTow", Phases = { IndexedJobPhase.Done },
             Owner = "ann", Team = "vision", ModelSha256 = new string('a', 64), SubmittedAfterUnixMs = 1, SubmittedBeforeUnixMs = 2,
+            ParentJobId = "ds0123abcd",
         },
         new JobIndexPage { Rows = { IndexRow() }, NextPageToken = "MTow" },
         new JobIndexUpdated { Row = IndexRow() },
