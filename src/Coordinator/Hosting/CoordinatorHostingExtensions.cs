@@ -40,7 +40,8 @@ public static class CoordinatorHostingExtensions
                 new ClusterSingletonOptions { Role = ClusterRoles.Coordinator },
                 createProxyToo: true)
             .WithSingleton<JobIndexKey>(JobIndexActor.Name,
-                (system, registry, resolver) => JobIndexActor.PropsFor(registry.Get<JobRegionKey>(), new JobDirectory(system), options,
+                (system, registry, resolver) => JobIndexActor.PropsFor(registry.Get<JobRegionKey>(), registry.Get<DatasetJobRegionKey>(),
+                    new JobDirectory(system), options,
                     options.Retention is { } keepFor
                         ? new Retention.Retention(keepFor, resolver.GetService<IArtifactStore>(), resolver.GetService<IModelRegistry>(),
                             resolver.GetService<Storage.Users.UserStore>(), resolver.GetService<Storage.Datasets.IDatasetRegistry>())

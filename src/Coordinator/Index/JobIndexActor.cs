@@ -21,6 +21,7 @@ public sealed class JobIndexActor : ReceivePersistentActor, IWithTimers
 
     private readonly JobIndexState _state = new();
     private readonly IActorRef _jobRegion;
+    private readonly IActorRef _datasetJobRegion;
     private readonly JobDirectory _directory;
     private readonly CoordinatorOptions _options;
     private readonly Retention.Retention? _retention;
@@ -30,9 +31,11 @@ public sealed class JobIndexActor : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="retention">Null keeps every job and upload.</param>
-    public JobIndexActor(IActorRef jobRegion, JobDirectory directory, CoordinatorOptions options, Retention.Retention? retention)
+    public JobIndexActor(IActorRef jobRegion, IActorRef datasetJobRegion, JobDirectory directory, CoordinatorOptions options,
+        Retention.Retention? retention)
     {
         _jobRegion = jobRegion;
+        _datasetJobRegion = datasetJobRegion;
         _directory = directory;
         _options = options;
         _retention = retention;
@@ -97,8 +100,9 @@ public sealed class JobIndexActor : ReceivePersistentActor, IWithTimers
 
     public override string PersistenceId => "job-index";
 
-    public static Props PropsFor(IActorRef jobRegion, JobDirectory directory, CoordinatorOptions options, Retention.Retention? retention) =>
-        Props.Create(() => new JobIndexActor(jobRegion, directory, options, retention));
+    public static Props PropsFor(IActorRef jobRegion, IActorRef datasetJobRegion, JobDirectory directory, CoordinatorOptions options,
+        Retention.Retention? retention) =>
+        Props.Create(() => new JobIndexActor(jobRegion, datasetJobRegion, directory, options, retention));
 
     /// <summary>
     /// Expired finished jobs are deleted through their entities (which then remove their rows here), then uploads that no
@@ -109,7 +113,8 @@ public sealed class JobIndexActor : ReceivePersistentActor, IWithTimers
         var retention = _retention!;
         var cutoff = retention.CutoffUnixMs(DateTimeOffset.UtcNow);
         var (expired, inUse) = Retention.Retention.Plan(_state.Rows, cutoff);
-        foreach (var jobId in expired) _jobRegion.Tell(new DeleteJob { JobId = jobId });
+        foreach (var jobId in expired)
+            (JobIds.IsDatasetJob(jobId) ? _datasetJobRegion : _jobRegion).Tell(new DeleteJob { JobId = jobId });
         retention.DeleteUnusedAsync(expired, inUse, cutoff, CancellationToken.None)
             .ContinueWith(t => t.IsCompletedSuccessfully
                 ? new RetentionSwept(expired.Count, t.Result)

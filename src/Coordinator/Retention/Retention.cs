@@ -35,7 +35,9 @@ public sealed class Retention(TimeSpan keepFor, IArtifactStore artifacts, IModel
         var inUse = new HashSet<string>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
-            if (IsFinished(row.Phase) && row.FinishedUnixMs > 0 && row.FinishedUnixMs < cutoffUnixMs) expired.Add(row);
+            // A dataset job's image jobs go with it (its DeleteJob deletes them), never before it: its result names them.
+            if (row.ParentJobId.Length == 0 && IsFinished(row.Phase) && row.FinishedUnixMs > 0 && row.FinishedUnixMs < cutoffUnixMs)
+                expired.Add(row);
             else
             {
                 inUse.Add(row.ModelSha256);

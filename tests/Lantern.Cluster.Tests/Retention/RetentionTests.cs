@@ -44,6 +44,53 @@ public sealed class RetentionTests
     }
 
     [Fact]
+    public void A_dataset_jobs_image_jobs_expire_only_with_it_and_hold_their_inputs_until_then()
+    {
+        var image = Row("image-job", IndexedJobPhase.Done, 100, "m1", "i1");
+        image.ParentJobId = "ds-running";
+        var rows = new[] { image, Row("ds-running", IndexedJobPhase.Running, 0, "m1", ""), Row("ds-old", IndexedJobPhase.Done, 200, "m2", "") };
+
+        var (expired, inUse) = Coordinator.Retention.Retention.Plan(rows, cutoffUnixMs: 1000);
+
+        Assert.Equal(["ds-old"], expired);   // deleting it deletes its image jobs
+        Assert.Contains("i1", inUse);
+    }
+
+    [Fact]
+    public async Task An_expired_dataset_job_is_deleted_with_its_image_jobs()
+    {
+        await using var node = await TestNode.StartAsync(coordinator: new CoordinatorOptions
+        {
+            Retention = TimeSpan.FromSeconds(3), RetentionSweepInterval = TimeSpan.FromMilliseconds(300),
+        });
+        var client = node.Client;
+        var model = (await client.UploadModelAsync(SyntheticModels.SquareBrightness(Small, Small, (4, 4, 4, 4)), "small.onnx")).Sha256;
+        var request = new CreateDatasetRequest { Name = "expiring" };
+        for (var i = 0; i < 2; i++)
+            request.Entries.Add(new DatasetEntry
+            {
+                ImageSha256 = (await client.UploadImageAsync(TestImages.Noise(Small, Small, seed: 30 + i), $"n{i}.png")).Sha256, FileName = $"n{i}.png",
+            });
+        await client.Datasets.CreateDatasetAsync(request);
+        var jobId = (await client.Api.SubmitJobAsync(new SubmitJobRequest
+        {
+            ModelSha256 = model, Dataset = "expiring", Preprocessing = TestJobs.Identity(Small, Small),
+            Targets = new Targets { Classes = { 0 } }, Occlusion = TestJobs.Occlusion((4, 4)),
+        })).JobId;
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1)))
+            Assert.Equal(ApiJobState.Done, (await client.WatchAsync(jobId, _ => { }, timeout.Token)).State);
+        var imageJobs = (await client.Api.GetResultAsync(new GetResultRequest { JobId = jobId })).Images.Select(i => i.JobId).ToList();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        foreach (var id in imageJobs.Prepend(jobId))
+            while (await ExistsAsync(client, id))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"job {id} was not deleted within a minute of expiring");
+                await Task.Delay(200);
+            }
+    }
+
+    [Fact]
     public void A_sweep_deletes_a_bounded_number_of_jobs_and_those_left_for_the_next_keep_their_inputs()
     {
         var rows = Enumerable.Range(0, Coordinator.Retention.Retention.MaxJobsPerSweep + 2)
