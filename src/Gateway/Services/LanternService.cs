@@ -335,7 +335,7 @@ public sealed class LanternService(
         var queued = 0L;
         foreach (var job in await users.UnfinishedJobsAsync(caller.Name, cancellationToken))
         {
-            var status = await jobs.ActorRef.Ask<object>(new GetJobStatus { JobId = job.JobId }, options.AskTimeout, cancellationToken);
+            var status = await RegionOf(job.JobId).Ask<object>(new GetJobStatus { JobId = job.JobId }, options.AskTimeout, cancellationToken);
             if (status is JobStatusResult { Progress: var progress } && !IsFinished(progress.State))
             {
                 running++;

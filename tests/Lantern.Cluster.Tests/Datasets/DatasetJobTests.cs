@@ -189,6 +189,35 @@ public sealed class DatasetJobTests
     }
 
     [Fact]
+    public async Task A_running_dataset_job_counts_against_the_concurrent_jobs_quota_as_one_job()
+    {
+        await using var node = await TestNode.StartAsync(gateway: new GatewayOptions { RequireApiKey = true });
+        var root = node.ClientWith((await node.Users.AddUserAsync("root", "ops", admin: true)).ApiKey);
+        using var alice = node.ClientWith((await root.Admin.AddUserAsync(new AddUserRequest { Name = "alice", Team = "vision" })).ApiKey);
+        await root.Admin.SetQuotaAsync(new SetQuotaRequest { Name = "alice", Quotas = { new Quota { Name = "concurrent_jobs", Value = 1 } } });
+        const int busySize = 64;
+        var model = (await alice.UploadModelAsync(SyntheticModels.Busy(busySize, busySize, channels: 64), "busy.onnx")).Sha256;
+        var hashes = await CreateDatasetAsync(alice, "slow",
+            [.. Enumerable.Range(0, 3).Select(i => ($"s{i}.png", TestImages.Noise(busySize, busySize, seed: 300 + i), ""))]);
+        var submit = new SubmitJobRequest
+        {
+            ModelSha256 = model, Preprocessing = TestJobs.Identity(busySize, busySize), Targets = new Targets { Classes = { 0 } },
+            Occlusion = TestJobs.Occlusion((4, 2)), Dataset = "slow",
+        };
+        var jobId = (await alice.Api.SubmitJobAsync(submit)).JobId;
+
+        var single = submit.Clone();
+        single.Dataset = "";
+        single.ImageSha256 = hashes[0];
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await alice.Api.SubmitJobAsync(single));
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Contains("concurrent_jobs", refused.Status.Detail);
+        // Once it is cancelled, the next submit is admitted.
+        Assert.Equal(ApiJobState.Cancelled, (await alice.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId })).State);
+        Assert.NotEmpty((await alice.Api.SubmitJobAsync(single)).JobId);
+    }
+
+    [Fact]
     public async Task A_dataset_job_interrupted_by_a_node_restart_finishes_every_image_without_running_a_finished_one_again()
     {
         var database = TestDatabase.Sqlite();
