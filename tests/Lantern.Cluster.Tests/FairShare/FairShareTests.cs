@@ -17,6 +17,7 @@ namespace Lantern.Cluster.Tests.FairShare;
 /// model evaluations (the cost unit, DESIGN §5) the one worker ran between B's submission and B's end (B's own plus
 /// whatever A got meanwhile). The 2:1 split counts evaluations only. Figures go to the test output.
 /// </summary>
+[Collection(MeasuredAloneCollection.Name)]
 public sealed class FairShareTests(ITestOutputHelper output)
 {
     private const int Size = 128;
