@@ -12,7 +12,7 @@ friendly layer does not cover.
 
 from lantern_client._generated.lantern.v1 import lantern_pb2 as pb
 from lantern_client._generated.lantern.v1 import lantern_pb2_grpc as rpc
-from lantern_client.client import Client, Result, JobFailed
+from lantern_client.client import Client, DatasetResult, Result, JobFailed
 from lantern_client.images import encode_png
 
-__all__ = ["Client", "Result", "JobFailed", "encode_png", "pb", "rpc"]
+__all__ = ["Client", "DatasetResult", "Result", "JobFailed", "encode_png", "pb", "rpc"]

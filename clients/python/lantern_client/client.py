@@ -1,5 +1,8 @@
 """The friendly layer over the generated stubs: upload, submit, watch, fetch, as `lantern explain` does."""
 
+import csv
+import glob
+import hashlib
 import json
 import os
 import sys
@@ -10,6 +13,8 @@ import numpy as np
 
 from lantern_client._generated.lantern.v1 import lantern_pb2 as pb
 from lantern_client._generated.lantern.v1 import lantern_pb2_grpc as rpc
+from lantern_client._generated.lantern.v1 import datasets_pb2 as pb_datasets
+from lantern_client._generated.lantern.v1 import datasets_pb2_grpc as rpc_datasets
 from lantern_client._generated.lantern.v1 import pictures_pb2 as pb_pictures
 from lantern_client.images import encode_png
 
@@ -17,8 +22,11 @@ _CHUNK = 1 << 20
 _FINISHED = (pb.JOB_STATE_DONE, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED)
 _GRADIENT_METHODS = (
     "gradcam", "gradcam++", "cam", "scorecam", "activations",
-    "saliency", "gradient-x-input", "integrated-gradients", "smoothgrad", "guided-backprop",
+    "saliency", "gradient-x-input", "integrated-gradients", "smoothgrad", "guided-backprop", "pooled-activations",
 )
+# What `lantern datasets create DIR` takes from a directory (src/Cli/Datasets/DatasetSource.cs).
+_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+_HASHES_PER_CALL = 10_000
 # The model descriptor's defaults (src/Models/ModelDescriptor.cs): the torchvision ImageNet convention.
 _DESCRIPTOR_DEFAULTS = {
     "input_size": None, "resize": "shorter_side_crop", "resize_shorter_side": 256, "channel_order": "rgb",
@@ -74,6 +82,42 @@ class Result:
         return written
 
 
+@dataclass
+class DatasetResult:
+    """A finished dataset job: one row per image (its own job, state, top classes, target scores), and the global views
+    the job was asked for: the t-SNE embedding (method pooled-activations) and, with overlays, the max/min activating
+    pictures and tsne.png."""
+
+    job_id: str
+    images: list        # DatasetImageResult messages, in the dataset's order
+    pictures: dict      # file name -> PNG bytes (max-activating-<class>.png, min-activating-<class>.png, tsne.png)
+    embedding: object   # DatasetEmbedding message, or None
+    summary: dict
+    raw: object = None  # the JobResult message
+
+    def ranking(self, target_class: int = None, channel: int = None) -> list:
+        """[(file_name, score)] of the done images, highest first: by a target class's score for the unperturbed image
+        (a class every image was explained for), or by a layer channel's pooled activation (method pooled-activations)."""
+        rows = []
+        for image in self.images:
+            if image.state != pb.JOB_STATE_DONE:
+                continue
+            if channel is not None:
+                if channel < len(image.pooled):
+                    rows.append((image.file_name, image.pooled[channel]))
+            elif target_class in image.targets:
+                rows.append((image.file_name, image.target_scores[list(image.targets).index(target_class)]))
+        if channel is None and target_class is None:
+            raise ValueError("rank by target_class or by channel")
+        return sorted(rows, key=lambda r: -r[1])
+
+    def tsne(self) -> np.ndarray:
+        """The embedded images' t-SNE coordinates, one (x, y) row per entry of .embedding.image_index."""
+        if self.embedding is None:
+            raise ValueError(f"job {self.job_id} has no embedding: run method pooled-activations with a layer")
+        return np.stack([np.array(self.embedding.x, dtype=np.float32), np.array(self.embedding.y, dtype=np.float32)], axis=1)
+
+
 class Client:
     """A connection to a Lantern gateway.
 
@@ -93,6 +137,7 @@ class Client:
         self._channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=roots), options) if secure
                          else grpc.insecure_channel(target, options))
         self.stub = rpc.LanternStub(self._channel)
+        self.datasets_stub = rpc_datasets.DatasetsStub(self._channel)
         key = api_key if api_key is not None else os.environ.get("LANTERN_API_KEY")
         self._metadata = (("authorization", f"Bearer {key}"),) if key else ()
         self._timeout = timeout
@@ -219,6 +264,97 @@ class Client:
             token = page.next_page_token
             if not token:
                 return
+
+    # --- datasets --------------------------------------------------------------------------------------------------
+
+    def create_dataset(self, name: str, images, labels=None):
+        """Records images as the dataset's next version (as `lantern datasets create`) and returns the Dataset message.
+
+        images: a directory (its image files), a glob ("photos/*.jpg"), or a list of paths; ordered by file name.
+        labels: a dict file name -> label, or a CSV of "file name,label" rows. Only images the cluster does not already
+        hold for the caller are uploaded. The same files and labels again answer the latest version (created=False)."""
+        paths = _image_files(images)
+        names = [os.path.basename(p) for p in paths]
+        if isinstance(labels, (str, os.PathLike)):
+            labels = _read_labels(labels)
+        labels = labels or {}
+        unknown = sorted(set(labels) - set(names))
+        if unknown:
+            raise ValueError(f"labels name files that are not in the dataset: {', '.join(unknown[:5])}")
+        hashes = []
+        for path in paths:
+            with open(path, "rb") as f:
+                hashes.append(hashlib.sha256(f.read()).hexdigest())
+        held = set()
+        distinct = sorted(set(hashes))
+        for start in range(0, len(distinct), _HASHES_PER_CALL):
+            held.update(self.datasets_stub.FindImages(pb_datasets.FindImagesRequest(sha256=distinct[start:start + _HASHES_PER_CALL]),
+                                                      metadata=self._metadata, timeout=self._timeout).present)
+        for path, sha in zip(paths, hashes):
+            if sha not in held:
+                if self.upload_image(path) != sha:
+                    raise IOError(f"{path} changed while it was uploaded; try again")
+                held.add(sha)
+        entries = [pb_datasets.DatasetEntry(image_sha256=sha, file_name=n, label=labels.get(n, ""))
+                   for sha, n in zip(hashes, names)]
+        return self.datasets_stub.CreateDataset(pb_datasets.CreateDatasetRequest(name=name, entries=entries),
+                                                metadata=self._metadata, timeout=self._timeout)
+
+    def datasets(self) -> list:
+        """Every version of the caller's team's datasets (Dataset messages without entries)."""
+        return list(self.datasets_stub.ListDatasets(pb_datasets.ListDatasetsRequest(), metadata=self._metadata,
+                                                    timeout=self._timeout).datasets)
+
+    def dataset_entries(self, dataset: str) -> list:
+        """A dataset's entries in order ("name" for the latest version, or "name:version")."""
+        entries, token = [], ""
+        while True:
+            page = self.datasets_stub.GetDataset(pb_datasets.GetDatasetRequest(dataset=dataset, page_token=token),
+                                                 metadata=self._metadata, timeout=self._timeout)
+            entries.extend(page.entries)
+            token = page.next_page_token
+            if not token:
+                return entries
+
+    def delete_dataset(self, dataset: str) -> int:
+        """Removes "name:version", or every version of "name"; returns the versions removed. Images stay."""
+        return self.datasets_stub.DeleteDataset(pb_datasets.DeleteDatasetRequest(dataset=dataset), metadata=self._metadata,
+                                                timeout=self._timeout).versions_removed
+
+    def submit_dataset(self, dataset: str, model, method: str = "occlusion", **params) -> str:
+        """Submits one job over every image of a dataset ("name" or "name:version") and returns its id at once.
+        Parameters as for submit; each image's maps are those a single-image job gives."""
+        request = self._request(method, model, params)
+        request.dataset = dataset
+        if not request.name:
+            request.name = dataset
+        return self.stub.SubmitJob(request, metadata=self._metadata, timeout=self._timeout).job_id
+
+    def dataset_result(self, job_id: str, overlays: bool = False, ranking_size: int = 0, ranking_channel: int = None,
+                       tsne_perplexity: float = 0, tsne_iterations: int = 0) -> DatasetResult:
+        """A finished dataset job's images and global views. overlays=True draws the max/min activating pictures
+        (ranking_size images each; by ranking_channel's pooled activation for method pooled-activations) and tsne.png.
+        tsne_perplexity/tsne_iterations: the t-SNE's (0: the gateway's defaults, 30 and 1000)."""
+        request = pb.GetResultRequest(job_id=job_id, include_overlays=overlays, ranking_size=ranking_size,
+                                      tsne_perplexity=tsne_perplexity, tsne_iterations=tsne_iterations)
+        if ranking_channel is not None:
+            request.ranking_channel = ranking_channel
+        r = self.stub.GetResult(request, metadata=self._metadata, timeout=self._timeout)
+        return DatasetResult(job_id=job_id, images=list(r.images),
+                             pictures={os.path.basename(p.name): p.png for p in r.pictures},
+                             embedding=r.embedding if r.HasField("embedding") else None,
+                             summary=json.loads(r.summary_json) if r.summary_json else {}, raw=r)
+
+    def explain_dataset(self, dataset: str, model, method: str = "occlusion", progress: bool = False,
+                        overlays: bool = False, **params) -> DatasetResult:
+        """submit_dataset + watch + dataset_result. Each image's maps: client.result(image.job_id).
+        Raises JobFailed if the job fails (an image that fails is a row with state failed, not a failed job)."""
+        views = {k: params.pop(k) for k in ("ranking_size", "ranking_channel", "tsne_perplexity", "tsne_iterations") if k in params}
+        job_id = self.submit_dataset(dataset, model, method, **params)
+        final = self.watch(job_id, progress)
+        if final is None or final.state != pb.JOB_STATE_DONE:
+            raise JobFailed(final or self.get(job_id))
+        return self.dataset_result(job_id, overlays=overlays, **views)
 
     # --- requests --------------------------------------------------------------------------------------------------
 
@@ -373,6 +509,34 @@ def _pair(value):
         return int(value[0]), int(value[1])
     parts = str(value).lower().split("x")
     return (int(parts[0]), int(parts[0])) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
+
+
+def _image_files(images) -> list:
+    """A directory's image files, a glob's matches, or the given paths, ordered by file name as the CLI orders them."""
+    if isinstance(images, (str, os.PathLike)):
+        images = os.fspath(images)
+        if os.path.isdir(images):
+            paths = [os.path.join(images, n) for n in os.listdir(images)
+                     if n.lower().endswith(_IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(images, n))]
+        elif any(c in images for c in "*?"):
+            paths = glob.glob(images)
+        else:
+            paths = [images]
+    else:
+        paths = [os.fspath(p) for p in images]
+    paths = sorted(paths, key=os.path.basename)
+    if not paths:
+        raise ValueError(f"no images in {images}")
+    return paths
+
+
+def _read_labels(path) -> dict:
+    """A CSV of "file name,label" rows (a header "file,label" is skipped), as `lantern datasets create --labels`."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.reader(f) if r]
+    if rows and [c.strip().lower() for c in rows[0][:2]] in (["file", "label"], ["file_name", "label"]):
+        rows = rows[1:]
+    return {r[0].strip(): r[1].strip() for r in rows if len(r) >= 2}
 
 
 def _read(source):
