@@ -27,6 +27,30 @@ wall() { # wall seconds of one command; its output to the log
 }
 compute() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['timings']['compute_seconds'])" "$1/summary.json"; }
 
+# A Grad-CAM job through the running background node over gRPC, as a program that keeps its connection would submit it
+# (the issue compares it with pytorch-grad-cam's call): the Python client with the model and image uploaded once, then
+# submit, watch and fetch the maps with no_cache, three times; the median call.
+grpc_gradcam() {
+  PYTHONPATH=clients/python /usr/bin/python3 - "$LANTERN_STATE_DIR/node.json" "$model" "$image" <<'PY'
+import json, statistics, sys, time
+from lantern_client import Client, pb
+record, model, image = sys.argv[1:4]
+node = json.load(open(record))
+client = Client(node["address"], api_key=node["key"] or None)
+request = client._request("gradcam", model, {"no_cache": True})
+request.image_sha256 = client.upload_image(image)
+times = []
+for _ in range(3):
+    start = time.perf_counter()
+    job = client.stub.SubmitJob(request, metadata=client._metadata).job_id
+    final = client.watch(job, progress=False)
+    assert final.state == pb.JOB_STATE_DONE, final
+    client.result(job)
+    times.append(time.perf_counter() - start)
+print(f"gradcam-grpc {statistics.median(times):.3f}")
+PY
+}
+
 "$lantern" "${gradcam[@]}" --no-daemon --out "$work/warm" >>"$work/log" 2>&1   # uploads the model, builds the gradient model
 : >"$work/rows"
 for round in $(seq "$rounds"); do
@@ -42,6 +66,7 @@ for round in $(seq "$rounds"); do
   echo "occlusion-second-compute $(compute "$work/o2")" >>"$work/rows"
   echo "gradcam-reused $(wall "$lantern" explain "$image" --model "$model" --method gradcam --labels ../shared/models/imagenet_labels.txt \
     --db "$work/lantern.db" --provider cpu --out "$work/g3")" >>"$work/rows"
+  grpc_gradcam >>"$work/rows"
 done
 "$lantern" local stop >>"$work/log" 2>&1
 for m in g o; do
