@@ -26,19 +26,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "failed: $1" >&2; tail -20 "$2" >&2; exit 1; }
 
-python3 - "$work/images" "$n" <<'PY'
-import os, random, struct, sys, zlib
-out, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(out)
-def chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
-for i in range(n):
-    rng = random.Random(i)
-    rows = b"".join(b"\x00" + rng.randbytes(64 * 3) for _ in range(64))  # filter byte 0, then one RGB row
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 0)) \
-        + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-    open(os.path.join(out, f"img{i:05d}.png"), "wb").write(png)
-PY
+python3 bench/noise-pngs.py "$work/images" "$n" 64 img
 
 "$lantern" serve --roles gateway,coordinator --no-auth --port "$grpc" --http-port "$http" --cluster-port "$cluster" \
   --db "$work/lantern.db" >"$work/coordinator.log" 2>&1 &

@@ -29,18 +29,7 @@ fail() { echo "failed: $1" >&2; tail -20 "$2" >&2; exit 1; }
 
 mkdir -p "$work/images"
 cp "$shared"/images/*.jpg "$shared"/images/*.png "$work/images/"
-python3 - "$work/images" "$n" <<'PY'
-import os, random, struct, sys, zlib
-out, n = sys.argv[1], int(sys.argv[2])
-def chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
-for i in range(n):
-    rng = random.Random(i)
-    rows = b"".join(b"\x00" + rng.randbytes(224 * 3) for _ in range(224))  # filter byte 0, then one RGB row
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 224, 224, 8, 2, 0, 0, 0)) \
-        + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-    open(os.path.join(out, f"noise{i:05d}.png"), "wb").write(png)
-PY
+python3 bench/noise-pngs.py "$work/images" "$n" 224 noise
 images=$(ls "$work/images" | wc -l)
 
 "$lantern" serve --roles gateway,coordinator,worker --no-auth --port "$grpc" --http-port "$http" --cluster-port "$cluster" \
