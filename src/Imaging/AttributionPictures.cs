@@ -86,6 +86,19 @@ public static class AttributionPictures
         return title is null ? Figure.Png(rgb, w, h) : Figure.Decorated(rgb, w, h, title, null);
     }
 
+    /// <summary>
+    /// A deep dream's image: <paramref name="unitRgb"/> is R, G, B per pixel in 0..1 (AttributionMap kind "dream"); with
+    /// a title band when <paramref name="title"/> is given.
+    /// </summary>
+    public static byte[] Dream(ReadOnlySpan<float> unitRgb, int width, int height, string? title)
+    {
+        if (unitRgb.Length != 3L * width * height)
+            throw new ArgumentException($"a {width}x{height} dream has {3L * width * height} values, not {unitRgb.Length}");
+        var rgb = new byte[unitRgb.Length];
+        for (var i = 0; i < rgb.Length; i++) rgb[i] = (byte)Math.Clamp(MathF.Round(unitRgb[i] * 255), 0, 255);
+        return title is null ? Figure.Png(rgb, width, height) : Figure.Decorated(rgb, width, height, title, null);
+    }
+
     /// <summary>One sheet: each scale's map and the combined one, side by side, each on its own colour scale.</summary>
     public static byte[] Sheet(RgbImage image, IReadOnlyList<(string Caption, float[] Map)> maps, OverlayStyle style)
     {

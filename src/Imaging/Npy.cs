@@ -19,16 +19,20 @@ public static partial class Npy
     private const int GrowthAxisMaxDigits = 21;
 
     /// <summary>Version 1.0, dtype '&lt;f4', C order, shape (height, width), byte for byte as numpy.save writes it.</summary>
-    public static byte[] Encode(ReadOnlySpan<float> data, int height, int width)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(height);
-        ArgumentOutOfRangeException.ThrowIfNegative(width);
-        if (data.Length != (long)height * width)
-            throw new ArgumentException($"a ({height}, {width}) array needs {(long)height * width} values, got {data.Length}", nameof(data));
+    public static byte[] Encode(ReadOnlySpan<float> data, int height, int width) => Encode(data, [height, width]);
 
-        var h = height.ToString(CultureInfo.InvariantCulture);
-        var w = width.ToString(CultureInfo.InvariantCulture);
-        var dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({h}, {w}), }}";
+    /// <summary>Version 1.0, dtype '&lt;f4', C order, the given shape (rank 1 or more), byte for byte as numpy.save writes it.</summary>
+    public static byte[] Encode(ReadOnlySpan<float> data, IReadOnlyList<int> shape)
+    {
+        if (shape.Count == 0) throw new ArgumentException("an array needs at least one dimension", nameof(shape));
+        foreach (var d in shape) ArgumentOutOfRangeException.ThrowIfNegative(d);
+        var size = shape.Aggregate(1L, (a, d) => a * d);
+        var dims = string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
+        if (data.Length != size)
+            throw new ArgumentException($"a ({dims}) array needs {size} values, got {data.Length}", nameof(data));
+
+        var h = shape[0].ToString(CultureInfo.InvariantCulture);
+        var dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}{(shape.Count == 1 ? "," : "")}), }}";
         dict += new string(' ', GrowthAxisMaxDigits - h.Length);
         const int preamble = 10; // magic (6) + version (2) + uint16 header length (2)
         var hlen = dict.Length + 1;

@@ -34,13 +34,19 @@ public interface IExplanationMethod
     /// </summary>
     int MapLength => 0;
 
+    /// <summary>
+    /// True for methods whose work item i serves target slot i alone (deep dream: one target's whole ascent per item, one
+    /// evaluation each): an item's result then holds one map, that target's, instead of one per target.
+    /// </summary>
+    bool ItemServesOneTarget => false;
+
     /// <summary>Adaptive methods choose their perturbations step by step (see <see cref="IAdaptivePlan"/>); null for the rest.</summary>
     IAdaptivePlan? AdaptivePlan => null;
 
     /// <summary>The largest work item the method wants; null for the coordinator's default.</summary>
     int? MaxItemSize => null;
 
-    /// <param name="itemMaps">Work items × targets × <see cref="MapLength"/>, in item order.</param>
+    /// <param name="itemMaps">Work items × targets × <see cref="MapLength"/> (× 1 with <see cref="ItemServesOneTarget"/>), in item order.</param>
     MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, ReadOnlySpan<float> itemMaps, int[] targets) =>
         Assemble(baseline, scores, targets);
 
@@ -53,4 +59,5 @@ public sealed record MethodOutput(IReadOnlyList<OutputMap> Maps, JsonArray? PerT
 
 /// <param name="Window">0 for the combined map; a scale's window height for per-scale occlusion maps.</param>
 /// <param name="Kind">"" for an attribution map, "mask" for a binary view such as LIME's positive-only mask.</param>
-public sealed record OutputMap(int Target, int Window, string Kind, float[] Data);
+/// <param name="Height">0: the source image's size (every attribution map); else the map's own (deep dream's model-input sized image).</param>
+public sealed record OutputMap(int Target, int Window, string Kind, float[] Data, int Height = 0, int Width = 0);

@@ -29,6 +29,7 @@ public static class MethodCatalog
         GradientMethodKind.ScoreCam => new ScoreCamMethod(spec.Gradient, spec),
         GradientMethodKind.Activations => new ActivationsMethod(spec.Gradient, spec),
         GradientMethodKind.PooledActivations => new PooledActivationsMethod(spec.Gradient, spec),
+        GradientMethodKind.DeepDream => new DeepDreamMethod(spec.Gradient, spec),
         _ => new InputGradientMethod(spec.Gradient, spec),
     };
 

@@ -295,7 +295,8 @@ public static class ViewerEndpoints
     /// <summary>numpy's .npy v1.0: the map's little-endian float32 bytes behind a header numpy.load reads.</summary>
     private static byte[] Npy(AttributionMap map)
     {
-        var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({map.Height}, {map.Width}), }}";
+        var depth = map.Kind == "dream" ? ", 3" : ""; // a dream's data is RGB per pixel
+        var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({map.Height}, {map.Width}{depth}), }}";
         var total = 10 + header.Length + 1;
         header = header.PadRight(header.Length + (64 - total % 64) % 64) + "\n";
         var bytes = new List<byte> { 0x93 };

@@ -7,7 +7,8 @@ namespace Lantern.Cli.Client;
 /// <summary>
 /// Writes a job's result as files: summary.json, map-&lt;class&gt;.npy and overlay-&lt;class&gt;.png per target; for
 /// multi-scale jobs map-&lt;class&gt;-w&lt;size&gt;.npy (and overlay) per scale and sheet-&lt;class&gt;.png; for LIME also
-/// mask-&lt;class&gt;.npy and overlay-mask-&lt;class&gt;.png (lime's hide_rest view).
+/// mask-&lt;class&gt;.npy and overlay-mask-&lt;class&gt;.png (lime's hide_rest view); for deep dream dream-&lt;target&gt;.png
+/// and .npy (height × width × 3, RGB in 0..1).
 /// </summary>
 public static class ResultWriter
 {
@@ -25,6 +26,12 @@ public static class ResultWriter
             };
             var kind = map.Kind.Length > 0 ? map.Kind : "map"; // "mask": LIME's positive-only view
             var values = MemoryMarshal.Cast<byte, float>(map.Data.Span);
+            if (kind == "dream") // deep dream: the image itself, RGB in 0..1 per pixel
+            {
+                written.Add(WriteFile(directory, $"dream-{stem}.png", AttributionPictures.Dream(values, map.Width, map.Height, null)));
+                written.Add(WriteFile(directory, $"dream-{stem}.npy", Npy.Encode(values, [map.Height, map.Width, 3])));
+                continue;
+            }
             written.Add(WriteFile(directory, $"{kind}-{stem}.npy", Npy.Encode(values, map.Height, map.Width)));
             if (!map.OverlayPng.IsEmpty)
                 written.Add(WriteFile(directory, kind == "map" ? $"overlay-{stem}.png" : $"overlay-{kind}-{stem}.png", map.OverlayPng.ToByteArray()));

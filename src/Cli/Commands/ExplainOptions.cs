@@ -12,11 +12,14 @@ public sealed class ExplainOptions
 {
     public Argument<string?> Image { get; } = new("image") { Description = "Image file to explain (JPEG, PNG, BMP, GIF, WebP); or --dataset", Arity = ArgumentArity.ZeroOrOne };
     public Option<int?> Top { get; } = new("--top") { Description = "--dataset: images in each max-activating-<class>.png and min-activating-<class>.png picture (default 8, at most 64)" };
-    public Option<string?> Channel { get; } = new("--channel") { Description = "max-activating: rank by this layer channel's mean activation instead of --classes, as LAYER:C (see `lantern inspect`)" };
+    public Option<string?> Channel { get; } = new("--channel") { Description = "max-activating: rank by this layer channel's mean activation instead of --classes, as LAYER:C (see `lantern inspect`); deep-dream: dream these channels of a layer, LAYER:C or LAYER:C1,C2,..." };
+    public Option<int?> Octaves { get; } = new("--octaves") { Description = "deep-dream: coarse-to-fine levels, 1 to 8 (default 3)" };
+    public Option<int?> Iterations { get; } = new("--iterations") { Description = "deep-dream: gradient-ascent steps per octave (default 20)" };
+    public Option<string?> DreamStart { get; } = new("--dream-start") { Description = "deep-dream: noise (seeded noise around mid-grey, default, as MATLAB) or image (the given image)" };
     public Option<float?> Perplexity { get; } = new("--perplexity") { Description = "tsne: the t-SNE perplexity, below the number of images (default 30, or a third of the images when fewer)" };
     public Option<string?> Dataset { get; } = new("--dataset") { Description = "Explain every image of this dataset (name or name:version; see `lantern datasets`) in one job: OUT/<image>/ per image, OUT/index.csv" };
     public Option<string> Model { get; } = new("--model") { Required = true, Description = "ONNX model file (a JSON descriptor beside it, name.json, supplies preprocessing and labels), or a registered model name:version (its registered preprocessing and labels apply)" };
-    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap, rise; gradcam, gradcam++, cam, scorecam, activations; saliency, gradient-x-input, integrated-gradients, smoothgrad, guided-backprop; with --dataset also max-activating (the images ranked by --classes' scores, each with its Grad-CAM map) and tsne (the images laid out by their pooled activations of --layer)" };
+    public Option<string> Method { get; } = new("--method") { DefaultValueFactory = _ => "occlusion", Description = "occlusion, lime, kernelshap, rise; gradcam, gradcam++, cam, scorecam, activations; saliency, gradient-x-input, integrated-gradients, smoothgrad, guided-backprop; deep-dream (an image that maximises --classes or --channel, written as dream-<target>.png); with --dataset also max-activating (the images ranked by --classes' scores, each with its Grad-CAM map) and tsne (the images laid out by their pooled activations of --layer)" };
     public Option<string?> Layer { get; } = new("--layer") { Description = "gradcam, gradcam++, cam, scorecam, activations: the feature layer (see `lantern inspect`; default: the last with spatial size > 1)" };
     public Option<int?> Steps { get; } = new("--steps") { Description = "integrated-gradients: points on the path (default 32)" };
     public Option<string?> Baseline { get; } = new("--baseline") { Description = "integrated-gradients: zero (the zero input tensor, default) or black (a black image)" };
@@ -73,7 +76,7 @@ public sealed class ExplainOptions
         command.Arguments.Add(Image);
         foreach (var option in new Option[]
                  {
-                     Model, Dataset, Top, Perplexity, Channel, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
+                     Model, Dataset, Top, Perplexity, Channel, Octaves, Iterations, DreamStart, Method, Window, Stride, Windows, Border, CoarseToFine, RefineThreshold, Fill, BlurSigma, Samples, Seed, SegmentationMethod, Segments,
                      FelzenszwalbScale, Hide, NumFeatures, FeatureSelection, MaskFeatures, StopWhenStable, CheckEvery, StableChecks, Cells, Density, TopK, Classes, Score,
                      Labels, InputSize, Resize, ChannelOrder, Scale, Mean, Std, ModelOutput, Out, Name, NoCache, Metrics, MetricSteps,
                      RandomizationSteps, Layer, Steps, Baseline, Integration, SmoothOver, SmoothSamples, SmoothSigma, TopChannels, Twin, Regions, TargetTensor,
@@ -153,6 +156,18 @@ public sealed class ExplainOptions
                     Samples = parsed.GetValue(Samples) ?? 2000, Cells = parsed.GetValue(Cells) ?? 0, Density = parsed.GetValue(Density) ?? 0,
                 };
                 break;
+            case DeepDreamMethod.MethodName:
+                submit.DeepDream = new Contracts.Api.DeepDreamOptions
+                {
+                    Octaves = parsed.GetValue(Octaves) ?? 0, Iterations = parsed.GetValue(Iterations) ?? 0,
+                    Start = parsed.GetValue(DreamStart) ?? "", Channel = parsed.GetValue(Channel) ?? "",
+                };
+                if (submit.DeepDream.Channel.Length > 0)
+                {
+                    if (parsed.GetValue(Classes) is not null) throw new ArgumentException("--method deep-dream dreams --classes or --channel, not both");
+                    submit.Targets = null; // the channels are the targets
+                }
+                break;
             case var name when GradientMethodNames.TryParse(name!, out _):
                 submit.Gradient = new GradientOptions
                 {
@@ -184,7 +199,7 @@ public sealed class ExplainOptions
                 break;
             case var other:
                 throw new ArgumentException(
-                    $"--method '{other}' is not one of: occlusion, lime, kernelshap, rise, {string.Join(", ", GradientMethodNames.All)}, max-activating (with --dataset)");
+                    $"--method '{other}' is not one of: occlusion, lime, kernelshap, rise, {string.Join(", ", GradientMethodNames.All)}, deep-dream, max-activating and tsne (with --dataset)");
         }
         var labels = parsed.GetValue(Labels) is { } labelsPath
             ? File.ReadAllLines(labelsPath)
@@ -204,8 +219,11 @@ public sealed class ExplainOptions
             throw new ArgumentException("--metrics randomization re-draws the weights of the model file: give the .onnx file (not a registered name, and not with --twin)");
         if (parsed.GetValue(Perplexity) is { } perplexity && (parsed.GetValue(Method) != "tsne" || !(perplexity >= 1)))
             throw new ArgumentException(parsed.GetValue(Method) != "tsne" ? "--perplexity applies with --method tsne" : $"--perplexity must be at least 1, got {perplexity}");
-        if (parsed.GetValue(Channel) is not null && parsed.GetValue(Method) != "max-activating")
-            throw new ArgumentException("--channel applies with --method max-activating");
+        if (parsed.GetValue(Channel) is not null && parsed.GetValue(Method) is not ("max-activating" or DeepDreamMethod.MethodName))
+            throw new ArgumentException("--channel applies with --method max-activating or deep-dream");
+        if (parsed.GetValue(Method) != DeepDreamMethod.MethodName
+            && new Option[] { Octaves, Iterations, DreamStart }.FirstOrDefault(o => parsed.GetResult(o) is { Implicit: false }) is { } dreamOnly)
+            throw new ArgumentException($"{dreamOnly.Name} applies with --method deep-dream");
         if (parsed.GetValue(Top) is { } top && (dataset is null || top is < 1 or > 64))
             throw new ArgumentException(dataset is null ? "--top applies with --dataset" : $"--top must be between 1 and 64, got {top}");
         return new ExplainRequest(imagePath, registered is null ? modelPath : null, submit, parsed.GetValue(Out)!, twin, metrics,

@@ -32,7 +32,8 @@ public static class JobAssembly
                 TargetClass = map.Kind == "activation" ? map.Target : spec.ClassOf(map.Target),
                 Region = map.Kind == "activation" ? 0 : TargetRegions.RegionNumber(map.Target),
                 Window = map.Window, Kind = map.Kind,
-                Height = spec.ImageHeight, Width = spec.ImageWidth, DataSha256 = put.Sha256,
+                Height = map.Height > 0 ? map.Height : spec.ImageHeight, Width = map.Height > 0 ? map.Width : spec.ImageWidth,
+                DataSha256 = put.Sha256,
             });
         }
         outcome.SummaryJson = JobSummary.Build(state, method, output, finishedUnixMs);

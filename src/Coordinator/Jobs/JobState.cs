@@ -3,6 +3,7 @@ using JobProgress = Lantern.Contracts.Api.JobProgress;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Scoring;
 using Lantern.Methods;
+using Lantern.Methods.Gradients;
 
 namespace Lantern.Coordinator.Jobs;
 
@@ -35,6 +36,9 @@ public sealed class JobState(string jobId)
     /// <summary>Methods that fold each work item into maps (see IExplanationMethod.MapLength): items × targets × MapLength.</summary>
     public float[] ItemMaps { get; private set; } = [];
     public int MapLength { get; private set; }
+
+    /// <summary>Maps in a work item's result: one per target, or one for methods whose items each serve one target.</summary>
+    private int MapsPerItem => _method is { ItemServesOneTarget: true } ? 1 : Targets.Length;
     public int WorkItemCount { get; private set; }
     public int WorkItemsDone { get; private set; }
     public long Evaluations { get; private set; }
@@ -277,10 +281,10 @@ public sealed class JobState(string jobId)
         }
 
         if (Phase != JobPhase.Running || !IsWorkItem(item) || _done[item.First / WorkItemSize]) return [];
-        var expected = item.Count * Targets.Length + Targets.Length * MapLength;
+        var expected = item.Count * Targets.Length + MapsPerItem * MapLength;
         if (command.Scores.Count != expected)
             return [Failed($"a worker returned {command.Scores.Count} {(MapLength > 0 ? "values" : "scores")} for {item.Count} perturbations × {Targets.Length} targets" +
-                           (MapLength > 0 ? $" and {Targets.Length} maps of {MapLength}" : ""), nowUnixMs)];
+                           (MapLength > 0 ? $" and {MapsPerItem} maps of {MapLength}" : ""), nowUnixMs)];
         return [new ItemScored { First = item.First, Count = item.Count, Scores = { command.Scores }, Worker = command.Worker }];
     }
 
@@ -323,7 +327,7 @@ public sealed class JobState(string jobId)
                 Baseline = [.. baseline.Scores];
                 Targets = [.. baseline.Targets];
                 TargetScores = new float[PerturbationCount * Targets.Length];
-                ItemMaps = new float[(long)WorkItemCount * Targets.Length * MapLength];
+                ItemMaps = new float[(long)WorkItemCount * MapsPerItem * MapLength];
                 FirstItemUnixMs = baseline.FirstItemUnixMs;
                 Evaluations += 1;
                 Phase = JobPhase.Running;
@@ -335,10 +339,10 @@ public sealed class JobState(string jobId)
                 WorkItemsDone++;
                 while (_firstMissing < WorkItemCount && _done[_firstMissing]) _firstMissing++;
                 Evaluations += scored.Count;
-                // The block is the item's scores (count × targets), then, for map-folding methods, its maps (targets × MapLength).
+                // The block is the item's scores (count × targets), then, for map-folding methods, its maps (MapsPerItem × MapLength).
                 var scoreCount = scored.Count * Targets.Length;
                 for (var i = 0; i < scoreCount; i++) TargetScores[scored.First * Targets.Length + i] = scored.Scores[i];
-                var mapOffset = (long)index * Targets.Length * MapLength;
+                var mapOffset = (long)index * MapsPerItem * MapLength;
                 for (var i = scoreCount; i < scored.Scores.Count; i++) ItemMaps[mapOffset + i - scoreCount] = scored.Scores[i];
                 if (scored.Worker.Length > 0) Workers.Add(scored.Worker);
                 break;
@@ -436,7 +440,7 @@ public sealed class JobState(string jobId)
         if (Phase == JobPhase.Running)
         {
             // Only the scored items' blocks, in item order: a snapshot grows with the work done, not the work planned.
-            var mapBlock = Targets.Length * MapLength;
+            var mapBlock = MapsPerItem * MapLength;
             for (var k = 0; k < WorkItemCount; k++)
             {
                 if (!_done[k]) continue;
@@ -487,7 +491,7 @@ public sealed class JobState(string jobId)
         if (state.Phase == JobPhase.Running)
         {
             var targets = state.Targets.Length;
-            var mapBlock = targets * state.MapLength;
+            var mapBlock = state.MapsPerItem * state.MapLength;
             state.TargetScores = new float[state.PerturbationCount * targets];
             state.ItemMaps = new float[(long)state.WorkItemCount * mapBlock];
             int scoresAt = 0, mapsAt = 0;
@@ -540,10 +544,12 @@ public sealed class JobState(string jobId)
     public float[] BaselineTargetScores() => TargetScoresOf(Spec!, Baseline, Targets);
 
     /// <summary>The targets' scores in a baseline (the model's raw output), in the score kind the spec asks for.</summary>
+    /// <returns>NaN for a target the baseline does not hold: a dreamt channel, or a value of a target tensor beyond the output's.</returns>
     public static float[] TargetScoresOf(JobSpec spec, float[] baseline, int[] targets)
     {
+        if (DeepDreamMethod.DreamsChannels(spec)) return [.. targets.Select(_ => float.NaN)];
         var scores = spec.AppliesSoftmax() ? Scores.Softmax(baseline) : baseline;
-        return [.. targets.Select(t => spec.Score(t, scores, spec.OutputShape))];
+        return [.. targets.Select(t => TargetRegions.IsRegion(t) || t < scores.Length ? spec.Score(t, scores, spec.OutputShape) : float.NaN)];
     }
 
     public JobProgress ToProgress() => new()

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Scoring;
 using Lantern.Methods;
+using Lantern.Methods.Gradients;
 
 namespace Lantern.Coordinator.Jobs;
 
@@ -110,9 +111,11 @@ public static class JobSummary
     private static JsonArray TargetsOf(JobSpec spec, float[] baseline, int[] targets)
     {
         var baselineTargets = JobState.TargetScoresOf(spec, baseline, targets);
+        var channels = DeepDreamMethod.DreamsChannels(spec);
         return new JsonArray([.. targets.Select((c, i) => (JsonNode)new JsonObject
         {
-            ["class"] = spec.ClassOf(c), ["label"] = spec.Describe(c), ["score"] = baselineTargets[i],
+            [channels ? "channel" : "class"] = spec.ClassOf(c), ["label"] = channels ? DeepDreamMethod.ChannelLabel(spec, c) : spec.Describe(c),
+            ["score"] = float.IsFinite(baselineTargets[i]) ? baselineTargets[i] : null, // null: not a value of the model's output
             ["region"] = TargetRegions.IsRegion(c) ? JsonNode.Parse(Google.Protobuf.JsonFormatter.Default.Format(spec.Targets.Regions[TargetRegions.RegionIndex(c)])) : null,
         })]);
     }

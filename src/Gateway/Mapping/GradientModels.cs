@@ -40,7 +40,8 @@ public sealed class GradientModels(IArtifactStore artifacts, IMemoStore? memo = 
             ? [3, spec.Preprocessing.Height, spec.Preprocessing.Width]
             : [spec.Preprocessing.Height, spec.Preprocessing.Width, 3];
         var kind = GradientMethodNames.Parse(options.Method);
-        if (GradientMethodNames.UsesLayer(kind))
+        // A deep dream of channels names its layer too (it is the target tensor): resolved and checked the same way.
+        if (GradientMethodNames.UsesLayer(kind) || kind == GradientMethodKind.DeepDream && options.DreamChannels)
         {
             var layer = await ResolveLayerAsync(differentiated, bytes, inputShape, options.Layer, cancellationToken);
             options.Layer = layer.Name;

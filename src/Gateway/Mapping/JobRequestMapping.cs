@@ -87,9 +87,8 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
                 await MetricsAsync(spec, request, cancellationToken);
                 break;
             case SubmitJobRequest.MethodOneofCase.DeepDream:
-                CheckDeepDream(request.DeepDream);
-                throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented,
-                    "deep dream's ascent exists (Lantern.Methods.Gradients.DeepDream) but the cluster does not run it yet"));
+                await DeepDreamAsync(spec, request, model, limits, cancellationToken);
+                break;
         }
         if (spec.Targets.Regions.Count > 0) CheckRegions(spec);
         CheckQuota(spec, limits);
@@ -119,6 +118,9 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
             case JobSpec.MethodOneofCase.Metrics:
                 GrpcErrors.InvalidArgument("metrics score given maps of one image; a dataset job cannot run them");
                 break;
+            case JobSpec.MethodOneofCase.Gradient when spec.Gradient.Method == Lantern.Methods.Gradients.DeepDreamMethod.MethodName:
+                GrpcErrors.InvalidArgument("deep dream synthesises one image per target rather than explaining images; submit it without a dataset");
+                break;
         }
         try
         {
@@ -133,22 +135,63 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         return spec;
     }
 
-    private static void CheckDeepDream(Lantern.Contracts.Api.DeepDreamOptions options)
+    /// <summary>
+    /// Deep dream runs as a gradient method ("deep-dream", the gradient of the targets' score with respect to the input).
+    /// Its targets are the request's classes, or the channels "LAYER:C1,C2,..." names: the layer is then the target tensor
+    /// and each channel's mean activation the score.
+    /// </summary>
+    private async Task DeepDreamAsync(JobSpec spec, SubmitJobRequest request, OnnxModelInfo model, QuotaLimits limits,
+        CancellationToken cancellationToken)
     {
+        var options = request.DeepDream;
         if (options.Start is not ("" or "noise" or "image"))
             GrpcErrors.InvalidArgument($"deep dream start must be noise or image, not '{options.Start}'");
-        var colon = options.Channel.LastIndexOf(':');
-        if (options.Channel.Length > 0 && (colon < 1 || !int.TryParse(options.Channel.AsSpan(colon + 1), out var channel) || channel < 0))
-            GrpcErrors.InvalidArgument($"deep dream channel must be LAYER:C with C a channel index, not '{options.Channel}'");
+        var (layer, channels) = ParseDreamChannels(options.Channel);
+        var dream = new Contracts.Messages.GradientOptions
+        {
+            Method = Lantern.Methods.Gradients.DeepDreamMethod.MethodName,
+            DreamOctaves = options.Octaves == 0 ? 3 : options.Octaves,
+            DreamIterations = options.Iterations == 0 ? 20 : options.Iterations,
+            DreamFromImage = options.Start == "image",
+        };
         try
         {
             Lantern.Methods.Gradients.DeepDream.Validate(new Lantern.Methods.Gradients.DeepDreamOptions(
-                Octaves: options.Octaves == 0 ? 3 : options.Octaves, Iterations: options.Iterations == 0 ? 20 : options.Iterations));
+                Octaves: dream.DreamOctaves, Iterations: dream.DreamIterations));
         }
         catch (ArgumentException error)
         {
             GrpcErrors.InvalidArgument(error.Message);
         }
+        if (!model.ChannelsFirst)
+            GrpcErrors.InvalidArgument(
+                $"deep dream needs a channels-first image input [N,3,H,W]; the model's is [{string.Join(',', model.InputShape)}]");
+        if (spec.Targets.Regions.Count > 0)
+            GrpcErrors.InvalidArgument("deep dream's targets are classes (targets.classes or top_k) or channels (channel), not regions");
+        if (channels.Length > 0)
+        {
+            if (request.Targets is { } targets && (targets.Classes.Count > 0 || targets.TopK > 0 || targets.Regions.Count > 0))
+                GrpcErrors.InvalidArgument("a deep dream of channels has the channels as its targets: leave targets unset");
+            QuotaPolicy.Check(limits, QuotaLimits.TargetsPerJob, channels.Length, "the number of channels", "dream fewer channels per job");
+            if (channels.Distinct().Count() != channels.Length) GrpcErrors.InvalidArgument("name each channel once");
+            (dream.Layer, dream.TargetTensor, dream.DreamChannels) = (layer, layer, true);
+            spec.Targets = new Contracts.Messages.Targets { Classes = { channels } };
+        }
+        spec.Gradient = dream;
+        await gradientModels.PrepareAsync(spec, model, cancellationToken);
+        if (channels.Length > 0 && channels.Max() is var highest && highest >= spec.LayerShape[0])
+            GrpcErrors.InvalidArgument($"channel {highest} is out of range: layer '{dream.Layer}' has {spec.LayerShape[0]} channels (0 to {spec.LayerShape[0] - 1})");
+    }
+
+    /// <summary>"" → no channels; "LAYER:C" or "LAYER:C1,C2" (the layer's name may itself hold colons: the channels follow the last).</summary>
+    private static (string Layer, int[] Channels) ParseDreamChannels(string text)
+    {
+        if (text.Length == 0) return ("", []);
+        var colon = text.LastIndexOf(':');
+        var channels = colon < 1 ? [] : text[(colon + 1)..].Split(',').Select(c => int.TryParse(c, out var v) && v >= 0 ? v : -1).ToArray();
+        if (channels.Length == 0 || channels.Contains(-1))
+            GrpcErrors.InvalidArgument($"deep dream channel must be LAYER:C or LAYER:C1,C2,... with each C a channel index, not '{text}'");
+        return (text[..colon], channels);
     }
 
     /// <summary>
@@ -234,7 +277,9 @@ public sealed class JobRequestMapping(ArtifactCatalog catalog, IArtifactStore ar
         long evaluations;
         try
         {
-            evaluations = MethodCatalog.For(spec).PerturbationCount;
+            var method = MethodCatalog.For(spec);
+            // A dream is one work item per target, but each runs its every ascent step through the model.
+            evaluations = method is Lantern.Methods.Gradients.DeepDreamMethod dream ? dream.PerturbationCount * dream.Steps : method.PerturbationCount;
         }
         catch (ArgumentException e)
         {

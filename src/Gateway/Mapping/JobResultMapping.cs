@@ -5,6 +5,7 @@ using Lantern.Explainers.Scoring;
 using Lantern.Imaging;
 using Lantern.Models;
 using Lantern.Methods;
+using Lantern.Methods.Gradients;
 using Lantern.Storage;
 using System.Runtime.InteropServices;
 using OverlayStyle = Lantern.Imaging.OverlayStyle;
@@ -81,7 +82,9 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
             var map = new AttributionMap
             {
                 TargetClass = stored.TargetClass, Region = stored.Region,
-                Label = stored.Kind == "activation" ? $"channel {stored.TargetClass}" : spec.LabelOf(stored.TargetClass),
+                Label = stored.Kind == "activation" ? $"channel {stored.TargetClass}"
+                    : DeepDreamMethod.DreamsChannels(spec) ? DeepDreamMethod.ChannelLabel(spec, stored.TargetClass)
+                    : spec.LabelOf(stored.TargetClass),
                 Window = stored.Window, Kind = stored.Kind,
                 Height = stored.Height, Width = stored.Width, Data = ByteString.CopyFrom(data),
             };
@@ -89,9 +92,12 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
             {
                 var values = MemoryMarshal.Cast<byte, float>(data);
                 var title = Title(map, probabilities, stored.Window);
-                map.OverlayPng = ByteString.CopyFrom(stored.Kind == "mask"
-                    ? AttributionPictures.LimeMask(image, values, style.Plain ? null : title)
-                    : AttributionPictures.Overlay(image, values, style with { Title = title }));
+                map.OverlayPng = ByteString.CopyFrom(stored.Kind switch
+                {
+                    "mask" => AttributionPictures.LimeMask(image, values, style.Plain ? null : title),
+                    DeepDreamMethod.MapKind => AttributionPictures.Dream(values, stored.Width, stored.Height, style.Plain ? null : title),
+                    _ => AttributionPictures.Overlay(image, values, style with { Title = title }),
+                });
                 if (stored.Kind.Length == 0)
                 {
                     var key = (stored.TargetClass, stored.Region);
@@ -119,7 +125,7 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
     private static string Title(AttributionMap map, float[] probabilities, int window)
     {
         var name = map.Label.Length > 0 ? map.Label : $"class {map.TargetClass}";
-        if (map.Kind == "activation") return name;
+        if (map.Kind is "activation" or DeepDreamMethod.MapKind) return name; // a probability of the job's image says nothing of either
         var score = map.TargetClass >= 0 && map.TargetClass < probabilities.Length
             ? $" ({probabilities[map.TargetClass].ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)})"
             : "";

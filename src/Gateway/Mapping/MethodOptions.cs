@@ -57,6 +57,8 @@ public static class MethodOptions
     {
         var g = requested.Clone();
         g.Method = g.Method.ToLowerInvariant();
+        if (g.Method == DeepDreamMethod.MethodName)
+            GrpcErrors.InvalidArgument("deep dream has options of its own: submit it with deep_dream (DeepDreamOptions), not gradient");
         if (!GradientMethodNames.TryParse(g.Method, out var kind))
             GrpcErrors.InvalidArgument($"gradient method '{requested.Method}' is not one of: {string.Join(", ", GradientMethodNames.All)}");
         if (!GradientMethodNames.UsesLayer(kind) && g.Layer.Length > 0)

@@ -107,16 +107,27 @@ public static class DeepDream
     /// <summary>Maps a dream tensor to 8-bit RGB values (row-major, interleaved) through the black/white tensors.</summary>
     public static byte[] ToPixels(ReadOnlySpan<float> input, ReadOnlySpan<float> black, ReadOnlySpan<float> white, int channels, int height, int width)
     {
-        var pixels = new byte[height * width * 3];
+        var unit = new float[height * width * 3];
+        ToUnitRgb(input, black, white, channels, height, width, unit);
+        var pixels = new byte[unit.Length];
+        for (var i = 0; i < unit.Length; i++) pixels[i] = (byte)Math.Clamp(MathF.Round(unit[i] * 255), 0, 255);
+        return pixels;
+    }
+
+    /// <summary>
+    /// Maps a dream tensor [C,H,W] to RGB values in 0..1 (row-major, interleaved) through the black/white tensors: a value
+    /// at its black image's value is 0, at its white's 1. A one-channel input is repeated into grey.
+    /// </summary>
+    public static void ToUnitRgb(ReadOnlySpan<float> input, ReadOnlySpan<float> black, ReadOnlySpan<float> white, int channels, int height,
+        int width, Span<float> rgb)
+    {
         for (var p = 0; p < height * width; p++)
             for (var c = 0; c < 3; c++)
             {
                 var i = Math.Min(c, channels - 1) * height * width + p;
                 var span = white[i] - black[i];
-                var unit = span == 0 ? 0 : (input[i] - black[i]) / span;
-                pixels[p * 3 + c] = (byte)Math.Clamp(MathF.Round(unit * 255), 0, 255);
+                rgb[p * 3 + c] = span == 0 ? 0 : Math.Clamp((input[i] - black[i]) / span, 0, 1);
             }
-        return pixels;
     }
 
     /// <summary>destination = source shifted by (dy, dx), wrapping around.</summary>

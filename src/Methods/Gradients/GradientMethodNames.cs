@@ -4,6 +4,7 @@ public enum GradientMethodKind
 {
     GradCam, GradCamPlusPlus, Cam, ScoreCam, Activations, PooledActivations,
     Saliency, GradientXInput, IntegratedGradients, SmoothGrad, GuidedBackprop,
+    DeepDream,
 }
 
 /// <summary>The names users type (CLI, gRPC) for the gradient and CAM methods.</summary>
@@ -22,9 +23,14 @@ public static class GradientMethodNames
         ["integrated-gradients"] = GradientMethodKind.IntegratedGradients,
         ["smoothgrad"] = GradientMethodKind.SmoothGrad,
         ["guided-backprop"] = GradientMethodKind.GuidedBackprop,
+        [DeepDreamMethod.MethodName] = GradientMethodKind.DeepDream,
     };
 
-    public static IReadOnlyCollection<string> All => Kinds.Keys;
+    /// <summary>
+    /// The methods a request's GradientOptions may name: all but deep dream, whose options are its own
+    /// (SubmitJobRequest.deep_dream, which the gateway turns into a gradient spec).
+    /// </summary>
+    public static IReadOnlyCollection<string> All => [.. Kinds.Keys.Where(name => name != DeepDreamMethod.MethodName)];
 
     /// <summary>The methods SmoothGrad can average.</summary>
     public static readonly string[] Smoothable = ["saliency", "gradient-x-input", "integrated-gradients", "guided-backprop"];

@@ -17,14 +17,42 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
     private readonly LruCache<string, GradientSession> _sessions = new(sessionBudget, session => session.EstimatedBytes);
     private readonly LruCache<string, Prepared> _jobs = new(jobCacheSize);
 
-    private sealed record Prepared(JobSpec Spec, GradientSession Session, IGradientEvaluation Evaluation, int[] Targets, int MapLength);
+    /// <param name="Black">The preprocessed tensors of an all-black and (deep dream only) an all-white image.</param>
+    private sealed record Prepared(JobSpec Spec, GradientSession Session, IGradientEvaluation Evaluation, int[] Targets, int MapLength,
+        float[]? Black = null, float[]? White = null);
 
     /// <returns>Evaluations run.</returns>
     public async Task<(float[] Block, int Evaluations)> EvaluateAsync(WorkSpec work, PreparedJob job, WorkItem item,
         RunOptions runOptions, CancellationToken cancellationToken)
     {
         var prepared = await PrepareAsync(work, job, cancellationToken);
+        if (prepared.Evaluation is DeepDreamMethod.Ascent ascent)
+            return (Dream(prepared, ascent, item, runOptions, cancellationToken), ascent.Method.Steps);
         return (Evaluate(prepared, item.First, item.Count, runOptions), item.Count * prepared.Targets.Length);
+    }
+
+    /// <summary>
+    /// A deep dream's work item: the whole ascent of target slot item.First, then one more run for the final image's
+    /// score. The block is the item's scores (that slot's final score, the other slots 0) and the one target's result.
+    /// </summary>
+    private static float[] Dream(Prepared job, DeepDreamMethod.Ascent ascent, WorkItem item, RunOptions runOptions,
+        CancellationToken cancellationToken)
+    {
+        var (session, method) = (job.Session, ascent.Method);
+        var slot = (int)item.First;
+        if (item.Count != 1 || slot >= job.Targets.Length)
+            throw new InvalidOperationException($"a dream's work item is one target, not {item.Count} from {item.First}");
+        var target = job.Targets[slot];
+        var dream = DeepDreamSession.Run(session, seed => method.WriteSeed(target, seed), ascent.Start, job.Black!, job.White!,
+            job.Spec.InputShape, method.Options, runOptions, cancellationToken);
+        dream.Input.CopyTo(session.InputBuffer(1));
+        method.WriteSeed(target, session.SeedBuffer(1));
+        session.Run(1, runOptions);
+        float[] curve = [.. dream.Scores, session.Scores[0]];
+        var block = new float[job.Targets.Length + method.MapLength];
+        block[slot] = curve[^1];
+        method.ItemResult(dream.Input, job.Black, job.White, curve).CopyTo(block, job.Targets.Length);
+        return block;
     }
 
     private static float[] Evaluate(Prepared job, long first, int count, RunOptions? runOptions = null)
@@ -122,8 +150,14 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
             ? CamHead.Find(await fetch(spec.Gradient.TwinModelSha256.Length > 0 ? spec.Gradient.TwinModelSha256 : spec.ModelSha256,
                 "model", cancellationToken), spec.Gradient.Layer)
             : null;
+        float[]? white = null;
+        if (method is DeepDreamMethod)
+        {
+            white = new float[job.BaseTensor.Length];
+            job.Preprocessor.Write(Enumerable.Repeat(255f, job.Image.Pixels.Length).ToArray(), white);
+        }
         var evaluation = method.Prepare(new GradientJobInputs(job.BaseTensor, black, targets, layerValues, inputScores, head));
-        var prepared = new Prepared(spec, session, evaluation, targets, method.MapLength);
+        var prepared = new Prepared(spec, session, evaluation, targets, method.MapLength, black, white);
         _jobs.Add(key, prepared);
         return prepared;
     }

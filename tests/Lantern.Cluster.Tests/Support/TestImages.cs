@@ -18,6 +18,15 @@ public static class TestImages
         image.SaveAsPng(stream);
         return stream.ToArray();
     }
+
+    /// <summary>An image of one grey level.</summary>
+    public static byte[] Grey(int width, int height, byte level)
+    {
+        using var image = new Image<Rgb24>(width, height, new Rgb24(level, level, level));
+        using var stream = new MemoryStream();
+        image.SaveAsPng(stream);
+        return stream.ToArray();
+    }
 }
 
 /// <summary>Hostile image bytes: files whose header says more than their body holds.</summary>
