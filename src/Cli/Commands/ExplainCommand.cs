@@ -246,9 +246,26 @@ public static class ExplainCommand
                 request.Submit.ModelSha256 = (await client.UploadModelAsync(model, Path.GetFileName(request.ModelPath!), cancellationToken)).Sha256;
             return (await client.Api.SubmitJobAsync(request.Submit, cancellationToken: cancellationToken)).JobId;
         }
-        var image = await File.ReadAllBytesAsync(request.ImagePath, cancellationToken);
+        var image = request.ImagePath.Length > 0
+            ? await File.ReadAllBytesAsync(request.ImagePath, cancellationToken)
+            : GreyCanvas(request.Submit, model);
         return await client.SubmitAsync(request.Submit, model, Path.GetFileName(request.ModelPath ?? ""), image,
-            Path.GetFileName(request.ImagePath), cancellationToken);
+            request.ImagePath.Length > 0 ? Path.GetFileName(request.ImagePath) : "grey.png", cancellationToken);
+    }
+
+    /// <summary>
+    /// A deep dream from noise needs no image (as MATLAB's deepDreamImage): the job's image is then a mid-grey one of the
+    /// model's input size, which the dream does not start from; only its size matters.
+    /// </summary>
+    private static byte[] GreyCanvas(SubmitJobRequest submit, byte[]? model)
+    {
+        var (height, width) = submit.Preprocessing is { Height: > 0, Width: > 0 } p ? (p.Height, p.Width)
+            : model is not null && Lantern.Models.OnnxModelInspector.Inspect(model) is { InputHeight: > 0, InputWidth: > 0 } info
+                ? (info.InputHeight, info.InputWidth)
+                : throw new InvalidOperationException(model is null
+                    ? "a registered model's input size is on the gateway: give an image of that size to dream on"
+                    : "the model leaves its input size open: give --input-size HxW (or an image) to dream at");
+        return Lantern.Imaging.Figure.Png(Enumerable.Repeat((byte)128, height * width * 3).ToArray(), width, height);
     }
 
     /// <summary>
@@ -271,7 +288,8 @@ public static class ExplainCommand
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async context =>
             {
-                var subject = request.Submit.Dataset.Length > 0 ? $"dataset {request.Submit.Dataset}" : Path.GetFileName(request.ImagePath);
+                var subject = request.Submit.Dataset.Length > 0 ? $"dataset {request.Submit.Dataset}"
+                    : request.ImagePath.Length > 0 ? Path.GetFileName(request.ImagePath) : "from noise";
                 var task = context.AddTask($"{request.Submit.MethodCase.ToString().ToLowerInvariant()} {subject}");
                 result = await client.FinishAsync(jobId, progress =>
                 {
@@ -294,6 +312,8 @@ public static class ExplainCommand
         if (ReusedFrom(result) is { } reused)
             AnsiConsole.MarkupLineInterpolated(
                 $"explained class(es) {string.Join(", ", result.Targets)} in {elapsed.TotalSeconds:0.0} s from {reused}'s result: the same inputs, nothing computed again (--no-cache computes afresh)");
+        else if (result.Progress.Method == Lantern.Methods.Gradients.DeepDreamMethod.MethodName) // one work item per target
+            AnsiConsole.MarkupLineInterpolated($"dreamt target(s) {string.Join(", ", result.Targets)} in {elapsed.TotalSeconds:0.0} s (score curves in summary.json)");
         else
             AnsiConsole.MarkupLineInterpolated($"explained class(es) {string.Join(", ", result.Targets)} with {result.Progress.Evaluations} model evaluations in {elapsed.TotalSeconds:0.0} s");
         foreach (var file in files) AnsiConsole.MarkupLineInterpolated($"  wrote {file}");

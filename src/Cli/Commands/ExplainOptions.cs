@@ -101,9 +101,12 @@ public sealed class ExplainOptions
         var dataset = parsed.GetValue(Dataset);
         var imagePath = parsed.GetValue(Image) ?? "";
         var hasImage = imagePath.Length > 0;
-        if (dataset is null && !hasImage || dataset is not null && hasImage)
+        var dreamsFromNoise = parsed.GetValue(Method) == DeepDreamMethod.MethodName && parsed.GetValue(DreamStart) is null or "noise";
+        if (dataset is null && !hasImage && !dreamsFromNoise || dataset is not null && hasImage)
             throw new ArgumentException(dataset is null
-                ? "give an image file to explain, or --dataset NAME to explain every image of a dataset"
+                ? parsed.GetValue(Method) == DeepDreamMethod.MethodName
+                    ? "--dream-start image starts the dream from an image: give the image file"
+                    : "give an image file to explain, or --dataset NAME to explain every image of a dataset"
                 : "give either an image file or --dataset, not both");
         if (dataset is not null && parsed.GetValue(Metrics) is not null)
             throw new ArgumentException("--metrics runs on one image's maps; explain the images one by one to score them");

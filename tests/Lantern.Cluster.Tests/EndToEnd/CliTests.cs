@@ -84,6 +84,44 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Explain_deep_dream_needs_no_image_and_writes_each_class_dream_with_its_score_curve()
+    {
+        var (model, image) = WriteInputs();
+        var output = Path.Combine(_directory, "dream");
+        var database = TestNode.TempDatabase();
+
+        Assert.Equal(2, await LanternCli.RunAsync( // a dream from the image needs the image
+            ["explain", "--model", model, "--method", "deep-dream", "--dream-start", "image", "--out", output, "--db", database]));
+        Assert.Equal(2, await LanternCli.RunAsync( // dream options on another method are a mistake, not ignored
+            ["explain", image, "--model", model, "--method", "gradcam", "--octaves", "2", "--out", output, "--db", database]));
+        var exitCode = await LanternCli.RunAsync(
+            ["explain", "--model", model, "--method", "deep-dream", "--classes", "0,1", "--octaves", "2", "--iterations", "10",
+             "--seed", "5", "--out", output, "--db", database, "--provider", "cpu"]);
+
+        Assert.Equal(0, exitCode);
+        var squareMeans = new List<(double Inside, double Outside)>();
+        foreach (var target in new[] { 0, 1 })
+        {
+            using var png = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Path.Combine(output, $"dream-{target}.png"));
+            Assert.Equal((Size, Size), (png.Width, png.Height));
+            var (data, shape) = Npy.Decode(File.ReadAllBytes(Path.Combine(output, $"dream-{target}.npy")));
+            Assert.Equal([Size, Size, 3], shape);
+            var inSquare = Enumerable.Range(0, Size * Size).ToLookup(p => p % Size is >= 8 and < 20 && p / Size is >= 8 and < 20, p => (double)data[3 * p]);
+            squareMeans.Add((inSquare[true].Average(), inSquare[false].Average()));
+            Assert.Equal(png[0, 0].R, (byte)Math.Round(data[0] * 255)); // the PNG is the array's first channel
+        }
+        Assert.True(squareMeans[0].Inside > squareMeans[0].Outside, "class 0 (the bright square) is dreamt brightest in the square");
+        Assert.True(squareMeans[1].Outside > squareMeans[1].Inside, "class 1 (the rest) is dreamt brightest outside it");
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        Assert.Equal("deep-dream", summary.RootElement.GetProperty("method").GetString());
+        foreach (var target in summary.RootElement.GetProperty("per_target").EnumerateArray())
+        {
+            Assert.Equal(2 * 10 + 1, target.GetProperty("scores").GetArrayLength());
+            Assert.True(target.GetProperty("gain").GetDouble() > 1.3, $"class {target.GetProperty("class")}: gain {target.GetProperty("gain")}");
+        }
+    }
+
+    [Fact]
     public async Task Explain_with_gateway_runs_the_job_on_a_running_node()
     {
         var (model, image) = WriteInputs();
