@@ -61,6 +61,7 @@ class Result:
     targets: list       # explained class indices (-1 - r for region r)
     scores: np.ndarray  # the model's scores for the unperturbed image
     overlays: dict = field(default_factory=dict)  # file name -> PNG bytes, when asked for
+    dreams: dict = field(default_factory=dict)    # deep-dream: class (or channel) -> the dream, H x W x 3 RGB in 0..1
     raw: object = None  # the JobResult message
 
     def save(self, directory: str) -> list:
@@ -211,11 +212,13 @@ class Client:
             style.outlier_percent = outlier_percent
         r = self.stub.GetResult(pb.GetResultRequest(job_id=job_id, include_overlays=overlays, overlay_style=style),
                                 metadata=self._metadata, timeout=self._timeout)
-        maps, scale_maps, masks, pngs = {}, {}, {}, {}
+        maps, scale_maps, masks, dreams, pngs = {}, {}, {}, {}, {}
         for m in r.maps:
             key = m.target_class if m.region == 0 else (m.target_class, m.region)
             if m.kind == "mask":
                 masks[key] = _array(m)
+            elif m.kind == "dream":
+                dreams[key] = _array(m)
             elif m.window != 0:
                 scale_maps[(m.target_class, m.window)] = _array(m)
             else:
@@ -226,7 +229,7 @@ class Client:
         for picture in r.pictures:  # a multi-scale job's sheet per target
             pngs[os.path.basename(picture.name)] = picture.png
         return Result(
-            job_id=job_id, maps=maps, scale_maps=scale_maps, masks=masks,
+            job_id=job_id, maps=maps, scale_maps=scale_maps, masks=masks, dreams=dreams,
             summary=json.loads(r.summary_json) if r.summary_json else {},
             top_classes=[(c.class_index, c.label, c.score) for c in r.top_classes],
             targets=list(r.targets), scores=np.array(r.model_scores, dtype=np.float32), overlays=pngs, raw=r)
@@ -421,8 +424,14 @@ class Client:
             if "twin" in params:
                 gradient.twin_model_sha256 = self.upload_model(pop("twin"))
             request.gradient.CopyFrom(gradient)
+        elif method == "deep-dream":
+            channel = pop("channel", "")
+            request.deep_dream.CopyFrom(pb.DeepDreamOptions(
+                octaves=int(pop("octaves", 0)), iterations=int(pop("iterations", 0)), start=pop("start", ""), channel=channel))
+            if channel:  # the channels are the targets
+                request.ClearField("targets")
         else:
-            raise ValueError(f"method '{method}' is not one of: occlusion, lime, kernelshap, rise, {', '.join(_GRADIENT_METHODS)}")
+            raise ValueError(f"method '{method}' is not one of: occlusion, lime, kernelshap, rise, deep-dream, {', '.join(_GRADIENT_METHODS)}")
         if params:
             raise TypeError(f"unknown or inapplicable parameter(s) for {method}: {', '.join(sorted(params))}")
         return request
@@ -553,7 +562,8 @@ def _chunks(data: bytes, name: str):
 
 
 def _array(m) -> np.ndarray:
-    return np.frombuffer(m.data, dtype="<f4").reshape(m.height, m.width).astype(np.float32, copy=False)
+    shape = (m.height, m.width, 3) if m.kind == "dream" else (m.height, m.width)  # a dream is RGB per pixel
+    return np.frombuffer(m.data, dtype="<f4").reshape(shape).astype(np.float32, copy=False)
 
 
 def _stem(m) -> str:

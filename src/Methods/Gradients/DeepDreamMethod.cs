@@ -84,7 +84,8 @@ public sealed class DeepDreamMethod(GradientOptions options, JobSpec spec) : IGr
                 [options.DreamChannels ? "channel" : "class"] = targets[slot],
                 ["first_score"] = curve[0],
                 ["final_score"] = curve[^1],
-                // The factor the ascent raised the score by; null when the start score is not positive.
+                ["rise"] = curve[^1] - curve[0],
+                // The factor the ascent raised the score by; null when the start score is not positive (a logit often is not).
                 ["gain"] = curve[0] > 0 ? curve[^1] / curve[0] : null,
                 ["scores"] = new JsonArray([.. curve.ToArray().Select(v => (JsonNode)JsonValue.Create(v))]),
             };

@@ -43,9 +43,14 @@ public sealed class PythonClientTests
         final = client.watch(long_job, progress=False)
         listed = [j.job_id for j in client.jobs(page_size=2)]
         pictures = client.result(occlusion.job_id, overlays=True, colormap="viridis").overlays
+        # A deep dream of class 0 (the bright square at (8,8) 12x12): an RGB image, brightest in the square.
+        dream = client.explain(image, model=model, method="deep-dream", classes=[0], octaves=1, iterations=10, seed=3).dreams[0]
+        square = dream[8:20, 8:20].mean()
+        rest = (dream.sum() - dream[8:20, 8:20].sum()) / (dream.size - dream[8:20, 8:20].size)
         json.dump({"occlusion_job": occlusion.job_id, "label": occlusion.summary["targets"][0]["label"],
                    "dtype": str(occlusion.maps[0].dtype), "long_job": long_job, "long_state": int(final.state),
-                   "listed": listed, "overlay_is_png": pictures["overlay-0.png"][:4] == b"\x89PNG"}, open(out + "/report.json", "w"))
+                   "listed": listed, "overlay_is_png": pictures["overlay-0.png"][:4] == b"\x89PNG",
+                   "dream_shape": list(dream.shape), "dream_square": float(square), "dream_rest": float(rest)}, open(out + "/report.json", "w"))
         """;
 
     // A dataset made and explained from Python; argv: address, model, output directory. The model's class 0 is the mean
@@ -214,6 +219,9 @@ public sealed class PythonClientTests
         var listed = root.GetProperty("listed").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.Contains(root.GetProperty("occlusion_job").GetString(), listed);
         Assert.Contains(root.GetProperty("long_job").GetString(), listed);
+        Assert.Equal([Size, Size, 3], root.GetProperty("dream_shape").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.True(root.GetProperty("dream_square").GetDouble() > root.GetProperty("dream_rest").GetDouble(),
+            $"class 0's dream: square {root.GetProperty("dream_square")}, rest {root.GetProperty("dream_rest")}");
     }
 
     private static void AssertSameFloats(string expectedNpy, string actualNpy)
