@@ -4,6 +4,7 @@
 #   max-activating  Grad-CAM of one class on every image, ranked, with the max/min pictures
 #   tsne            every image's pooled activations of the default layer, then PCA and exact t-SNE at GetResult
 #   randomization   one image's Grad-CAM and the same job on models randomised layer by layer (--metrics randomization)
+#   deep-dream      two classes dreamt from noise (3 octaves x 20 steps each), one work item per class
 # and the wall time of each `lantern explain` (submit, run, fetch and write every file).
 # Usage: bench/global-views.sh [N]   (default 89 noise images: 100 with the 11 shared ones)
 # env LANTERN: the lantern executable (default the Release build); SHARED (default ../shared); MODEL (default MobileNetV2).
@@ -56,6 +57,8 @@ gradcam=$(timed gradcam "$shared/images/golden_retriever.jpg" --method gradcam -
 max=$(timed max-activating --dataset bench --method max-activating --classes 207 --top 4)
 tsne=$(timed tsne --dataset bench --method tsne)
 randomization=$(timed randomization "$shared/images/golden_retriever.jpg" --method gradcam --classes 207 --metrics randomization)
+dream=$(timed deep-dream --method deep-dream --classes 207,130)
+[ -s "$work/deep-dream/dream-130.png" ] || fail "no dream-130.png" "$work/deep-dream.log"
 [ -s "$work/max-activating/max-activating-207.png" ] || fail "no max-activating-207.png" "$work/max-activating.log"
 [ -s "$work/tsne/tsne.png" ] || fail "no tsne.png" "$work/tsne.log"
 
@@ -67,3 +70,4 @@ printf '| one Grad-CAM job (the unit the views repeat) | 1 | %s | %s |\n' "$grad
 printf '| max/min activating (Grad-CAM of class 207, ranked, 2 pictures of 4) | %d | %s | %.2f |\n' "$images" "$max" "$(echo "$max / $images" | bc -l)"
 printf '| t-SNE of the default layer (pooled activations, PCA, exact t-SNE) | %d | %s | %.2f |\n' "$images" "$tsne" "$(echo "$tsne / $images" | bc -l)"
 printf '| randomization check (Grad-CAM, then 5 randomised models) | 1 | %s | %s |\n' "$randomization" "$randomization"
+printf '| deep dream of 2 classes (61 gradient steps each, from noise) | - | %s | - |\n' "$dream"
