@@ -127,7 +127,7 @@ public sealed class ExplainOptions
                 "probability" => ScoreKind.Probability,
                 var other => throw new ArgumentException($"--score '{other}' is not one of: output, probability"),
             },
-            Name = parsed.GetValue(Name) ?? (dataset ?? Path.GetFileName(imagePath)),
+            Name = parsed.GetValue(Name) ?? (dataset ?? (hasImage ? Path.GetFileName(imagePath) : "deep dream from noise")),
             Dataset = dataset ?? "",
             Seed = parsed.GetValue(Seed),
             NoCache = parsed.GetValue(NoCache),
