@@ -32,28 +32,53 @@ public static class BatchSweep
         return timings.Where(t => t.PerSecond >= tolerance * best).Min(t => t.Batch);
     }
 
+    /// <summary>Passes over the candidates: each batch is timed this many times, interleaved, and keeps its best rate.</summary>
+    public const int Rounds = 3;
+
     /// <summary>
-    /// Times each candidate batch on the session (one warm-up run, then runs until <paramref name="perBatch"/> has
-    /// passed, at least two) and chooses. Returns the choice and the measured evaluations per second by batch.
+    /// Times each candidate batch on the session and chooses. Returns the choice and the measured evaluations per second
+    /// by batch. See <see cref="Measure(Action{int}, IReadOnlyList{int}, TimeSpan, Func{long}, long, int)"/>.
     /// </summary>
     public static (int Batch, IReadOnlyList<(int Batch, double PerSecond)> Timings) Measure(ModelSession session, TimeSpan perBatch)
     {
-        var timings = new List<(int, double)>();
         var scores = new float[session.MaxBatch * Math.Max(1, session.ClassCount)];
-        foreach (var batch in Candidates(session.MaxBatch))
+        session.InputBuffer(session.MaxBatch).Clear();
+        return Measure(batch => session.Run(batch, scores), Candidates(session.MaxBatch), perBatch, Stopwatch.GetTimestamp, Stopwatch.Frequency);
+    }
+
+    /// <summary>
+    /// Times <paramref name="run"/> at each batch in <paramref name="rounds"/> interleaved passes (1, 2, 4, …, then again),
+    /// each a share of <paramref name="perBatch"/> and at least two runs after one warm-up run per batch, and keeps each
+    /// batch's best rate. On a shared machine other work only ever slows a pass down; timing each batch once let a burst
+    /// of it land on one batch and pick a batch at half the best rate (bench/RESULTS-batch.md, 2026-12-03), while a burst
+    /// now has to hit the same batch in every pass.
+    /// </summary>
+    /// <param name="clock">Timestamps in <paramref name="ticksPerSecond"/> (Stopwatch's, or a test's).</param>
+    public static (int Batch, IReadOnlyList<(int Batch, double PerSecond)> Timings) Measure(Action<int> run, IReadOnlyList<int> batches,
+        TimeSpan perBatch, Func<long> clock, long ticksPerSecond, int rounds = Rounds)
+    {
+        var best = new double[batches.Count];
+        var share = perBatch / Math.Max(1, rounds);
+        for (var round = 0; round < Math.Max(1, rounds); round++)
         {
-            session.InputBuffer(batch).Clear();
-            session.Run(batch, scores);
-            var started = Stopwatch.GetTimestamp();
-            var runs = 0;
-            do
+            for (var i = 0; i < batches.Count; i++)
             {
-                session.Run(batch, scores);
-                runs++;
+                var batch = batches[i];
+                if (round == 0) run(batch); // warm-up: the first run at a batch size allocates and plans
+                var started = clock();
+                var runs = 0;
+                long elapsed;
+                do
+                {
+                    run(batch);
+                    runs++;
+                    elapsed = clock() - started;
+                }
+                while (runs < 2 || elapsed < share.TotalSeconds * ticksPerSecond);
+                best[i] = Math.Max(best[i], batch * runs * (double)ticksPerSecond / Math.Max(1, elapsed));
             }
-            while (runs < 2 || Stopwatch.GetElapsedTime(started) < perBatch);
-            timings.Add((batch, batch * runs / Stopwatch.GetElapsedTime(started).TotalSeconds));
         }
+        var timings = batches.Select((batch, i) => (batch, best[i])).ToList();
         return (Choose(timings), timings);
     }
 }

@@ -37,4 +37,38 @@ public sealed class BatchSweepTests
     [InlineData(48, new[] { 1, 2, 4, 8, 16, 32, 48 })]
     public void The_sweep_tries_powers_of_two_and_the_largest_batch(int maxBatch, int[] expected) =>
         Assert.Equal(expected, BatchSweep.Candidates(maxBatch));
+
+    /// <summary>
+    /// A made-up CPU on a virtual clock (ms per image by batch; batch 4 the fastest) whose first 300 ms at batch 4 run
+    /// three times slower, as when another process takes the cores for a moment.
+    /// </summary>
+    private static (Action<int> Run, Func<long> Clock) BurstOnBatchFour()
+    {
+        var perImage = new Dictionary<int, double> { [1] = 5.0, [2] = 4.4, [4] = 4.0, [8] = 4.3 };
+        double now = 0, slowedAtFour = 0; // milliseconds
+        void Run(int batch)
+        {
+            var cost = batch * perImage[batch];
+            if (batch == 4 && slowedAtFour < 300)
+            {
+                cost *= 3;
+                slowedAtFour += cost;
+            }
+            now += cost;
+        }
+        return (Run, () => (long)Math.Round(now * 1000)); // microsecond ticks
+    }
+
+    [Fact]
+    public void Interleaved_rounds_keep_each_batchs_best_rate_so_a_burst_on_one_pass_does_not_choose_a_slower_batch()
+    {
+        var (run, clock) = BurstOnBatchFour();
+        var (chosen, timings) = BatchSweep.Measure(run, [1, 2, 4, 8], TimeSpan.FromMilliseconds(300), clock, 1_000_000);
+        Assert.Equal(4, chosen);
+        Assert.Equal(250, timings.Single(t => t.Batch == 4).PerSecond, 1); // 1 / 4 ms, as when nothing else runs
+
+        // One pass, as the sweep timed before: the burst makes batch 4 look slowest and a slower batch is chosen.
+        (run, clock) = BurstOnBatchFour();
+        Assert.Equal(2, BatchSweep.Measure(run, [1, 2, 4, 8], TimeSpan.FromMilliseconds(300), clock, 1_000_000, rounds: 1).Batch);
+    }
 }
