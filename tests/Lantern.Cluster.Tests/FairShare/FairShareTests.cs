@@ -85,10 +85,13 @@ public sealed class FairShareTests(ITestOutputHelper output)
         var bob = await node.SubmitAsAsync("bob", Request(model, image, Big));
         await WaitUntilAsync(async () => (await ProgressAsync(node, [alice, bob])).All(p => p.Evaluations >= 200), "both jobs to be under way");
 
+        // Progress counts the items each job entity has written; at either end of the window a few of a job's finished items
+        // may still wait for its next write (group commit), more so on a loaded machine. That error is fixed in size, so
+        // the window is long enough (about 375 items) for it to stay a few per cent of the split.
         var before = await ProgressAsync(node, [alice, bob]);
         var after = before;
-        await WaitUntilAsync(async () => Total(after = await ProgressAsync(node, [alice, bob])) - Total(before) >= 4_000,
-            "4,000 evaluations more");
+        await WaitUntilAsync(async () => Total(after = await ProgressAsync(node, [alice, bob])) - Total(before) >= 12_000,
+            "12,000 evaluations more");
         foreach (var id in new[] { alice, bob }) await node.Api.CancelJobAsync(new CancelJobRequest { JobId = id });
 
         var (forAlice, forBob) = (after[0].Evaluations - before[0].Evaluations, after[1].Evaluations - before[1].Evaluations);
@@ -138,7 +141,7 @@ public sealed class FairShareTests(ITestOutputHelper output)
         while (!await condition())
         {
             if (deadline.Elapsed > TimeSpan.FromMinutes(3)) throw new TimeoutException($"gave up waiting for {what}");
-            await Task.Delay(1);
+            await Task.Delay(20); // each poll is a GetJob per job: polling harder would take CPU from what is measured
         }
     }
 }
