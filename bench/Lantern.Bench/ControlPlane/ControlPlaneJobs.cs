@@ -20,6 +20,14 @@ public sealed class ControlPlaneJobs(BenchNode node)
         return TinyModel.Occlusion(_model, image);
     }
 
+    /// <summary>RISE on an image of the model's input size: <paramref name="items"/> work items of <paramref name="itemSize"/> masks.</summary>
+    public async Task<SubmitJobRequest> PrepareRiseAsync(long items, int itemSize)
+    {
+        _model ??= (await node.Client.UploadModelAsync(TinyModel.Onnx(), "bench-tiny.onnx")).Sha256;
+        var image = (await node.Client.UploadImageAsync(TinyModel.Image(TinyModel.InputSize), "bench-input-sized.png")).Sha256;
+        return TinyModel.Rise(_model, image, (int)(items * itemSize));
+    }
+
     public async Task<string> SubmitAsync(SubmitJobRequest request) => (await node.Client.Api.SubmitJobAsync(request)).JobId;
 
     public async Task<JobProgress> GetAsync(string jobId, TimeSpan? deadline = null) =>

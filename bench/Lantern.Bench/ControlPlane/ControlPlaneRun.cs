@@ -114,7 +114,7 @@ public static class ControlPlaneRun
 
     private static async Task<string> ThroughputAsync(string home, Sizes sizes)
     {
-        Console.WriteLine($"== throughput: a job of ~{N(sizes.ThroughputItems)} items, 1, 2 and 4 worker actors; then 2 workers with items of {sizes.LargeItemSize}");
+        Console.WriteLine($"== throughput: a job of ~{N(sizes.ThroughputItems)} items, 1, 2 and 4 worker actors; then 2 workers with items of {sizes.LargeItemSize}; then a RISE job whose perturbations cost nothing");
         var md = new StringBuilder();
         md.AppendLine("### Items per second through dispatcher + job entity + assembler");
         md.AppendLine();
@@ -122,18 +122,24 @@ public static class ControlPlaneRun
                       "Rates are over the steady part of the job (from 10 % to 90 % of its items); `node CPU` is the node process's " +
                       "CPU seconds per wall second over the same part (2.0 = both cores).");
         md.AppendLine();
-        md.AppendLine("| worker actors | item size | items | evaluations | items/s | evaluations/s | job s (submit to done) | node CPU (cores) | node peak RSS MB |");
-        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| job | worker actors | item size | items | evaluations | items/s | evaluations/s | job s (submit to done) | node CPU (cores) | node peak RSS MB |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var side = TinyModel.SideFor(sizes.ThroughputItems, ItemSize);
         var rows = new List<(int Workers, int ItemSize, double ItemsPerSecond, double Cpu)>();
-        foreach (var (workers, itemSize) in new[] { (1, ItemSize), (2, ItemSize), (4, ItemSize), (2, sizes.LargeItemSize) })
+        foreach (var (workers, itemSize, rise) in new[]
+                 {
+                     (1, ItemSize, false), (2, ItemSize, false), (4, ItemSize, false), (2, sizes.LargeItemSize, false), (2, ItemSize, true),
+                 })
         {
-            var spec = new NodeSpec { Database = NewDatabase(home, $"throughput-{workers}-{itemSize}"), Workers = workers, WorkItemSize = itemSize };
+            var spec = new NodeSpec
+            {
+                Database = NewDatabase(home, $"throughput-{workers}-{itemSize}{(rise ? "-rise" : "")}"), Workers = workers, WorkItemSize = itemSize,
+            };
             await using var node = await BenchNode.StartAsync(spec);
             var jobs = new ControlPlaneJobs(node);
-            var warm = await jobs.PrepareAsync(TinyModel.SideFor(sizes.WarmUpItems, itemSize));
+            var warm = rise ? await jobs.PrepareRiseAsync(sizes.WarmUpItems, itemSize) : await jobs.PrepareAsync(TinyModel.SideFor(sizes.WarmUpItems, itemSize));
             await jobs.FollowAsync(await jobs.SubmitAsync(warm), ControlPlaneJobs.IsDone, TimeSpan.FromMinutes(5));
-            var request = await jobs.PrepareAsync(side);
+            var request = rise ? await jobs.PrepareRiseAsync(sizes.ThroughputItems, itemSize) : await jobs.PrepareAsync(side);
             node.RestartPeak();
             var id = await jobs.SubmitAsync(request);
             var samples = await jobs.FollowAsync(id, ControlPlaneJobs.IsDone, TimeSpan.FromMinutes(10));
@@ -141,7 +147,8 @@ public static class ControlPlaneRun
             var (itemsPerSecond, cpu) = SteadyRate(samples);
             var evaluationsPerSecond = itemsPerSecond * done.Evaluations / Math.Max(1, done.ItemsTotal);
             rows.Add((workers, itemSize, itemsPerSecond, cpu));
-            var line = $"| {workers} | {itemSize} | {N(done.ItemsTotal)} | {N(done.Evaluations)} | {F(itemsPerSecond, "F0")} | {F(evaluationsPerSecond, "F0")} | " +
+            var job = rise ? "RISE, 8×8 image (free perturbations)" : $"occlusion 1×1, {side}² image";
+            var line = $"| {job} | {workers} | {itemSize} | {N(done.ItemsTotal)} | {N(done.Evaluations)} | {F(itemsPerSecond, "F0")} | {F(evaluationsPerSecond, "F0")} | " +
                        $"{F((done.FinishedUnixMs - done.SubmittedUnixMs) / 1000.0, "F2")} | {F(cpu, "F2")} | {F(node.PeakRssMb, "F0")} |";
             Console.WriteLine(line);
             md.AppendLine(line);
@@ -151,9 +158,11 @@ public static class ControlPlaneRun
         var two = rows[1];
         var four = rows[2];
         var large = rows[3];
+        var free = rows[4];
         md.AppendLine($"Ratios in this run: 2 workers ÷ 1 = {F(two.ItemsPerSecond / one.ItemsPerSecond, "F2")}, 4 ÷ 1 = {F(four.ItemsPerSecond / one.ItemsPerSecond, "F2")}; " +
                       $"items of {large.ItemSize} ÷ items of {ItemSize} (2 workers) = {F(large.ItemsPerSecond / two.ItemsPerSecond, "F2")} in items/s, " +
-                      $"{F(large.ItemsPerSecond * large.ItemSize / (two.ItemsPerSecond * ItemSize), "F2")} in evaluations/s.");
+                      $"{F(large.ItemsPerSecond * large.ItemSize / (two.ItemsPerSecond * ItemSize), "F2")} in evaluations/s; " +
+                      $"RISE with free perturbations ÷ occlusion (2 workers, items of {ItemSize}) = {F(free.ItemsPerSecond / two.ItemsPerSecond, "F2")}.");
         md.AppendLine();
         Console.WriteLine(md.ToString().TrimEnd().Split('\n')[^1]);
         return md.ToString();

@@ -60,6 +60,18 @@ public static class TinyModel
     /// <summary>The smallest square image side whose 1×1 windows fill <paramref name="items"/> work items of <paramref name="itemSize"/>.</summary>
     public static int SideFor(long items, int itemSize) => (int)Math.Ceiling(Math.Sqrt((double)items * itemSize));
 
+    /// <summary>
+    /// RISE with <paramref name="samples"/> masks on an image of the input's own size (8×8, no resampling): a perturbation
+    /// costs a 2×2 mask upsampled over 64 pixels, so the work items cost the worker next to nothing and the job's rate is
+    /// the control plane's own (the occlusion job's perturbations resample a large image, which paces it instead).
+    /// </summary>
+    public static SubmitJobRequest Rise(string modelSha256, string imageSha256, int samples)
+    {
+        var request = Occlusion(modelSha256, imageSha256);
+        request.Rise = new RiseOptions { Samples = samples, Cells = 2, Density = 0.5f };
+        return request;
+    }
+
     /// <summary>Occlusion of every pixel (1×1 window, stride 1, zero fill), class 0, the image resized to the 8×8 input.</summary>
     public static SubmitJobRequest Occlusion(string modelSha256, string imageSha256, bool noCache = true)
     {
