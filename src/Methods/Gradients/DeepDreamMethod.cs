@@ -57,16 +57,16 @@ public sealed class DeepDreamMethod(GradientOptions options, JobSpec spec) : IGr
     }
 
     /// <summary>
-    /// One work item's values: the dream (<paramref name="input"/>, the model's input tensor, mapped to RGB through the
-    /// tensors of a black and a white image) and the curve.
+    /// Writes one work item's <see cref="MapLength"/> values into <paramref name="result"/>: the dream
+    /// (<paramref name="input"/>, the model's input tensor, mapped to RGB through the tensors of a black and a white
+    /// image), then the curve.
     /// </summary>
-    public float[] ItemResult(ReadOnlySpan<float> input, ReadOnlySpan<float> black, ReadOnlySpan<float> white, ReadOnlySpan<float> curve)
+    public void WriteItemResult(ReadOnlySpan<float> input, ReadOnlySpan<float> black, ReadOnlySpan<float> white, ReadOnlySpan<float> curve,
+        Span<float> result)
     {
         if (curve.Length != Steps) throw new ArgumentException($"a dream's curve has {Steps} scores, not {curve.Length}");
-        var result = new float[MapLength];
-        DeepDream.ToUnitRgb(input, black, white, 3, _geometry.InputHeight, _geometry.InputWidth, result.AsSpan(0, ImageLength));
-        curve.CopyTo(result.AsSpan(ImageLength));
-        return result;
+        DeepDream.ToUnitRgb(input, black, white, 3, _geometry.InputHeight, _geometry.InputWidth, result[..ImageLength]);
+        curve.CopyTo(result.Slice(ImageLength, Steps));
     }
 
     /// <param name="itemMaps">One block per work item, item i being target slot i's.</param>

@@ -19,16 +19,23 @@ public static class DeepDreamSession
             throw new ArgumentException($"deep dream needs a [C,H,W] input, not [{string.Join(',', inputShape)}]");
         float Gradient(float[] input, float[] gradient)
         {
-            input.CopyTo(session.InputBuffer(1));
-            writeSeed(session.SeedBuffer(1));
-            session.Run(1, runOptions);
+            var score = Score(session, writeSeed, input, runOptions);
             var gradients = session.InputGradients;
             if (gradients.Length < gradient.Length)
                 throw new InvalidOperationException("the gradient model does not output the input's gradient");
             gradients.AsSpan(0, gradient.Length).CopyTo(gradient);
-            return session.Scores[0];
+            return score;
         }
         return DeepDream.Run(Gradient, start, black, white, (int)inputShape[0], (int)inputShape[1], (int)inputShape[2],
             options, cancellationToken);
+    }
+
+    /// <summary>One row through the gradient model: the target's score for <paramref name="input"/> (its gradient is left in the session).</summary>
+    public static float Score(GradientSession session, Action<Span<float>> writeSeed, float[] input, RunOptions? runOptions = null)
+    {
+        input.CopyTo(session.InputBuffer(1));
+        writeSeed(session.SeedBuffer(1));
+        session.Run(1, runOptions);
+        return session.Scores[0];
     }
 }

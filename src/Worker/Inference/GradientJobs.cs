@@ -43,15 +43,13 @@ public sealed class GradientJobs(SessionOptions sessionOptions, int maxBatch, lo
         if (item.Count != 1 || slot >= job.Targets.Length)
             throw new InvalidOperationException($"a dream's work item is one target, not {item.Count} from {item.First}");
         var target = job.Targets[slot];
-        var dream = DeepDreamSession.Run(session, seed => method.WriteSeed(target, seed), ascent.Start, job.Black!, job.White!,
-            job.Spec.InputShape, method.Options, runOptions, cancellationToken);
-        dream.Input.CopyTo(session.InputBuffer(1));
-        method.WriteSeed(target, session.SeedBuffer(1));
-        session.Run(1, runOptions);
-        float[] curve = [.. dream.Scores, session.Scores[0]];
+        void WriteSeed(Span<float> seed) => method.WriteSeed(target, seed);
+        var dream = DeepDreamSession.Run(session, WriteSeed, ascent.Start, job.Black!, job.White!, job.Spec.InputShape,
+            method.Options, runOptions, cancellationToken);
+        float[] curve = [.. dream.Scores, DeepDreamSession.Score(session, WriteSeed, dream.Input, runOptions)];
         var block = new float[job.Targets.Length + method.MapLength];
         block[slot] = curve[^1];
-        method.ItemResult(dream.Input, job.Black, job.White, curve).CopyTo(block, job.Targets.Length);
+        method.WriteItemResult(dream.Input, job.Black, job.White, curve, block.AsSpan(job.Targets.Length));
         return block;
     }
 
