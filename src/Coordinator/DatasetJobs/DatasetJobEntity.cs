@@ -232,7 +232,13 @@ public sealed class DatasetJobEntity : ReceivePersistentActor, IWithTimers
 
     private void Handle(ImageStartFailed failed)
     {
-        if (!_running.Remove(failed.Index)) return;
+        if (!_running.Remove(failed.Index))
+        {
+            // Cancelled while this image's job was being started. A start that timed out may still have created the
+            // job, so it is cancelled too (a job that does not exist answers that and is forgotten).
+            if (_state.Phase == DatasetJobPhase.Cancelled) _jobs.Tell(new CancelJob { JobId = JobIds.ImageJob(_state.JobId, failed.Index) });
+            return;
+        }
         var attempts = _startAttempts[failed.Index] = _startAttempts.GetValueOrDefault(failed.Index) + 1;
         _log.Warning("Dataset job {JobId}: starting image {Index} failed ({Reason}), attempt {Attempt} of {Max}",
             _state.JobId, failed.Index, failed.Reason, attempts, MaxStartAttempts);

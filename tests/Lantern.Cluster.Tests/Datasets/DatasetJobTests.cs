@@ -283,8 +283,11 @@ public sealed class DatasetJobTests
         Assert.Equal(ApiJobState.Cancelled, cancelled.State);
         // All three images run at once (the window is 16); their job ids follow from the dataset job's.
         foreach (var imageJob in Enumerable.Range(0, 3).Select(i => JobIds.ImageJob(jobId, i)))
-            await UntilAsync(async () => (await node.Api.GetJobAsync(new GetJobRequest { JobId = imageJob })).State == ApiJobState.Cancelled,
-                $"image job {imageJob} was not cancelled with its dataset job");
+        {
+            JobProgress? last = null;
+            await UntilAsync(async () => (last = await node.Api.GetJobAsync(new GetJobRequest { JobId = imageJob })).State == ApiJobState.Cancelled,
+                () => $"image job {imageJob} was not cancelled with its dataset job: it is {last}");
+        }
     }
 
     /// <summary>The first <paramref name="count"/> images' jobs (ids derived from the dataset job's) and their evaluations.</summary>
@@ -300,12 +303,14 @@ public sealed class DatasetJobTests
         return jobs;
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string failure)
+    private static Task UntilAsync(Func<Task<bool>> condition, string failure) => UntilAsync(condition, () => failure);
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, Func<string> failure)
     {
         var deadline = DateTime.UtcNow + Timeout;
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, failure);
+            Assert.True(DateTime.UtcNow < deadline, failure());
             await Task.Delay(100);
         }
     }
