@@ -74,6 +74,14 @@ public sealed class BenchNode : IAsyncDisposable
 
     public void RestartPeak() => Interlocked.Exchange(ref _peakBytes, RssBytes());
 
+    /// <summary>
+    /// Milliseconds the node's JIT has spent compiling since it started, as it last reported (at most 200 ms old). A
+    /// young process keeps recompiling its hot methods at higher tiers for tens of seconds, on the same cores as the work.
+    /// </summary>
+    public double JitMilliseconds => Volatile.Read(ref _jitMilliseconds);
+
+    private double _jitMilliseconds;
+
     /// <summary>User + system CPU seconds the process has used (/proc/PID/stat fields 14 and 15, in clock ticks of 1/100 s).</summary>
     public double CpuSeconds()
     {
@@ -159,6 +167,12 @@ public sealed class BenchNode : IAsyncDisposable
         if (line.StartsWith(NodeChild.ReadyMarker, StringComparison.Ordinal))
         {
             _ready.TrySetResult(new Uri(line[NodeChild.ReadyMarker.Length..]));
+            return;
+        }
+        if (line.StartsWith(NodeChild.JitMarker, StringComparison.Ordinal))
+        {
+            if (double.TryParse(line.AsSpan(NodeChild.JitMarker.Length), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
+                Volatile.Write(ref _jitMilliseconds, ms);
             return;
         }
         lock (_tail)

@@ -4,12 +4,14 @@ using Lantern.Contracts.Api;
 
 namespace Lantern.Bench.ControlPlane;
 
-/// <summary>One (time, progress) observation of a job, with the node's CPU seconds and RSS at that time.</summary>
-public sealed record JobSample(double Seconds, long ItemsDone, long ItemsTotal, JobState State, double CpuSeconds, double RssMb);
+/// <summary>One (time, progress) observation of a job, with the node's CPU seconds, RSS and JIT milliseconds at that time.</summary>
+public sealed record JobSample(double Seconds, long ItemsDone, long ItemsTotal, JobState State, double CpuSeconds, double RssMb, double JitMilliseconds);
 
 /// <summary>Uploads the tiny model and images to a bench node, submits the bench's jobs and follows them by polling GetJob.</summary>
 public sealed class ControlPlaneJobs(BenchNode node)
 {
+    public BenchNode Node => node;
+
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
     private string? _model;
 
@@ -46,7 +48,7 @@ public sealed class ControlPlaneJobs(BenchNode node)
         {
             var progress = await GetAsync(jobId);
             samples.Add(new JobSample(clock.Elapsed.TotalSeconds, progress.ItemsDone, progress.ItemsTotal, progress.State,
-                node.CpuSeconds(), (rssOf ?? node).RssMb));
+                node.CpuSeconds(), (rssOf ?? node).RssMb, node.JitMilliseconds));
             if (progress.State is JobState.Failed or JobState.Cancelled)
                 throw new InvalidOperationException($"bench job {jobId} ended {progress.State}: {progress.Error}");
             if (until(progress) || clock.Elapsed > bound) return samples;

@@ -27,11 +27,20 @@ public static class ControlPlaneRun
     /// it did (the table says so). Sized so that the whole run stays near 15 minutes on a loaded 2-core machine, where the
     /// control plane moved about 100 items/s: 10⁵ and 10⁶ items do not finish there in that time.
     /// </summary>
-    private sealed record Sizes(long ThroughputItems, long WarmUpItems, int LargeItemSize, long[] MemoryItems, double[] MemoryBoundSeconds,
-        long RecoveryItems, int[] ListCounts);
+    /// <param name="RiseItems">The RISE row's job: larger than the occlusion rows', whose items cost far more, so that its
+    /// steady part lasts seconds at its rate.</param>
+    /// <param name="WarmUpBound">Warm-up jobs run until tiered compilation has settled (<see cref="WarmUpAsync"/>) or this passes.</param>
+    private sealed record Sizes(long ThroughputItems, long RiseItems, long WarmUpItems, TimeSpan WarmUpBound, int LargeItemSize,
+        long[] MemoryItems, double[] MemoryBoundSeconds, long RecoveryItems, int[] ListCounts);
 
-    private static readonly Sizes Full = new(5_000, 500, 256, [10_000, 100_000, 1_000_000], [600, 180, 60], 20_000, [10, 1_000, 10_000]);
-    private static readonly Sizes QuickSizes = new(1_500, 200, 256, [1_000, 10_000, 100_000], [120, 120, 30], 4_000, [10, 100, 1_000]);
+    private static readonly Sizes Full = new(5_000, 200_000, 500, TimeSpan.FromSeconds(120), 256,
+        [10_000, 100_000, 1_000_000], [600, 180, 60], 20_000, [10, 1_000, 10_000]);
+    private static readonly Sizes QuickSizes = new(1_500, 60_000, 200, TimeSpan.FromSeconds(45), 256,
+        [1_000, 10_000, 100_000], [120, 120, 30], 4_000, [10, 100, 1_000]);
+
+    /// <summary>Warm-up ends when the JIT compiled for less than this share of the last <see cref="SettledWindow"/> of warm-up jobs.</summary>
+    private const double SettledJitShare = 0.02;
+    private static readonly TimeSpan SettledWindow = TimeSpan.FromSeconds(3);
 
     public static async Task<int> RunAsync(BenchOptions options, IReadOnlyList<string> args)
     {
@@ -114,16 +123,20 @@ public static class ControlPlaneRun
 
     private static async Task<string> ThroughputAsync(string home, Sizes sizes)
     {
-        Console.WriteLine($"== throughput: a job of ~{N(sizes.ThroughputItems)} items, 1, 2 and 4 worker actors; then 2 workers with items of {sizes.LargeItemSize}; then a RISE job whose perturbations cost nothing");
+        Console.WriteLine($"== throughput: a job of ~{N(sizes.ThroughputItems)} items, 1, 2 and 4 worker actors; then 2 workers with items of {sizes.LargeItemSize}; " +
+                          $"then a RISE job of ~{N(sizes.RiseItems)} items whose perturbations cost next to nothing; each after warm-up jobs until the JIT settles");
         var md = new StringBuilder();
         md.AppendLine("### Items per second through dispatcher + job entity + assembler");
         md.AppendLine();
-        md.AppendLine("One node (gateway, coordinator and worker roles) in a child process; one warm-up job, then the measured job. " +
-                      "Rates are over the steady part of the job (from 10 % to 90 % of its items); `node CPU` is the node process's " +
-                      "CPU seconds per wall second over the same part (2.0 = both cores).");
+        md.AppendLine("One node (gateway, coordinator and worker roles) in a child process. Warm-up jobs run first, one after another, until " +
+                      $"the node's JIT compiled for less than {SettledJitShare:P0} of the wall time of the warm-up jobs of the last {SettledWindow.TotalSeconds:0} s (a young .NET process keeps " +
+                      "recompiling its hot methods at higher tiers for tens of seconds, on the cores the work needs) or " +
+                      $"{sizes.WarmUpBound.TotalSeconds:0} s pass; then the measured job. Rates are over the steady part of the job (from 10 % to 90 % " +
+                      "of its items); `node CPU` is the node process's CPU seconds per wall second over the same part (2.0 = both cores), " +
+                      "`JIT` the share of that wall time the node's JIT spent compiling.");
         md.AppendLine();
-        md.AppendLine("| job | worker actors | item size | items | evaluations | items/s | evaluations/s | job s (submit to done) | node CPU (cores) | node peak RSS MB |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| job | worker actors | item size | items | evaluations | items/s | evaluations/s | job s (submit to done) | node CPU (cores) | JIT | warm-up jobs | warm-up s | warm-up JIT, last 3 s | node peak RSS MB |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var side = TinyModel.SideFor(sizes.ThroughputItems, ItemSize);
         var rows = new List<(int Workers, int ItemSize, double ItemsPerSecond, double Cpu)>();
         foreach (var (workers, itemSize, rise) in new[]
@@ -138,18 +151,19 @@ public static class ControlPlaneRun
             await using var node = await BenchNode.StartAsync(spec);
             var jobs = new ControlPlaneJobs(node);
             var warm = rise ? await jobs.PrepareRiseAsync(sizes.WarmUpItems, itemSize) : await jobs.PrepareAsync(TinyModel.SideFor(sizes.WarmUpItems, itemSize));
-            await jobs.FollowAsync(await jobs.SubmitAsync(warm), ControlPlaneJobs.IsDone, TimeSpan.FromMinutes(5));
-            var request = rise ? await jobs.PrepareRiseAsync(sizes.ThroughputItems, itemSize) : await jobs.PrepareAsync(side);
+            var warmUp = await WarmUpAsync(jobs, warm, sizes.WarmUpBound);
+            var request = rise ? await jobs.PrepareRiseAsync(sizes.RiseItems, itemSize) : await jobs.PrepareAsync(side);
             node.RestartPeak();
             var id = await jobs.SubmitAsync(request);
             var samples = await jobs.FollowAsync(id, ControlPlaneJobs.IsDone, TimeSpan.FromMinutes(10));
             var done = await jobs.GetAsync(id);
-            var (itemsPerSecond, cpu) = SteadyRate(samples);
+            var (itemsPerSecond, cpu, jit) = SteadyRate(samples);
             var evaluationsPerSecond = itemsPerSecond * done.Evaluations / Math.Max(1, done.ItemsTotal);
             rows.Add((workers, itemSize, itemsPerSecond, cpu));
-            var job = rise ? "RISE, 8×8 image (free perturbations)" : $"occlusion 1×1, {side}² image";
+            var job = rise ? "RISE, 8×8 image (perturbations next to free)" : $"occlusion 1×1, {side}² image";
             var line = $"| {job} | {workers} | {itemSize} | {N(done.ItemsTotal)} | {N(done.Evaluations)} | {F(itemsPerSecond, "F0")} | {F(evaluationsPerSecond, "F0")} | " +
-                       $"{F((done.FinishedUnixMs - done.SubmittedUnixMs) / 1000.0, "F2")} | {F(cpu, "F2")} | {F(node.PeakRssMb, "F0")} |";
+                       $"{F((done.FinishedUnixMs - done.SubmittedUnixMs) / 1000.0, "F2")} | {F(cpu, "F2")} | {F(100 * jit, "F1")} % | {warmUp.Jobs} | " +
+                       $"{F(warmUp.Seconds, "F1")} | {F(100 * warmUp.LastJitShare, "F1")} % | {F(node.PeakRssMb, "F0")} |";
             Console.WriteLine(line);
             md.AppendLine(line);
         }
@@ -162,21 +176,47 @@ public static class ControlPlaneRun
         md.AppendLine($"Ratios in this run: 2 workers ÷ 1 = {F(two.ItemsPerSecond / one.ItemsPerSecond, "F2")}, 4 ÷ 1 = {F(four.ItemsPerSecond / one.ItemsPerSecond, "F2")}; " +
                       $"items of {large.ItemSize} ÷ items of {ItemSize} (2 workers) = {F(large.ItemsPerSecond / two.ItemsPerSecond, "F2")} in items/s, " +
                       $"{F(large.ItemsPerSecond * large.ItemSize / (two.ItemsPerSecond * ItemSize), "F2")} in evaluations/s; " +
-                      $"RISE with free perturbations ÷ occlusion (2 workers, items of {ItemSize}) = {F(free.ItemsPerSecond / two.ItemsPerSecond, "F2")}.");
+                      $"RISE with perturbations next to free ÷ occlusion (2 workers, items of {ItemSize}) = {F(free.ItemsPerSecond / two.ItemsPerSecond, "F2")}.");
         md.AppendLine();
         Console.WriteLine(md.ToString().TrimEnd().Split('\n')[^1]);
         return md.ToString();
     }
 
+    /// <summary>
+    /// Runs <paramref name="request"/> as a job, again and again, until the node's JIT compiled for less than
+    /// <see cref="SettledJitShare"/> of the last <see cref="SettledWindow"/> of them (it comes in bursts: one quiet short
+    /// job proves nothing), or <paramref name="bound"/> has passed.
+    /// </summary>
+    private static async Task<(int Jobs, double Seconds, double LastJitShare)> WarmUpAsync(ControlPlaneJobs jobs, SubmitJobRequest request, TimeSpan bound)
+    {
+        var clock = Stopwatch.StartNew();
+        var ends = new List<(TimeSpan At, double JitMilliseconds)> { (TimeSpan.Zero, jobs.Node.JitMilliseconds) };
+        double share;
+        do
+        {
+            await jobs.FollowAsync(await jobs.SubmitAsync(request), ControlPlaneJobs.IsDone, TimeSpan.FromMinutes(5));
+            await Task.Delay(250); // the node reports its JIT time every 200 ms
+            var end = (At: clock.Elapsed, JitMilliseconds: jobs.Node.JitMilliseconds);
+            ends.Add(end);
+            var from = ends.LastOrDefault(e => end.At - e.At >= SettledWindow);
+            share = from == default ? double.NaN : (end.JitMilliseconds - from.JitMilliseconds) / (end.At - from.At).TotalMilliseconds;
+            Console.WriteLine($"   warm-up job {ends.Count - 1}: done at {end.At.TotalSeconds:F1} s, JIT {100 * share:F1} % of the last {SettledWindow.TotalSeconds:0} s or more");
+        } while (!(share < SettledJitShare) && clock.Elapsed < bound);
+        return (ends.Count - 1, clock.Elapsed.TotalSeconds, share);
+    }
+
     /// <summary>Items per second and node CPU cores between the samples at 10 % and at 90 % of the items (the steady part).</summary>
-    private static (double ItemsPerSecond, double Cpu) SteadyRate(IReadOnlyList<JobSample> samples)
+    private static (double ItemsPerSecond, double Cpu, double JitShare) SteadyRate(IReadOnlyList<JobSample> samples)
     {
         var total = samples[^1].ItemsTotal;
         var first = samples.FirstOrDefault(s => s.ItemsDone >= total / 10) ?? samples[0];
         var last = samples.LastOrDefault(s => s.ItemsDone <= total * 9 / 10 && s.Seconds > first.Seconds) ?? samples[^1];
         if (last.Seconds <= first.Seconds) (first, last) = (samples[0], samples[^1]);
         var seconds = last.Seconds - first.Seconds;
-        return seconds <= 0 ? (double.NaN, double.NaN) : ((last.ItemsDone - first.ItemsDone) / seconds, (last.CpuSeconds - first.CpuSeconds) / seconds);
+        return seconds <= 0
+            ? (double.NaN, double.NaN, double.NaN)
+            : ((last.ItemsDone - first.ItemsDone) / seconds, (last.CpuSeconds - first.CpuSeconds) / seconds,
+                (last.JitMilliseconds - first.JitMilliseconds) / 1000 / seconds);
     }
 
     // ---------------------------------------------------------------- memory

@@ -51,11 +51,13 @@ public sealed record NodeSpec
 /// The bench's own node process (<c>Lantern.Bench --control-plane-node …</c>): a Lantern node built by
 /// <see cref="LanternNode"/> as <c>lantern serve</c> builds it, so that the bench can read its RSS and CPU apart from
 /// the bench's own, and kill it with SIGKILL. It prints its gRPC address on one line, then serves until its standard
-/// input closes (a graceful stop) or it is killed.
+/// input closes (a graceful stop) or it is killed; meanwhile, every 200 ms, a line with the time its JIT has spent
+/// compiling, so the bench can tell when tiered compilation has settled (see <see cref="BenchNode.JitMilliseconds"/>).
 /// </summary>
 public static class NodeChild
 {
     public const string ReadyMarker = "lantern-bench-node grpc=";
+    public const string JitMarker = "lantern-bench-node jit-ms=";
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
@@ -77,9 +79,31 @@ public static class NodeChild
         await app.StartAsync();
         Console.Out.WriteLine(ReadyMarker + LanternNode.GrpcAddress(app));
         Console.Out.Flush();
+        using var stopReporting = new CancellationTokenSource();
+        var reporting = ReportJitAsync(stopReporting.Token);
         await Console.In.ReadToEndAsync();
+        await stopReporting.CancelAsync();
+        await reporting;
         await app.StopAsync();
         await app.DisposeAsync();
         return 0;
+    }
+
+    private static async Task ReportJitAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var milliseconds = System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds;
+                await Console.Out.WriteLineAsync(JitMarker + milliseconds.ToString("F1", CultureInfo.InvariantCulture));
+                await Console.Out.FlushAsync(stop);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
     }
 }
