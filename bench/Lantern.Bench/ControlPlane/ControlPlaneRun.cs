@@ -86,9 +86,9 @@ public static class ControlPlaneRun
             foreach (var line in machine) header.AppendLine($"- {line}");
             header.AppendLine($"- {loadAtStart} at the start, {loadAtEnd.Replace("load average: ", "", StringComparison.Ordinal)} at the end " +
                               "(a shared machine: compare figures within this run only)");
-            header.AppendLine($"- model: {TinyModel.InputSize}×{TinyModel.InputSize}×3 linear, one class (a Gemm of 192 weights); job: occlusion of every pixel " +
-                              "(1×1 window, stride 1, zero fill) of an S×S image resized to the model input, S² perturbations, " +
-                              $"work items of {ItemSize} unless a row says otherwise");
+            header.AppendLine($"- model: {TinyModel.InputSize}×{TinyModel.InputSize}×3 linear, one class (a Gemm of 192 weights); jobs: occlusion of every pixel " +
+                              "(1×1 window, stride 1, zero fill) of an S×S image resized to the model input, S² perturbations, or RISE " +
+                              $"(2×2 cells) on an image of the input's size; work items of {ItemSize} unless a row says otherwise");
             header.AppendLine();
             WriteSection(path, header + md.ToString());
             Console.WriteLine($"wrote the control-plane section of {path}");
