@@ -41,6 +41,8 @@ public sealed class ViewerBrowserTests
         using var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
         using var browser = Chromium(service);
         var wait = new WebDriverWait(browser, TimeSpan.FromMinutes(1));
+        // Apply reloads the page: an element found just before the reload is stale when read, so the wait looks again.
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException));
         var screenshots = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "TestResults")).FullName;
 
         browser.Navigate().GoToUrl(page);

@@ -37,7 +37,16 @@ public sealed class CliInterruptTests
         var job = await RunningJobAsync(node, cli).WaitAsync(TimeSpan.FromMinutes(3));
         using (var kill = Process.Start("kill", ["-INT", cli.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
             await kill.WaitForExitAsync();
-        await cli.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        try
+        {
+            await cli.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        catch (TimeoutException)
+        {
+            // Seen once on CI, not reproduced: say where the command was when it did not exit.
+            cli.Kill(entireProcessTree: true);
+            Assert.Fail($"the CLI had not exited a minute after SIGINT\nstdout:\n{await output}\nstderr:\n{await errors}");
+        }
 
         Assert.True(cli.ExitCode == 130, $"exit code {cli.ExitCode}\n{await output}\n{await errors}");
         Assert.Contains($"cancelled job {job}", await output);
