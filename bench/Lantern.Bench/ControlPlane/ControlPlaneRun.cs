@@ -198,8 +198,8 @@ public static class ControlPlaneRun
             await Task.Delay(250); // the node reports its JIT time every 200 ms
             var end = (At: clock.Elapsed, JitMilliseconds: jobs.Node.JitMilliseconds);
             ends.Add(end);
-            var from = ends.LastOrDefault(e => end.At - e.At >= SettledWindow);
-            share = from == default ? double.NaN : (end.JitMilliseconds - from.JitMilliseconds) / (end.At - from.At).TotalMilliseconds;
+            var from = ends.FindLastIndex(e => end.At - e.At >= SettledWindow);
+            share = from < 0 ? double.NaN : (end.JitMilliseconds - ends[from].JitMilliseconds) / (end.At - ends[from].At).TotalMilliseconds;
             Console.WriteLine($"   warm-up job {ends.Count - 1}: done at {end.At.TotalSeconds:F1} s, JIT {100 * share:F1} % of the last {SettledWindow.TotalSeconds:0} s or more");
         } while (!(share < SettledJitShare) && clock.Elapsed < bound);
         return (ends.Count - 1, clock.Elapsed.TotalSeconds, share);
