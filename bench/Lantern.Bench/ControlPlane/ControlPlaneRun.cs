@@ -135,7 +135,7 @@ public static class ControlPlaneRun
                       "of its items); `node CPU` is the node process's CPU seconds per wall second over the same part (2.0 = both cores), " +
                       "`JIT` the share of that wall time the node's JIT spent compiling.");
         md.AppendLine();
-        md.AppendLine("| job | worker actors | item size | items | evaluations | items/s | evaluations/s | job s (submit to done) | node CPU (cores) | JIT | warm-up jobs | warm-up s | warm-up JIT, last 3 s | node peak RSS MB |");
+        md.AppendLine($"| job | worker actors | item size | items | evaluations | items/s | evaluations/s | job s (submit to done) | node CPU (cores) | JIT | warm-up jobs | warm-up s | warm-up JIT, last {SettledWindow.TotalSeconds:0} s | node peak RSS MB |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var side = TinyModel.SideFor(sizes.ThroughputItems, ItemSize);
         var rows = new List<(int Workers, int ItemSize, double ItemsPerSecond, double Cpu)>();
