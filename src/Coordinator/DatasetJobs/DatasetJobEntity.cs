@@ -224,19 +224,15 @@ public sealed class DatasetJobEntity : ReceivePersistentActor, IWithTimers
             image.Started = true;
             return;
         }
-        // Cancelled or deleted while this image's job was being started: it follows the dataset job.
-        var imageJobId = JobIds.ImageJob(_state.JobId, started.Index);
-        if (_state.Phase == DatasetJobPhase.Cancelled) _jobs.Tell(new CancelJob { JobId = imageJobId });
-        else if (_state.Phase == DatasetJobPhase.New) _jobs.Tell(new DeleteJob { JobId = imageJobId });
+        FollowDatasetJob(started.Index);
     }
 
     private void Handle(ImageStartFailed failed)
     {
         if (!_running.Remove(failed.Index))
         {
-            // Cancelled while this image's job was being started. A start that timed out may still have created the
-            // job, so it is cancelled too (a job that does not exist answers that and is forgotten).
-            if (_state.Phase == DatasetJobPhase.Cancelled) _jobs.Tell(new CancelJob { JobId = JobIds.ImageJob(_state.JobId, failed.Index) });
+            // A start that timed out may still have created the job.
+            FollowDatasetJob(failed.Index);
             return;
         }
         var attempts = _startAttempts[failed.Index] = _startAttempts.GetValueOrDefault(failed.Index) + 1;
@@ -245,6 +241,17 @@ public sealed class DatasetJobEntity : ReceivePersistentActor, IWithTimers
         if (attempts >= MaxStartAttempts)
             Finish(failed.Index, DatasetJobState.NotDone(failed.Index, _state.Images[failed.Index], "", IndexedJobPhase.Failed, failed.Reason));
         // Otherwise the next tick tries again.
+    }
+
+    /// <summary>
+    /// An image whose job was being started when the dataset job was cancelled or deleted: its job, if it exists, is
+    /// cancelled or deleted with it (one that does not exist answers that and is forgotten).
+    /// </summary>
+    private void FollowDatasetJob(int index)
+    {
+        var imageJobId = JobIds.ImageJob(_state.JobId, index);
+        if (_state.Phase == DatasetJobPhase.Cancelled) _jobs.Tell(new CancelJob { JobId = imageJobId });
+        else if (_state.Phase == DatasetJobPhase.New) _jobs.Tell(new DeleteJob { JobId = imageJobId });
     }
 
     /// <summary>Asks each started image job how far it is (one question at a time per job).</summary>
