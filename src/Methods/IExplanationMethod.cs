@@ -43,6 +43,13 @@ public interface IExplanationMethod
     /// <summary>Adaptive methods choose their perturbations step by step (see <see cref="IAdaptivePlan"/>); null for the rest.</summary>
     IAdaptivePlan? AdaptivePlan => null;
 
+    /// <summary>
+    /// Methods whose maps are an in-order fold over the perturbations' scores (see <see cref="IScoreFold"/>); null for
+    /// methods that need every score at once (regressions, adaptive plans, sequential stopping, item maps). A method with
+    /// a fold never stops early: <see cref="StopAfter"/> is not asked.
+    /// </summary>
+    IScoreFold? CreateFold(int targetCount) => null;
+
     /// <summary>The largest work item the method wants; null for the coordinator's default.</summary>
     int? MaxItemSize => null;
 

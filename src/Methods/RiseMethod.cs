@@ -16,11 +16,10 @@ public sealed class RiseMethod(RiseOptions options, ulong seed, int imageWidth, 
 
     public IPerturber CreatePerturber(RgbImage image, ImagePreprocessor preprocessor) => new RisePerturber(image, preprocessor, _parameters);
 
-    public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets)
-    {
-        var maps = RiseAssembler.Assemble(_parameters, imageWidth, imageHeight, scores, targets.Length);
-        return new MethodOutput([.. targets.Select((target, t) => new OutputMap(target, 0, "", maps[t]))]);
-    }
+    public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, int[] targets) =>
+        Output(RiseAssembler.Assemble(_parameters, imageWidth, imageHeight, scores, targets.Length), targets);
+
+    public IScoreFold CreateFold(int targetCount) => new Fold(new RiseAccumulator(_parameters, imageWidth, imageHeight, targetCount));
 
     public JsonObject Parameters() => new()
     {
@@ -29,4 +28,17 @@ public sealed class RiseMethod(RiseOptions options, ulong seed, int imageWidth, 
         ["density"] = options.Density,
         ["fill"] = "zero",
     };
+
+    private sealed class Fold(RiseAccumulator accumulator) : IScoreFold
+    {
+        public long Folded => accumulator.Samples;
+        public void Add(ReadOnlySpan<float> scores) => accumulator.Add(scores);
+        public MethodOutput Finish(int[] targets) => Output(accumulator.Maps(), targets);
+        public byte[] Save() => accumulator.Save();
+        public void Load(ReadOnlySpan<byte> saved) => accumulator.Load(saved);
+        public long HeldBytes => accumulator.HeldBytes;
+    }
+
+    private static MethodOutput Output(float[][] maps, int[] targets) =>
+        new([.. targets.Select((target, t) => new OutputMap(target, 0, "", maps[t]))]);
 }

@@ -7,7 +7,7 @@ namespace Lantern.Coordinator.Jobs;
 
 using Segmentation = Lantern.Explainers.Segmentation.Segmentation;
 
-/// <summary>Turns a job's complete score matrix into maps in the artifact store and a summary.</summary>
+/// <summary>Turns a job's complete score matrix (or its folded scores) into maps in the artifact store and a summary.</summary>
 public static class JobAssembly
 {
     public static async Task<JobOutcome> AssembleAsync(JobState state, IArtifactStore artifacts, long finishedUnixMs)
@@ -18,10 +18,7 @@ public static class JobAssembly
                                      ?? throw new InvalidOperationException($"segmentation {spec.SegmentationSha256} is missing"))
             : null;
         var method = MethodCatalog.For(spec, segmentation);
-        var scores = state.ScoresForMaps();
-        var output = state.MapLength > 0
-            ? method.Assemble(state.BaselineTargetScores(), scores.Span, state.ItemMaps, state.Targets)
-            : method.Assemble(state.BaselineTargetScores(), scores.Span, state.Targets);
+        var output = state.FoldedMaps() ?? AssembleScores(state, method);
         var outcome = new JobOutcome();
         foreach (var map in output.Maps)
         {
@@ -38,5 +35,13 @@ public static class JobAssembly
         }
         outcome.SummaryJson = JobSummary.Build(state, method, output, finishedUnixMs);
         return outcome;
+    }
+
+    private static MethodOutput AssembleScores(JobState state, IExplanationMethod method)
+    {
+        var scores = state.ScoresForMaps();
+        return state.MapLength > 0
+            ? method.Assemble(state.BaselineTargetScores(), scores.Span, state.ItemMaps, state.Targets)
+            : method.Assemble(state.BaselineTargetScores(), scores.Span, state.Targets);
     }
 }

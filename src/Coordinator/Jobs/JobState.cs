@@ -31,7 +31,10 @@ public sealed class JobState(string jobId)
     public int[] Targets { get; private set; } = [];
     /// <summary>The model's raw output for the unperturbed image, every class.</summary>
     public float[] Baseline { get; private set; } = [];
-    /// <summary>Score of each target for each perturbation, row-major perturbations × targets.</summary>
+    /// <summary>
+    /// Score of each target for each perturbation, row-major perturbations × targets; empty for a job whose method folds
+    /// its scores (<see cref="FoldsScores"/>), which keeps only the items scored ahead of its folded prefix.
+    /// </summary>
     public float[] TargetScores { get; private set; } = [];
     /// <summary>Methods that fold each work item into maps (see IExplanationMethod.MapLength): items × targets × MapLength.</summary>
     public float[] ItemMaps { get; private set; } = [];
@@ -50,6 +53,27 @@ public sealed class JobState(string jobId)
     public string? ReusedFrom { get; private set; }
 
     private bool[] _done = [];
+
+    /// <summary>
+    /// Methods that fold their scores in perturbation order (<see cref="IScoreFold"/>, RISE): the fold of work items
+    /// [0, _foldedItems), and the scores of the items scored beyond that prefix, by item, until the gap before them closes.
+    /// </summary>
+    private IScoreFold? _fold;
+    private int _foldedItems;
+    private readonly Dictionary<int, float[]> _scoredAhead = [];
+
+    /// <summary>True when the job keeps a fold of its scores instead of the score matrix.</summary>
+    public bool FoldsScores => _fold is not null;
+
+    /// <summary>Score blocks held beside the fold: items scored ahead of the first unscored one.</summary>
+    public int ItemsHeldAhead => _scoredAhead.Count;
+
+    /// <summary>Bytes the job's scores take in memory: the score matrix and item maps, or the fold and the items held ahead.</summary>
+    public long ScoreBytesHeld => (TargetScores.LongLength + ItemMaps.LongLength) * sizeof(float)
+                                  + (_fold?.HeldBytes ?? 0) + _scoredAhead.Values.Sum(block => (long)block.Length * sizeof(float));
+
+    /// <summary>The maps of a job that folds its scores, every item folded; null for other jobs (they assemble the score matrix).</summary>
+    public MethodOutput? FoldedMaps() => _fold?.Finish(Targets);
 
     /// <summary>Index of the first work item not yet scored; only moves forward.</summary>
     private int _firstMissing;
@@ -85,7 +109,7 @@ public sealed class JobState(string jobId)
     /// </summary>
     public IReadOnlyList<IJobEvent> DecideStop()
     {
-        if (Phase != JobPhase.Running || PerturbationsUsed < PerturbationCount) return [];
+        if (Phase != JobPhase.Running || PerturbationsUsed < PerturbationCount || _fold is not null) return [];
         var prefix = CompletedPrefix();
         if (prefix <= _stopCheckedUpTo) return [];
         _stopCheckedUpTo = prefix;
@@ -134,7 +158,9 @@ public sealed class JobState(string jobId)
     /// The score matrix the method's assembler takes: the scored perturbations, or for adaptive methods the plan's
     /// perturbations, evaluated or filled in by the planner.
     /// </summary>
-    public ReadOnlyMemory<float> ScoresForMaps() => _adaptive is null
+    public ReadOnlyMemory<float> ScoresForMaps() => _fold is not null
+        ? throw new InvalidOperationException($"job {JobId} folds its scores: its maps are FoldedMaps()")
+        : _adaptive is null
         ? TargetScores.AsMemory(0, (int)(PerturbationsUsed * Targets.Length))
         : Planner(_steps.Count).PlanScores();
 
@@ -326,7 +352,8 @@ public sealed class JobState(string jobId)
                 if (baseline.EvalBatch > 0) Replan(baseline.EvalBatch, baseline.WorkItemSize);
                 Baseline = [.. baseline.Scores];
                 Targets = [.. baseline.Targets];
-                TargetScores = new float[PerturbationCount * Targets.Length];
+                _fold = _adaptive is null && MapLength == 0 ? _method!.CreateFold(Targets.Length) : null;
+                TargetScores = _fold is null ? new float[PerturbationCount * Targets.Length] : [];
                 ItemMaps = new float[(long)WorkItemCount * MapsPerItem * MapLength];
                 FirstItemUnixMs = baseline.FirstItemUnixMs;
                 Evaluations += 1;
@@ -341,7 +368,13 @@ public sealed class JobState(string jobId)
                 Evaluations += scored.Count;
                 // The block is the item's scores (count × targets), then, for map-folding methods, its maps (MapsPerItem × MapLength).
                 var scoreCount = scored.Count * Targets.Length;
-                for (var i = 0; i < scoreCount; i++) TargetScores[scored.First * Targets.Length + i] = scored.Scores[i];
+                if (_fold is not null)
+                {
+                    _scoredAhead[index] = [.. scored.Scores.Take(scoreCount)];
+                    FoldScoredPrefix();
+                }
+                else
+                    for (var i = 0; i < scoreCount; i++) TargetScores[scored.First * Targets.Length + i] = scored.Scores[i];
                 var mapOffset = (long)index * MapsPerItem * MapLength;
                 for (var i = scoreCount; i < scored.Scores.Count; i++) ItemMaps[mapOffset + i - scoreCount] = scored.Scores[i];
                 if (scored.Worker.Length > 0) Workers.Add(scored.Worker);
@@ -356,6 +389,7 @@ public sealed class JobState(string jobId)
                 ExtendPlan(extended.Step, extended.Runs);
                 break;
             case JobCompleted completed:
+                ReleaseFold(); // the maps are in the artifact store
                 Outcome = completed.Outcome;
                 FinishedUnixMs = completed.FinishedUnixMs;
                 Phase = JobPhase.Done;
@@ -389,9 +423,27 @@ public sealed class JobState(string jobId)
                 ReusedFrom = null;
                 TargetScores = [];
                 ItemMaps = [];
+                ReleaseFold();
                 break;
         }
         return this;
+    }
+
+    /// <summary>Folds the items scored without a gap since the last fold, in item order, and forgets their scores.</summary>
+    private void FoldScoredPrefix()
+    {
+        for (; _foldedItems < _firstMissing; _foldedItems++)
+        {
+            if (!_scoredAhead.Remove(_foldedItems, out var block))
+                throw new InvalidOperationException($"job {JobId}: work item {_foldedItems} is scored but its scores are not held");
+            _fold!.Add(block);
+        }
+    }
+
+    private void ReleaseFold()
+    {
+        _fold = null;
+        _scoredAhead.Clear();
     }
 
     /// <summary>The job's batch and item size decided with its baseline; no item was offered or scored before.</summary>
@@ -425,7 +477,8 @@ public sealed class JobState(string jobId)
 
     /// <summary>
     /// The state as a snapshot: with it, recovery replays only the events after it. A finished job's snapshot leaves
-    /// out the score matrix and item maps: its maps are in the artifact store, and nothing reads the scores again.
+    /// out the score matrix and item maps: its maps are in the artifact store, and nothing reads the scores again. A job
+    /// that folds its scores saves the fold and the blocks of the items scored ahead of it.
     /// </summary>
     public JobSnapshot ToSnapshot()
     {
@@ -442,9 +495,10 @@ public sealed class JobState(string jobId)
             // Only the scored items' blocks, in item order: a snapshot grows with the work done, not the work planned.
             // Sized once and copied block by block: a 10⁶-item job's buffer is 128 MB, and growing the fields by doubling
             // (or a copy per block) left several of them behind in the large-object heap at every snapshot.
+            // A folded job's blocks are those ahead of its fold; the fold holds the rest.
             var mapBlock = MapsPerItem * MapLength;
             long scoreCount = 0, mapCount = 0;
-            for (var k = 0; k < WorkItemCount; k++)
+            for (var k = _foldedItems; k < WorkItemCount; k++)
             {
                 if (!_done[k]) continue;
                 scoreCount += ItemCountAt((long)k * WorkItemSize) * Targets.Length;
@@ -452,12 +506,19 @@ public sealed class JobState(string jobId)
             }
             snapshot.TargetScores.Capacity = checked((int)scoreCount);
             snapshot.ItemMaps.Capacity = checked((int)mapCount);
-            for (var k = 0; k < WorkItemCount; k++)
+            for (var k = _foldedItems; k < WorkItemCount; k++)
             {
                 if (!_done[k]) continue;
                 var first = (long)k * WorkItemSize;
-                snapshot.TargetScores.AddRange(new ArraySegment<float>(TargetScores, (int)(first * Targets.Length), ItemCountAt(first) * Targets.Length));
+                snapshot.TargetScores.AddRange(_fold is not null
+                    ? _scoredAhead[k]
+                    : new ArraySegment<float>(TargetScores, (int)(first * Targets.Length), ItemCountAt(first) * Targets.Length));
                 if (mapBlock > 0) snapshot.ItemMaps.AddRange(new ArraySegment<float>(ItemMaps, k * mapBlock, mapBlock));
+            }
+            if (_fold is not null)
+            {
+                snapshot.FoldedItems = _foldedItems;
+                snapshot.FoldState = Google.Protobuf.ByteString.CopyFrom(_fold.Save());
             }
         }
         for (var step = 0; step < _steps.Count; step++)
@@ -499,23 +560,46 @@ public sealed class JobState(string jobId)
         state.Outcome = snapshot.Outcome;
         state.Error = snapshot.Error.Length > 0 ? snapshot.Error : null;
         state.ReusedFrom = snapshot.ReusedFrom.Length > 0 ? snapshot.ReusedFrom : null;
-        if (state.Phase == JobPhase.Running)
-        {
-            var targets = state.Targets.Length;
-            var mapBlock = state.MapsPerItem * state.MapLength;
-            state.TargetScores = new float[state.PerturbationCount * targets];
-            state.ItemMaps = new float[(long)state.WorkItemCount * mapBlock];
-            int scoresAt = 0, mapsAt = 0;
-            for (var k = 0; k < state.WorkItemCount; k++)
-            {
-                if (!state._done[k]) continue;
-                var first = (long)k * state.WorkItemSize;
-                var length = state.ItemCountAt(first) * targets;
-                for (var i = 0; i < length; i++) state.TargetScores[first * targets + i] = snapshot.TargetScores[scoresAt++];
-                for (var i = 0; i < mapBlock; i++) state.ItemMaps[(long)k * mapBlock + i] = snapshot.ItemMaps[mapsAt++];
-            }
-        }
+        if (state.Phase == JobPhase.Running) state.RestoreScores(snapshot);
         return state;
+    }
+
+    /// <summary>
+    /// A running job's scores from its snapshot: the score matrix and item maps, or the fold and the blocks ahead of it. A
+    /// snapshot taken before folding existed holds every scored block (FoldedItems 0): they are folded here.
+    /// </summary>
+    private void RestoreScores(JobSnapshot snapshot)
+    {
+        var targets = Targets.Length;
+        var mapBlock = MapsPerItem * MapLength;
+        _fold = _adaptive is null && MapLength == 0 ? _method!.CreateFold(targets) : null;
+        TargetScores = _fold is null ? new float[PerturbationCount * targets] : [];
+        ItemMaps = new float[(long)WorkItemCount * mapBlock];
+        _foldedItems = 0;
+        if (_fold is not null && snapshot.FoldedItems > 0)
+        {
+            _fold.Load(snapshot.FoldState.Span);
+            _foldedItems = snapshot.FoldedItems;
+            if (_foldedItems > _firstMissing || _fold.Folded != Math.Min(PerturbationCount, (long)_foldedItems * WorkItemSize))
+                throw new InvalidOperationException($"job {JobId}: the snapshot's fold of {_fold.Folded} perturbations does not match its {_foldedItems} folded items");
+        }
+        int scoresAt = 0, mapsAt = 0;
+        for (var k = _foldedItems; k < WorkItemCount; k++)
+        {
+            if (!_done[k]) continue;
+            var first = (long)k * WorkItemSize;
+            var length = ItemCountAt(first) * targets;
+            if (_fold is not null)
+            {
+                var block = new float[length];
+                for (var i = 0; i < length; i++) block[i] = snapshot.TargetScores[scoresAt++];
+                _scoredAhead[k] = block;
+            }
+            else
+                for (var i = 0; i < length; i++) TargetScores[first * targets + i] = snapshot.TargetScores[scoresAt++];
+            for (var i = 0; i < mapBlock; i++) ItemMaps[(long)k * mapBlock + i] = snapshot.ItemMaps[mapsAt++];
+        }
+        if (_fold is not null) FoldScoredPrefix();
     }
 
     private static byte[] PackBits(bool[] bits)

@@ -20,29 +20,8 @@ public static class RiseAssembler
                 $"scores must hold {p.Samples} samples x {targetCount} targets = {(long)p.Samples * targetCount} values, got {scores.Length}",
                 nameof(scores));
 
-        int pixels = width * height;
-        var sums = new double[targetCount][];
-        for (var t = 0; t < targetCount; t++) sums[t] = new double[pixels];
-        var mask = new float[pixels];
-        for (var i = 0; i < p.Samples; i++)
-        {
-            RiseMasks.Mask(p, width, height, i, mask);
-            for (var t = 0; t < targetCount; t++)
-            {
-                double score = scores[i * targetCount + t];
-                if (score == 0) continue;
-                var sum = sums[t];
-                for (var q = 0; q < pixels; q++) sum[q] += score * mask[q];
-            }
-        }
-
-        double scale = 1.0 / ((double)p.Samples * p.Density);
-        var maps = new float[targetCount][];
-        for (var t = 0; t < targetCount; t++)
-        {
-            maps[t] = new float[pixels];
-            for (var q = 0; q < pixels; q++) maps[t][q] = (float)(sums[t][q] * scale);
-        }
-        return maps;
+        var accumulator = new RiseAccumulator(p, width, height, targetCount);
+        accumulator.Add(scores);
+        return accumulator.Maps();
     }
 }

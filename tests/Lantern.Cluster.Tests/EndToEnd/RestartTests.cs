@@ -24,15 +24,20 @@ public abstract class RestartTests
     private readonly byte[] _model = SyntheticModels.SquareBrightness(Size, Size, (20, 12, 24, 16));
     private readonly byte[] _image = TestImages.Noise(Size, Size, seed: 7);
 
-    private static SubmitJobRequest Request() => new()
+    /// <param name="method">occlusion: the score matrix is persisted and snapshotted; rise: the scores are folded into
+    /// the maps' sums as they arrive, and the snapshot holds the fold (IScoreFold). Both evaluate 3721 perturbations.</param>
+    private static SubmitJobRequest Request(string method)
     {
-        Preprocessing = TestJobs.Identity(Size, Size),
-        Targets = new Targets { Classes = { 0, 1 } },
-        Occlusion = TestJobs.Occlusion((4, 1)),
-    };
+        var request = new SubmitJobRequest { Preprocessing = TestJobs.Identity(Size, Size), Targets = new Targets { Classes = { 0, 1 } } };
+        if (method == "rise") request.Rise = new RiseOptions { Samples = 3721, Cells = 6 };
+        else request.Occlusion = TestJobs.Occlusion((4, 1));
+        return request;
+    }
 
-    [Fact]
-    public async Task A_job_interrupted_by_a_node_restart_resumes_without_recomputing_finished_items_and_gives_the_same_map()
+    [Theory]
+    [InlineData("occlusion")]
+    [InlineData("rise")]
+    public async Task A_job_interrupted_by_a_node_restart_resumes_without_recomputing_finished_items_and_gives_the_same_map(string method)
     {
         var database = await NewDatabaseAsync();
         string jobId;
@@ -40,7 +45,7 @@ public abstract class RestartTests
         var first = await TestNode.StartAsync(database, SmallItems);
         await using (first)
         {
-            var submit = Request();
+            var submit = Request(method);
             submit.ModelSha256 = (await first.Client.UploadModelAsync(_model, "m.onnx")).Sha256;
             submit.ImageSha256 = (await first.Client.UploadImageAsync(_image, "i.png")).Sha256;
             jobId = (await first.Api.SubmitJobAsync(submit)).JobId;
@@ -79,7 +84,7 @@ public abstract class RestartTests
 
         var resumed = await second.Api.GetResultAsync(new GetResultRequest { JobId = jobId });
         await using var fresh = await TestNode.StartAsync(await NewDatabaseAsync(), SmallItems);
-        var uninterrupted = await TestJobs.RunAsync(fresh, Request(), _model, _image);
+        var uninterrupted = await TestJobs.RunAsync(fresh, Request(method), _model, _image);
         Assert.Equal(uninterrupted.Maps.Count, resumed.Maps.Count);
         foreach (var (expected, actual) in uninterrupted.Maps.Zip(resumed.Maps))
         {

@@ -98,11 +98,17 @@ public sealed class SamplingMethodTests
         Assert.Equal(0f, mask[(worst / 3 * Cell + 8) * Size + worst % 3 * Cell + 8]);
     }
 
-    [Fact]
-    public async Task The_same_seed_gives_bit_identical_maps_on_one_worker_on_three_and_after_a_worker_crash()
+    /// <param name="method">lime keeps the score matrix; rise folds each scored prefix into its maps as items arrive, in
+    /// whatever order three workers finish them.</param>
+    [Theory]
+    [InlineData("lime")]
+    [InlineData("rise")]
+    public async Task The_same_seed_gives_bit_identical_maps_on_one_worker_on_three_and_after_a_worker_crash(string method)
     {
         var small = new CoordinatorOptions { WorkItemSize = 4 };
-        var request = Request(r => r.Lime = new LimeOptions { Samples = 1200, Segmentation = Grid });
+        var request = method == "rise"
+            ? Request(r => r.Rise = new RiseOptions { Samples = 1200, Cells = 6 })
+            : Request(r => r.Lime = new LimeOptions { Samples = 1200, Segmentation = Grid });
 
         await using var one = await TestNode.StartAsync(coordinator: small);
         var single = await TestJobs.RunAsync(one, request, _model, _image);
