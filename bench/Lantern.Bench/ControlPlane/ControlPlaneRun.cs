@@ -239,11 +239,13 @@ public static class ControlPlaneRun
                       "masks that cost the worker next to nothing, as in the throughput table's last row), so that even 10⁶ items finish. " +
                       "`RSS idle` is before the upload; `RSS at 10 %` when a tenth " +
                       "of the items done so far were done; `RSS end` at the last item done (or at the time bound); `growth` is " +
-                      "end − at 10 %, and `growth / 10⁴ items` the same per 10,000 items done between the two. `held by design` is what the job entity must hold for this job: its score " +
-                      "buffer (perturbations × targets float32, JobState.TargetScores); the map is 8×8. " +
+                      "end − at 10 %, and `growth / 10⁴ items` the same per 10,000 items done between the two. `held by design KB` is what the job entity must hold for this job: RISE folds " +
+                      "each scored prefix into its maps' sums (IScoreFold), so one target's 8×8 sums in double and one mask, whatever the item count; the " +
+                      "items scored ahead of the first missing one come on top, at most the leases in flight (256 items × 32 scores × 4 B = 32 KB). " +
+                      "Before the fold it held the score buffer, perturbations × targets float32: 122 MB at 10⁶ items. " +
                       "Journal rows are counted in the SQLite file at the end (`journal`: events; `snapshot`: snapshots).");
         md.AppendLine();
-        md.AppendLine("| items asked | image | items total | items done | complete | seconds | items/s | coordinator RSS idle MB | RSS at 10 % MB | RSS end MB | peak MB | growth MB | growth / 10⁴ items MB | held by design MB | journal rows | snapshot rows | worker peak RSS MB |");
+        md.AppendLine("| items asked | image | items total | items done | complete | seconds | items/s | coordinator RSS idle MB | RSS at 10 % MB | RSS end MB | peak MB | growth MB | growth / 10⁴ items MB | held by design KB | journal rows | snapshot rows | worker peak RSS MB |");
         md.AppendLine("|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (var i = 0; i < sizes.MemoryItems.Length; i++)
         {
@@ -271,13 +273,13 @@ public static class ControlPlaneRun
             var last = samples[^1];
             var atTenth = samples.FirstOrDefault(s => s.ItemsDone >= last.ItemsDone / 10 && s.ItemsDone > 0) ?? samples[0];
             var growth = last.ItemsDone > atTenth.ItemsDone ? (last.RssMb - atTenth.RssMb) * 10_000 / (last.ItemsDone - atTenth.ItemsDone) : double.NaN;
-            var byDesign = (double)items * ItemSize * sizeof(float) / (1024 * 1024);
+            var byDesign = (TinyModel.InputSize * TinyModel.InputSize * (sizeof(double) + sizeof(float))) / 1024.0; // one target's sums, one mask
             var complete = last.State == JobState.Done;
             var started = samples.FirstOrDefault(s => s.ItemsDone > 0) ?? samples[0];
             var rate = last.Seconds > started.Seconds ? (last.ItemsDone - started.ItemsDone) / (last.Seconds - started.Seconds) : double.NaN;
             var line = $"| {N(items)} | {TinyModel.InputSize}² | {N(last.ItemsTotal)} | {N(last.ItemsDone)} | {(complete ? "yes" : $"no: stopped after {bound.TotalSeconds:0} s")} | " +
                        $"{F(last.Seconds)} | {F(rate, "F0")} | {F(idle, "F0")} | {F(atTenth.RssMb, "F0")} | {F(last.RssMb, "F0")} | {F(coordinator.PeakRssMb, "F0")} | " +
-                       $"{F(last.RssMb - atTenth.RssMb, "F0")} | {F(growth, "F1")} | {F(byDesign, "F1")} | {N(Journal.Events(rows))} | {N(Journal.Snapshots(rows))} | {F(worker.PeakRssMb, "F0")} |";
+                       $"{F(last.RssMb - atTenth.RssMb, "F0")} | {F(growth, "F1")} | {F(byDesign, "F2")} | {N(Journal.Events(rows))} | {N(Journal.Snapshots(rows))} | {F(worker.PeakRssMb, "F0")} |";
             Console.WriteLine(line);
             md.AppendLine(line);
             if (!complete)

@@ -35,12 +35,18 @@ public static class RiseMasks
         int shiftY = Math.Min(cellH - 1, (int)(random.Double(grid.Length + 1) * cellH));
         int upW = (cells + 1) * cellW, upH = (cells + 1) * cellH;
 
+        // Each column's source cells and weight, once per mask rather than once per pixel: the same values, W + H calls not W·H.
+        Span<int> low = width <= 1024 ? stackalloc int[width] : new int[width];
+        Span<int> high = width <= 1024 ? stackalloc int[width] : new int[width];
+        Span<double> weight = width <= 1024 ? stackalloc double[width] : new double[width];
+        for (var x = 0; x < width; x++) (low[x], high[x], weight[x]) = Source(x + shiftX, upW, cells);
+
         for (var y = 0; y < height; y++)
         {
             var (y0, y1, fy) = Source(y + shiftY, upH, cells);
             for (var x = 0; x < width; x++)
             {
-                var (x0, x1, fx) = Source(x + shiftX, upW, cells);
+                var (x0, x1, fx) = (low[x], high[x], weight[x]);
                 double top = grid[y0 * cells + x0] + fx * (grid[y0 * cells + x1] - grid[y0 * cells + x0]);
                 double bottom = grid[y1 * cells + x0] + fx * (grid[y1 * cells + x1] - grid[y1 * cells + x0]);
                 mask[y * width + x] = (float)(top + fy * (bottom - top));
