@@ -29,8 +29,8 @@ public sealed record BenchOptions
           --provider  inference provider for every path (default cpu)
           --seconds   measured time per raw batch size (default 3)
           --job-batch the batch jobs are planned with, as a worker reports it: sweep (serve --batch-sweep: the worker
-                      times batches 1, 2, 4, ... 32 when it loads the model), largest (neither --batch nor a sweep: 32),
-                      or N (a worker's --batch N) (default sweep)
+                      times batches 1, 2, 4, ... up to the raw sweep's largest, 64, when it loads the model), largest
+                      (neither --batch nor a sweep: 64 within items of 32, so 32), or N (a worker's --batch N) (default sweep)
           --quick     MobileNetV2 and occlusion only (every path), raw at batch 1 and 32 only
           --json      also write the rows as a JSON array to FILE
           --results   also write the results as markdown with the machine description to FILE (bench/RESULTS.md)
@@ -118,12 +118,14 @@ public sealed record BenchOptions
     public IReadOnlyList<BenchMethod> BenchMethods => [.. Methods.Select(name => BenchMethod.Create(name, this))];
 
     /// <summary>
-    /// The worker's defaults but for the provider, so every path builds the same kind of session, and the batch it
-    /// reports for planning (<see cref="JobBatch"/>).
+    /// The worker's defaults but for the provider, so every path builds the same kind of session, the batch it
+    /// reports for planning (<see cref="JobBatch"/>), and its largest batch: the raw sweep's, so the worker's own sweep
+    /// (and a job) can reach the batch the ratios are taken against (serve --max-batch 64 --batch-sweep).
     /// </summary>
     public WorkerOptions Worker => new()
     {
         ExecutionProvider = Provider, SweepBatch = JobBatch == SweepJobBatch, Batch = Math.Max(0, JobBatch),
+        MaxBatch = Math.Max(new WorkerOptions().MaxBatch, BatchSweep.Max()),
     };
 
     /// <summary>How the jobs' batch was chosen, for the run's description.</summary>
