@@ -44,9 +44,9 @@ public interface IExplanationMethod
     IAdaptivePlan? AdaptivePlan => null;
 
     /// <summary>
-    /// Methods whose maps are an in-order fold over the perturbations' scores (see <see cref="IScoreFold"/>); null for
-    /// methods that need every score at once (regressions, adaptive plans, sequential stopping, item maps). A method with
-    /// a fold never stops early: <see cref="StopAfter"/> is not asked.
+    /// Methods whose maps are an in-order fold over their work items (see <see cref="IScoreFold"/>); null for methods
+    /// that need every score at once (regressions, adaptive plans, sequential stopping). A method with a fold never stops
+    /// early (<see cref="StopAfter"/> is not asked) and its items serve every target (not <see cref="ItemServesOneTarget"/>).
     /// </summary>
     IScoreFold? CreateFold(int targetCount) => null;
 

@@ -32,7 +32,7 @@ public sealed class RiseMethod(RiseOptions options, ulong seed, int imageWidth, 
     private sealed class Fold(RiseAccumulator accumulator) : IScoreFold
     {
         public long Folded => accumulator.Samples;
-        public void Add(ReadOnlySpan<float> scores) => accumulator.Add(scores);
+        public void Add(ReadOnlySpan<float> scores, ReadOnlySpan<float> itemMaps) => accumulator.Add(scores);
         public MethodOutput Finish(int[] targets) => Output(accumulator.Maps(), targets);
         public byte[] Save() => accumulator.Save();
         public void Load(ReadOnlySpan<byte> saved) => accumulator.Load(saved);

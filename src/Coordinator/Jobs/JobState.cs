@@ -36,7 +36,10 @@ public sealed class JobState(string jobId)
     /// its scores (<see cref="FoldsScores"/>), which keeps only the items scored ahead of its folded prefix.
     /// </summary>
     public float[] TargetScores { get; private set; } = [];
-    /// <summary>Methods that fold each work item into maps (see IExplanationMethod.MapLength): items × targets × MapLength.</summary>
+    /// <summary>
+    /// Methods that reduce each work item to maps (see IExplanationMethod.MapLength): items × targets × MapLength; empty
+    /// for a job whose method folds them (<see cref="FoldsScores"/>).
+    /// </summary>
     public float[] ItemMaps { get; private set; } = [];
     public int MapLength { get; private set; }
 
@@ -55,8 +58,9 @@ public sealed class JobState(string jobId)
     private bool[] _done = [];
 
     /// <summary>
-    /// Methods that fold their scores in perturbation order (<see cref="IScoreFold"/>, RISE): the fold of work items
-    /// [0, _foldedItems), and the scores of the items scored beyond that prefix, by item, until the gap before them closes.
+    /// Methods that fold their work items in order (<see cref="IScoreFold"/>: RISE, input gradients): the fold of items
+    /// [0, _foldedItems), and the results (scores, then maps) of the items scored beyond that prefix, by item, until the
+    /// gap before them closes.
     /// </summary>
     private IScoreFold? _fold;
     private int _foldedItems;
@@ -352,9 +356,9 @@ public sealed class JobState(string jobId)
                 if (baseline.EvalBatch > 0) Replan(baseline.EvalBatch, baseline.WorkItemSize);
                 Baseline = [.. baseline.Scores];
                 Targets = [.. baseline.Targets];
-                _fold = _adaptive is null && MapLength == 0 ? _method!.CreateFold(Targets.Length) : null;
+                _fold = _adaptive is null ? _method!.CreateFold(Targets.Length) : null;
                 TargetScores = _fold is null ? new float[PerturbationCount * Targets.Length] : [];
-                ItemMaps = new float[(long)WorkItemCount * MapsPerItem * MapLength];
+                ItemMaps = _fold is null ? new float[(long)WorkItemCount * MapsPerItem * MapLength] : [];
                 FirstItemUnixMs = baseline.FirstItemUnixMs;
                 Evaluations += 1;
                 Phase = JobPhase.Running;
@@ -370,13 +374,15 @@ public sealed class JobState(string jobId)
                 var scoreCount = scored.Count * Targets.Length;
                 if (_fold is not null)
                 {
-                    _scoredAhead[index] = [.. scored.Scores.Take(scoreCount)];
+                    _scoredAhead[index] = [.. scored.Scores];
                     FoldScoredPrefix();
                 }
                 else
+                {
                     for (var i = 0; i < scoreCount; i++) TargetScores[scored.First * Targets.Length + i] = scored.Scores[i];
-                var mapOffset = (long)index * MapsPerItem * MapLength;
-                for (var i = scoreCount; i < scored.Scores.Count; i++) ItemMaps[mapOffset + i - scoreCount] = scored.Scores[i];
+                    var mapOffset = (long)index * MapsPerItem * MapLength;
+                    for (var i = scoreCount; i < scored.Scores.Count; i++) ItemMaps[mapOffset + i - scoreCount] = scored.Scores[i];
+                }
                 if (scored.Worker.Length > 0) Workers.Add(scored.Worker);
                 break;
             case SamplingStopped stopped:
@@ -436,7 +442,8 @@ public sealed class JobState(string jobId)
         {
             if (!_scoredAhead.Remove(_foldedItems, out var block))
                 throw new InvalidOperationException($"job {JobId}: work item {_foldedItems} is scored but its scores are not held");
-            _fold!.Add(block);
+            var scoreCount = block.Length - MapsPerItem * MapLength;
+            _fold!.Add(block.AsSpan(0, scoreCount), block.AsSpan(scoreCount));
         }
     }
 
@@ -497,22 +504,28 @@ public sealed class JobState(string jobId)
             // (or a copy per block) left several of them behind in the large-object heap at every snapshot.
             // A folded job's blocks are those ahead of its fold; the fold holds the rest.
             var mapBlock = MapsPerItem * MapLength;
-            long scoreCount = 0, mapCount = 0;
+            long scoresHeld = 0, mapsHeld = 0;
             for (var k = _foldedItems; k < WorkItemCount; k++)
             {
                 if (!_done[k]) continue;
-                scoreCount += ItemCountAt((long)k * WorkItemSize) * Targets.Length;
-                mapCount += mapBlock;
+                scoresHeld += ItemCountAt((long)k * WorkItemSize) * Targets.Length;
+                mapsHeld += mapBlock;
             }
-            snapshot.TargetScores.Capacity = checked((int)scoreCount);
-            snapshot.ItemMaps.Capacity = checked((int)mapCount);
+            snapshot.TargetScores.Capacity = checked((int)scoresHeld);
+            snapshot.ItemMaps.Capacity = checked((int)mapsHeld);
             for (var k = _foldedItems; k < WorkItemCount; k++)
             {
                 if (!_done[k]) continue;
                 var first = (long)k * WorkItemSize;
-                snapshot.TargetScores.AddRange(_fold is not null
-                    ? _scoredAhead[k]
-                    : new ArraySegment<float>(TargetScores, (int)(first * Targets.Length), ItemCountAt(first) * Targets.Length));
+                var scoreCount = ItemCountAt(first) * Targets.Length;
+                if (_fold is not null)
+                {
+                    var block = _scoredAhead[k];
+                    snapshot.TargetScores.AddRange(new ArraySegment<float>(block, 0, scoreCount));
+                    snapshot.ItemMaps.AddRange(new ArraySegment<float>(block, scoreCount, mapBlock));
+                    continue;
+                }
+                snapshot.TargetScores.AddRange(new ArraySegment<float>(TargetScores, (int)(first * Targets.Length), scoreCount));
                 if (mapBlock > 0) snapshot.ItemMaps.AddRange(new ArraySegment<float>(ItemMaps, k * mapBlock, mapBlock));
             }
             if (_fold is not null)
@@ -565,16 +578,16 @@ public sealed class JobState(string jobId)
     }
 
     /// <summary>
-    /// A running job's scores from its snapshot: the score matrix and item maps, or the fold and the blocks ahead of it. A
-    /// snapshot taken before folding existed holds every scored block (FoldedItems 0): they are folded here.
+    /// A running job's scores from its snapshot: the score matrix and item maps, or the fold and the items ahead of it. A
+    /// snapshot taken before folding existed holds every scored item's scores and maps (FoldedItems 0): they are folded here.
     /// </summary>
     private void RestoreScores(JobSnapshot snapshot)
     {
         var targets = Targets.Length;
         var mapBlock = MapsPerItem * MapLength;
-        _fold = _adaptive is null && MapLength == 0 ? _method!.CreateFold(targets) : null;
+        _fold = _adaptive is null ? _method!.CreateFold(targets) : null;
         TargetScores = _fold is null ? new float[PerturbationCount * targets] : [];
-        ItemMaps = new float[(long)WorkItemCount * mapBlock];
+        ItemMaps = _fold is null ? new float[(long)WorkItemCount * mapBlock] : [];
         _foldedItems = 0;
         if (_fold is not null && snapshot.FoldedItems > 0)
         {
@@ -591,12 +604,13 @@ public sealed class JobState(string jobId)
             var length = ItemCountAt(first) * targets;
             if (_fold is not null)
             {
-                var block = new float[length];
+                var block = new float[length + mapBlock];
                 for (var i = 0; i < length; i++) block[i] = snapshot.TargetScores[scoresAt++];
+                for (var i = 0; i < mapBlock; i++) block[length + i] = snapshot.ItemMaps[mapsAt++];
                 _scoredAhead[k] = block;
+                continue;
             }
-            else
-                for (var i = 0; i < length; i++) TargetScores[first * targets + i] = snapshot.TargetScores[scoresAt++];
+            for (var i = 0; i < length; i++) TargetScores[first * targets + i] = snapshot.TargetScores[scoresAt++];
             for (var i = 0; i < mapBlock; i++) ItemMaps[(long)k * mapBlock + i] = snapshot.ItemMaps[mapsAt++];
         }
         if (_fold is not null) FoldScoredPrefix();

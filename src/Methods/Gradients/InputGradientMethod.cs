@@ -54,11 +54,25 @@ public sealed class InputGradientMethod : IGradientMethod
 
     public MethodOutput Assemble(ReadOnlySpan<float> baseline, ReadOnlySpan<float> scores, ReadOnlySpan<float> itemMaps, int[] targets)
     {
+        var summed = new float[targets.Length][];
+        for (var t = 0; t < targets.Length; t++) summed[t] = GradientGeometry.SumItems(itemMaps, targets.Length, t, MapLength);
+        return Output(scores, summed, targets);
+    }
+
+    /// <summary>
+    /// The sum of the items' maps, kept as the items arrive in order (the same float additions as SumItems), with every
+    /// score: a SmoothGrad or integrated-gradients job of many items holds one input map per target, not one per item.
+    /// </summary>
+    public IScoreFold CreateFold(int targetCount) => new SummedItemMaps(this, targetCount);
+
+    /// <param name="summed">Per target, the items' maps summed in item order.</param>
+    private MethodOutput Output(ReadOnlySpan<float> scores, float[][] summed, int[] targets)
+    {
         var maps = new List<OutputMap>();
         var perTarget = new JsonArray();
         for (var t = 0; t < targets.Length; t++)
         {
-            var inputMap = GradientGeometry.SumItems(itemMaps, targets.Length, t, MapLength);
+            var inputMap = summed[t];
             maps.Add(new OutputMap(targets[t], 0, "", _geometry.InputMapToImage(inputMap)));
             if (_path is null || _samples != 1) continue;
             // Completeness (Sundararajan et al.): Σ attributions ≈ f(x) − f(x0); the last two evaluations are x and x0.
@@ -109,6 +123,56 @@ public sealed class InputGradientMethod : IGradientMethod
         "riemann_trapezoid" => IntegrationRule.RiemannTrapezoid,
         _ => throw new ArgumentException($"unknown integration '{name}'"),
     };
+
+    private sealed class SummedItemMaps(InputGradientMethod method, int targetCount) : IScoreFold
+    {
+        private readonly float[] _scores = new float[method.PerturbationCount * targetCount];
+        private readonly float[][] _sums = [.. Enumerable.Range(0, targetCount).Select(_ => new float[method.MapLength])];
+
+        public long Folded { get; private set; }
+
+        public void Add(ReadOnlySpan<float> scores, ReadOnlySpan<float> itemMaps)
+        {
+            if (scores.Length % targetCount != 0 || itemMaps.Length != targetCount * method.MapLength)
+                throw new ArgumentException($"an item's result is whole rows of {targetCount} scores and {targetCount} maps of {method.MapLength}; " +
+                                            $"got {scores.Length} scores and {itemMaps.Length} map values");
+            scores.CopyTo(_scores.AsSpan((int)(Folded * targetCount)));
+            Folded += scores.Length / targetCount;
+            for (var t = 0; t < targetCount; t++)
+            {
+                var map = itemMaps.Slice(t * method.MapLength, method.MapLength);
+                var sum = _sums[t];
+                for (var i = 0; i < sum.Length; i++) sum[i] += map[i];
+            }
+        }
+
+        public MethodOutput Finish(int[] targets) => Folded == method.PerturbationCount
+            ? method.Output(_scores, [.. _sums.Select(sum => (float[])sum.Clone())], targets)
+            : throw new InvalidOperationException($"the maps need all {method.PerturbationCount} evaluations; {Folded} are folded");
+
+        /// <summary>The evaluations folded, then the scores and the sums, as little-endian floats.</summary>
+        public byte[] Save()
+        {
+            var floats = _scores.Concat(_sums.SelectMany(sum => sum)).ToArray();
+            var bytes = new byte[sizeof(long) + floats.Length * sizeof(float)];
+            BitConverter.TryWriteBytes(bytes, Folded);
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(floats.AsSpan()).CopyTo(bytes.AsSpan(sizeof(long)));
+            return bytes;
+        }
+
+        public void Load(ReadOnlySpan<byte> saved)
+        {
+            var floats = _scores.Length + targetCount * method.MapLength;
+            if (saved.Length != sizeof(long) + floats * sizeof(float))
+                throw new ArgumentException($"a saved input-gradient fold holds {sizeof(long) + floats * sizeof(float)} bytes, got {saved.Length}", nameof(saved));
+            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(saved[sizeof(long)..]);
+            Folded = BitConverter.ToInt64(saved);
+            values[.._scores.Length].CopyTo(_scores);
+            for (var t = 0; t < targetCount; t++) values.Slice(_scores.Length + t * method.MapLength, method.MapLength).CopyTo(_sums[t]);
+        }
+
+        public long HeldBytes => (_scores.LongLength + (long)targetCount * method.MapLength) * sizeof(float);
+    }
 
     private sealed class Evaluation(InputPath path, string reduction, bool channelsFirst) : IGradientEvaluation
     {

@@ -4,14 +4,16 @@ using Google.Protobuf;
 using Lantern.Contracts.Messages;
 using Lantern.Coordinator.Jobs;
 using Lantern.Explainers.Rise;
+using Lantern.Methods;
 using JobState = Lantern.Coordinator.Jobs.JobState;
 
 namespace Lantern.Cluster.Tests.Jobs;
 
 /// <summary>
-/// A RISE job folds its scores in perturbation order as the scored prefix grows (IScoreFold), so the job entity holds
-/// the maps' sums and the items scored ahead of the prefix, not perturbations × targets scores. The maps must be the
-/// same bits as assembling the whole score matrix, however the items arrive, and across snapshots of every format.
+/// RISE and input-gradient jobs fold their work items in order as the scored prefix grows (IScoreFold), so the job
+/// entity holds the maps' sums and the items scored ahead of the prefix, not every perturbation's scores or every
+/// item's maps. The maps must be the same bits as assembling everything at the end, however the items arrive, and
+/// across snapshots of every format.
 /// </summary>
 public sealed class FoldedScoresJobStateTests
 {
@@ -196,5 +198,70 @@ public sealed class FoldedScoresJobStateTests
 
         Assert.False(state.FoldsScores);
         Assert.Equal(0, state.ScoreBytesHeld);
+    }
+
+    // ---------------------------------------------------------------- input gradients: each item's maps are summed
+
+    /// <summary>Integrated gradients (the score-bearing kind: its summary reads the last two evaluations' scores) on a 3×2 input.</summary>
+    private static JobSpec GradientSpec() => new()
+    {
+        ModelSha256 = new string('a', 64), ImageSha256 = new string('b', 64), ImageWidth = 3, ImageHeight = 2, ClassCount = ClassCount,
+        Targets = new Targets { TopK = 2 },
+        Preprocessing = new Preprocessing
+        {
+            Width = 3, Height = 2, Resize = "stretch", ChannelOrder = "rgb", Layout = "nchw", Scale = 1,
+            Mean = { 0, 0, 0 }, Std = { 1, 1, 1 }, Output = "logits",
+        },
+        InputShape = { 3, 2, 3 },
+        Gradient = new GradientOptions { Method = "integrated-gradients", Steps = 30, Integration = "riemann_left", Baseline = "zero" },
+    };
+
+    private const int GradientMapLength = 3 * 2;
+
+    /// <summary>Item <paramref name="k"/> of items of 8 (32 evaluations: 30 steps, the input and the baseline): its scores, then one map per target.</summary>
+    private static ScoreWorkItem GradientItem(int k)
+    {
+        var first = k * 8L;
+        var count = (int)Math.Min(8, 32 - first);
+        return new ScoreWorkItem
+        {
+            JobId = JobId, Item = new WorkItem { First = first, Count = count }, Worker = "w",
+            Scores =
+            {
+                Enumerable.Range(0, count).SelectMany(i => new[] { ScoreOf(first + i, 0), ScoreOf(first + i, 1) }),
+                Enumerable.Range(0, 2 * GradientMapLength).Select(i => MathF.Cos(k * 1.7f + i) / (1 + i % 3)),
+            },
+        };
+    }
+
+    [Fact]
+    public void An_input_gradient_job_sums_its_items_maps_as_they_arrive_and_gives_the_bits_of_summing_them_all_at_the_end()
+    {
+        var state = new JobState(JobId);
+        foreach (var e in state.Decide(new StartJob { JobId = JobId, Spec = GradientSpec(), SubmittedUnixMs = Now }, 32)) state.Apply(e);
+        foreach (var e in state.Decide(new ScoreWorkItem { JobId = JobId, Item = new WorkItem { Baseline = true }, Scores = { Baseline }, Worker = "w" }, Now))
+            state.Apply(e);
+        Assert.True(state.FoldsScores);
+        Assert.Empty(state.ItemMaps);
+
+        state.Apply(state.Decide(GradientItem(2), Now).Single());
+        state.Apply(state.Decide(GradientItem(0), Now).Single());
+        Assert.Equal(1, state.ItemsHeldAhead);
+        var recovered = RoundTrip(state); // item 2 travels in the snapshot's item_maps
+        Assert.Equal(state.ToSnapshot(), recovered.ToSnapshot());
+        recovered.Apply(recovered.Decide(GradientItem(3), Now).Single());
+        recovered.Apply(recovered.Decide(GradientItem(1), Now).Single());
+        Assert.Equal(0, recovered.ItemsHeldAhead);
+
+        // Everything at the end, as a job kept it before folding: the score matrix and every item's maps, in item order.
+        var items = Enumerable.Range(0, 4).Select(GradientItem).ToArray();
+        var scores = items.SelectMany(item => item.Scores.Take(item.Item.Count * 2)).ToArray();
+        var itemMaps = items.SelectMany(item => item.Scores.Skip(item.Item.Count * 2)).ToArray();
+        var expected = MethodCatalog.For(GradientSpec()).Assemble([], scores, itemMaps, recovered.Targets);
+        var folded = recovered.FoldedMaps()!;
+        Assert.Equal(expected.Maps.Count, folded.Maps.Count);
+        foreach (var (want, got) in expected.Maps.Zip(folded.Maps))
+            Assert.Equal(want.Data.Select(BitConverter.SingleToInt32Bits), got.Data.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expected.PerTarget!.ToJsonString(), folded.PerTarget!.ToJsonString()); // completeness, from the folded scores
     }
 }
