@@ -86,12 +86,12 @@ public sealed class LocalCluster : IAsyncDisposable
         rss.Restart();
         var busy = _worker.BusySeconds;
         var clock = Stopwatch.StartNew();
-        var result = await RunThroughGrpcAsync(job);
+        var (result, phases) = await RunThroughGrpcAsync(job);
         clock.Stop();
         var compute = _worker.BusySeconds - busy;
         // The same request again without no_cache: answered from the finished job's result (nothing computed twice).
         var again = Stopwatch.StartNew();
-        var reused = await RunThroughGrpcAsync(job, noCache: false);
+        var (reused, _) = await RunThroughGrpcAsync(job, noCache: false);
         again.Stop();
         if (!reused.SummaryJson.Contains("\"reused\"", StringComparison.Ordinal))
             throw new InvalidOperationException($"the repeated {job.Method.Name} job was computed again, not reused");
@@ -106,8 +106,9 @@ public sealed class LocalCluster : IAsyncDisposable
         return new Measurement(job.ModelName, "grpc", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
             Method: job.Method.Name, ComputeSeconds: compute, ReusedSeconds: again.Elapsed.TotalSeconds, JobBatch: batch,
             Detail: $"upload + submit{gradient} + watch + result with overlays{segmentation}; job entity's own submit-to-finish " +
-                    $"{jobSeconds:F2} s; {warmUps} warm-up run(s); the same request without no_cache, answered from the " +
-                    $"finished job's result: {again.Elapsed.TotalMilliseconds:F0} ms");
+                    $"{jobSeconds:F2} s; uploads {phases.Uploads.TotalMilliseconds:F0} ms, submit call {phases.Submit.TotalMilliseconds:F0} ms, " +
+                    $"watch and result {phases.Finish.TotalMilliseconds:F0} ms (of which the job's own {jobSeconds * 1000:F0}); {warmUps} warm-up run(s); " +
+                    $"the same request without no_cache, answered from the finished job's result: {again.Elapsed.TotalMilliseconds:F0} ms");
     }
 
     /// <summary>
@@ -148,14 +149,24 @@ public sealed class LocalCluster : IAsyncDisposable
         return reply is JobRejected rejected ? throw new InvalidOperationException(rejected.Reason) : reply;
     }
 
+    /// <summary>Where a gRPC row's wall time went: the uploads, the submit call, then watching to the end and fetching the result.</summary>
+    private sealed record GrpcPhases(TimeSpan Uploads, TimeSpan Submit, TimeSpan Finish);
+
     /// <summary>As `lantern explain` runs it: a quantized model's float32 twin is uploaded first (--twin), then the rest.</summary>
-    private async Task<Contracts.Api.JobResult> RunThroughGrpcAsync(BenchJob job, bool noCache = true)
+    private async Task<(Contracts.Api.JobResult Result, GrpcPhases Phases)> RunThroughGrpcAsync(BenchJob job, bool noCache = true)
     {
         var submit = job.Submit.Clone();
         submit.NoCache = noCache; // measured: computed every time, not answered from the warm-up's result
+        var clock = Stopwatch.StartNew();
         if (job.TwinBytes is { } twin)
             submit.Gradient.TwinModelSha256 = (await _client.UploadModelAsync(twin, job.TwinName!)).Sha256;
-        return await _client.RunAsync(submit, job.ModelBytes, job.ModelName, job.ImageBytes, job.ImageName, _ => { });
+        submit.ModelSha256 = (await _client.UploadModelAsync(job.ModelBytes, job.ModelName)).Sha256;
+        submit.ImageSha256 = (await _client.UploadImageAsync(job.ImageBytes, job.ImageName)).Sha256;
+        var uploads = clock.Elapsed;
+        var jobId = (await _client.Api.SubmitJobAsync(submit)).JobId;
+        var submitted = clock.Elapsed;
+        var result = await _client.FinishAsync(jobId, _ => { });
+        return (result, new GrpcPhases(uploads, submitted - uploads, clock.Elapsed - submitted));
     }
 
     public async ValueTask DisposeAsync()

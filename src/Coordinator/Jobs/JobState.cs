@@ -162,11 +162,13 @@ public sealed class JobState(string jobId)
     /// The score matrix the method's assembler takes: the scored perturbations, or for adaptive methods the plan's
     /// perturbations, evaluated or filled in by the planner.
     /// </summary>
-    public ReadOnlyMemory<float> ScoresForMaps() => _fold is not null
-        ? throw new InvalidOperationException($"job {JobId} folds its scores: its maps are FoldedMaps()")
-        : _adaptive is null
-        ? TargetScores.AsMemory(0, (int)(PerturbationsUsed * Targets.Length))
-        : Planner(_steps.Count).PlanScores();
+    public ReadOnlyMemory<float> ScoresForMaps()
+    {
+        if (_fold is not null) throw new InvalidOperationException($"job {JobId} folds its scores: its maps are FoldedMaps()");
+        return _adaptive is null
+            ? TargetScores.AsMemory(0, (int)(PerturbationsUsed * Targets.Length))
+            : Planner(_steps.Count).PlanScores();
+    }
 
     /// <summary>The planner with the first <paramref name="recorded"/> steps' scores recorded.</summary>
     private IAdaptivePlanner Planner(int recorded)

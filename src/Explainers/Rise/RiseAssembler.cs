@@ -9,18 +9,11 @@ public static class RiseAssembler
     /// </summary>
     public static float[][] Assemble(RiseParameters p, int width, int height, ReadOnlySpan<float> scores, int targetCount)
     {
-        ArgumentNullException.ThrowIfNull(p);
-        p.Validate();
-        if (width < 1 || height < 1)
-            throw new ArgumentException($"image must be at least 1x1, got {width}x{height}");
-        if (targetCount < 1)
-            throw new ArgumentException($"at least one target is required, got {targetCount}", nameof(targetCount));
+        var accumulator = new RiseAccumulator(p, width, height, targetCount); // checks the parameters, the size and the targets
         if (scores.Length != (long)p.Samples * targetCount)
             throw new ArgumentException(
                 $"scores must hold {p.Samples} samples x {targetCount} targets = {(long)p.Samples * targetCount} values, got {scores.Length}",
                 nameof(scores));
-
-        var accumulator = new RiseAccumulator(p, width, height, targetCount);
         accumulator.Add(scores);
         return accumulator.Maps();
     }
