@@ -358,9 +358,7 @@ public sealed class JobState(string jobId)
                 if (baseline.EvalBatch > 0) Replan(baseline.EvalBatch, baseline.WorkItemSize);
                 Baseline = [.. baseline.Scores];
                 Targets = [.. baseline.Targets];
-                _fold = _adaptive is null ? _method!.CreateFold(Targets.Length) : null;
-                TargetScores = _fold is null ? new float[PerturbationCount * Targets.Length] : [];
-                ItemMaps = _fold is null ? new float[(long)WorkItemCount * MapsPerItem * MapLength] : [];
+                StartScores();
                 FirstItemUnixMs = baseline.FirstItemUnixMs;
                 Evaluations += 1;
                 Phase = JobPhase.Running;
@@ -435,6 +433,18 @@ public sealed class JobState(string jobId)
                 break;
         }
         return this;
+    }
+
+    /// <summary>
+    /// Where a running job keeps its scores, empty: a fold (the method's, if it has one) or the score matrix and item maps.
+    /// The one place that decides it, for a baselined job and for one restored from a snapshot alike.
+    /// </summary>
+    private void StartScores()
+    {
+        _fold = _adaptive is null ? _method!.CreateFold(Targets.Length) : null;
+        _foldedItems = 0;
+        TargetScores = _fold is null ? new float[PerturbationCount * Targets.Length] : [];
+        ItemMaps = _fold is null ? new float[(long)WorkItemCount * MapsPerItem * MapLength] : [];
     }
 
     /// <summary>Folds the items scored without a gap since the last fold, in item order, and forgets their scores.</summary>
@@ -587,10 +597,7 @@ public sealed class JobState(string jobId)
     {
         var targets = Targets.Length;
         var mapBlock = MapsPerItem * MapLength;
-        _fold = _adaptive is null ? _method!.CreateFold(targets) : null;
-        TargetScores = _fold is null ? new float[PerturbationCount * targets] : [];
-        ItemMaps = _fold is null ? new float[(long)WorkItemCount * mapBlock] : [];
-        _foldedItems = 0;
+        StartScores();
         if (_fold is not null && snapshot.FoldedItems > 0)
         {
             _fold.Load(snapshot.FoldState.Span);

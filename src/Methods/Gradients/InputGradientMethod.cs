@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Lantern.Contracts.Messages;
 using Lantern.Explainers.Gradients;
@@ -156,7 +157,7 @@ public sealed class InputGradientMethod : IGradientMethod
             var floats = _scores.Concat(_sums.SelectMany(sum => sum)).ToArray();
             var bytes = new byte[sizeof(long) + floats.Length * sizeof(float)];
             BitConverter.TryWriteBytes(bytes, Folded);
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(floats.AsSpan()).CopyTo(bytes.AsSpan(sizeof(long)));
+            MemoryMarshal.AsBytes(floats.AsSpan()).CopyTo(bytes.AsSpan(sizeof(long)));
             return bytes;
         }
 
@@ -165,7 +166,7 @@ public sealed class InputGradientMethod : IGradientMethod
             var floats = _scores.Length + targetCount * method.MapLength;
             if (saved.Length != sizeof(long) + floats * sizeof(float))
                 throw new ArgumentException($"a saved input-gradient fold holds {sizeof(long) + floats * sizeof(float)} bytes, got {saved.Length}", nameof(saved));
-            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(saved[sizeof(long)..]);
+            var values = MemoryMarshal.Cast<byte, float>(saved[sizeof(long)..]);
             Folded = BitConverter.ToInt64(saved);
             values[.._scores.Length].CopyTo(_scores);
             for (var t = 0; t < targetCount; t++) values.Slice(_scores.Length + t * method.MapLength, method.MapLength).CopyTo(_sums[t]);
