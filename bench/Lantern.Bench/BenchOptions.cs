@@ -10,7 +10,8 @@ public sealed record BenchOptions
     public const string Usage = """
         usage: Lantern.Bench [--models a.onnx,b.onnx] [--methods occlusion,gradcam,ig32] [--paths in-process,in-process-serial,cluster,grpc]
                              [--shared DIR] [--image PATH] [--window 16 --stride 8] [--samples 1000]
-                             [--provider cpu|auto|cuda] [--seconds 3] [--job-batch sweep|largest|N] [--quick] [--json FILE] [--results FILE]
+                             [--provider cpu|auto|cuda] [--workers N] [--intra-op-threads N] [--seconds 3] [--job-batch sweep|largest|N]
+                             [--quick] [--json FILE] [--results FILE]
                Lantern.Bench --control-plane [--quick] [--sections throughput,memory,recovery,list] [--results FILE]
                Lantern.Bench --fixed-cost [--models ...] [--methods ...] [--repeats 3] [--results FILE]
           --models    model files, as paths or names under SHARED/models (default: the six shared models,
@@ -27,6 +28,11 @@ public sealed record BenchOptions
           --window    occlusion window in pixels (default 16); --stride its step (default 8)
           --samples   LIME samples, on SLIC 50 segments with seed 0 (default 1000)
           --provider  inference provider for every path (default cpu)
+          --workers   worker actors, each with its own sessions, on the cluster's node and in-process, and as many
+                      raw sessions side by side (serve --workers; default: as serve lays out the cores, one per core
+                      on a CPU)
+          --intra-op-threads  ONNX Runtime's threads per session, on every path and in raw (serve --intra-op-threads;
+                      default: as a worker sizes it, the cores this process may use)
           --seconds   measured time per raw batch size (default 3)
           --job-batch the batch jobs are planned with, as a worker reports it: sweep (serve --batch-sweep: the worker
                       times batches 1, 2, 4, ... up to the raw sweep's largest, 64, when it loads the model), largest
@@ -80,6 +86,13 @@ public sealed record BenchOptions
     public double CoarseToFineThreshold { get; init; } = 0.25;
     public ExecutionProviderPreference Provider { get; init; } = ExecutionProviderPreference.Cpu;
     public double SecondsPerBatchSize { get; init; } = 3;
+    /// <summary>ONNX Runtime's intra-op threads for every session the bench builds (0: ONNX Runtime's default).</summary>
+    public int IntraOpThreads { get; init; }
+    /// <summary>
+    /// Worker actors (serve --workers), each with its own sessions: on the cluster's node, in-process, and as sessions
+    /// side by side in raw; 0 (the default) lays the cores out as `serve` does (WorkerOptions.ForHardware).
+    /// </summary>
+    public int Workers { get; init; }
 
     /// <summary>
     /// How the worker of every path reports the batch its jobs are planned with: <see cref="SweepJobBatch"/> (0, the
@@ -118,15 +131,17 @@ public sealed record BenchOptions
     public IReadOnlyList<BenchMethod> BenchMethods => [.. Methods.Select(name => BenchMethod.Create(name, this))];
 
     /// <summary>
-    /// The worker's defaults but for the provider, so every path builds the same kind of session, the batch it
+    /// The worker's defaults, with the layout `serve` picks (WorkerOptions.ForHardware: on a CPU one single-threaded
+    /// worker per core, unless --workers or --intra-op-threads say otherwise), but for the provider, so every path and
+    /// raw build the same kind of sessions side by side, the batch it
     /// reports for planning (<see cref="JobBatch"/>), and its largest batch: the raw sweep's, so the worker's own sweep
     /// (and a job) can reach the batch the ratios are taken against (serve --max-batch 64 --batch-sweep).
     /// </summary>
-    public WorkerOptions Worker => new()
+    public WorkerOptions Worker => new WorkerOptions
     {
-        ExecutionProvider = Provider, SweepBatch = JobBatch == SweepJobBatch, Batch = Math.Max(0, JobBatch),
-        MaxBatch = Math.Max(new WorkerOptions().MaxBatch, BatchSweep.Max()),
-    };
+        ExecutionProvider = Provider, IntraOpThreads = IntraOpThreads, Workers = Workers, SweepBatch = JobBatch == SweepJobBatch,
+        Batch = Math.Max(0, JobBatch), MaxBatch = Math.Max(new WorkerOptions().MaxBatch, BatchSweep.Max()),
+    }.ForHardware(ExecutionProviders.RunsOnCuda(Provider));
 
     /// <summary>How the jobs' batch was chosen, for the run's description.</summary>
     public string JobBatchDescription => JobBatch switch
@@ -154,6 +169,8 @@ public sealed record BenchOptions
                 "--window" => options with { Window = Positive(Value(), "--window") },
                 "--stride" => options with { Stride = Positive(Value(), "--stride") },
                 "--provider" => options with { Provider = ParseProvider(Value()) },
+                "--workers" => options with { Workers = Positive(Value(), "--workers") },
+                "--intra-op-threads" => options with { IntraOpThreads = Positive(Value(), "--intra-op-threads") },
                 "--seconds" => options with { SecondsPerBatchSize = Seconds(Value()) },
                 "--c2f-threshold" => options with { CoarseToFineThreshold = Fraction(Value()) },
                 "--quick" => options with { Quick = true },

@@ -22,7 +22,7 @@ public static class CoarseToFineJob
     public static Task<Measurement> MeasureAsync(BenchJob job, WorkerOptions worker, double threshold, RssSampler rss)
     {
         rss.Restart();
-        var (sessionOptions, _) = ExecutionProviders.Create(worker.ExecutionProvider, worker.IntraOpThreads);
+        var (sessionOptions, _) = ExecutionProviders.Create(worker.ExecutionProvider, worker.SessionThreads);
         using var ownedOptions = sessionOptions;
         using var session = ModelSession.Load(job.ModelBytes, job.Info, sessionOptions, worker.MaxBatch, out _);
         var image = ImageDecoder.Decode(job.ImageBytes);

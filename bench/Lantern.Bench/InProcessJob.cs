@@ -10,9 +10,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Lantern.Bench;
 
 /// <summary>
-/// The worker's compute without the cluster: the same WorkEvaluator the worker actor drives, over an in-memory store,
-/// fed the job's baseline then its work items in the coordinator's item size, one after another. Any method: the
-/// evaluator rebuilds perturbations through the method catalogue, from the spec and the stored segmentation.
+/// The worker's compute without the cluster: the same WorkEvaluator the worker actor drives, one per worker actor of the
+/// node's layout, over an in-memory store, fed the job's baseline then its work items in the coordinator's item size,
+/// each evaluator taking every n-th item. Any method: the evaluator rebuilds perturbations through the method
+/// catalogue, from the spec and the stored segmentation.
 /// </summary>
 public static class InProcessJob
 {
@@ -20,45 +21,59 @@ public static class InProcessJob
         string path = BenchOptions.InProcessPath)
     {
         rss.Restart();
-        using var evaluator = new WorkEvaluator(job.Store, worker, NullLogger<WorkEvaluator>.Instance);
-        // Loads the session and JITs the perturbation path; then lets tiered compilation finish (see WarmUp).
-        await RunJobAsync(evaluator, job, $"{job.Method.Name}-warm-up", maxItems: 2);
-        await WarmUp.QuietAsync();
+        var evaluators = Enumerable.Range(0, Math.Max(1, worker.Workers))
+            .Select(_ => new WorkEvaluator(job.Store, worker, NullLogger<WorkEvaluator>.Instance)).ToList();
+        try
+        {
+            // Loads the sessions and JITs the perturbation path; then lets tiered compilation finish (see WarmUp).
+            foreach (var evaluator in evaluators) await RunJobAsync([evaluator], job, $"{job.Method.Name}-warm-up", maxItems: 2);
+            await WarmUp.QuietAsync();
 
-        var before = evaluator.Evaluations;
-        var clock = Stopwatch.StartNew();
-        var (size, batch) = await RunJobAsync(evaluator, job, $"{job.Method.Name}-timed", maxItems: int.MaxValue);
-        clock.Stop();
-        return new Measurement(job.ModelName, path, evaluator.Evaluations - before, clock.Elapsed.TotalSeconds,
-            rss.PeakMb, Method: job.Method.Name, JobBatch: batch,
-            Detail: $"WorkEvaluator, items of {size}, batch {batch} (planned as the job entity plans it), " +
-                    (worker.Pipeline ? "next batch written while one runs" : "no pipelining"));
+            var before = evaluators.Sum(e => e.Evaluations);
+            var clock = Stopwatch.StartNew();
+            var (size, batch) = await RunJobAsync(evaluators, job, $"{job.Method.Name}-timed", maxItems: int.MaxValue);
+            clock.Stop();
+            var layout = evaluators.Count == 1 ? "WorkEvaluator" : $"{evaluators.Count} WorkEvaluators side by side";
+            return new Measurement(job.ModelName, path, evaluators.Sum(e => e.Evaluations) - before, clock.Elapsed.TotalSeconds,
+                rss.PeakMb, Method: job.Method.Name, JobBatch: batch,
+                Detail: $"{layout}, items of {size}, batch {batch} (planned as the job entity plans it), " +
+                        (worker.Pipeline ? "next batch written while one runs" : "no pipelining"));
+        }
+        finally
+        {
+            evaluators.ForEach(e => e.Dispose());
+        }
     }
 
     /// <summary>
-    /// What the cluster does for one job, minus messaging and persistence: the baseline, the plan the job entity makes
-    /// from what the worker then reports (its best batch, else its largest: <see cref="JobState.PlanFromWorker"/>), the
-    /// top-k targets, then the items. Returns the item size and batch.
+    /// What the cluster does for one job, minus messaging and persistence: the baseline (on the first evaluator), the plan
+    /// the job entity makes from what that worker then reports (its best batch, else its largest:
+    /// <see cref="JobState.PlanFromWorker"/>), the top-k targets, then the items, evaluator i taking items i, i + n, ….
+    /// Returns the item size and batch.
     /// </summary>
-    private static async Task<(int ItemSize, int Batch)> RunJobAsync(WorkEvaluator evaluator, BenchJob job, string jobId, int maxItems)
+    private static async Task<(int ItemSize, int Batch)> RunJobAsync(IReadOnlyList<WorkEvaluator> evaluators, BenchJob job, string jobId, int maxItems)
     {
-        var baseline = await evaluator.EvaluateAsync(new WorkSpec { JobId = jobId, Spec = job.Spec }, new WorkItem { Baseline = true });
+        var first = evaluators[0];
+        var baseline = await first.EvaluateAsync(new WorkSpec { JobId = jobId, Spec = job.Spec }, new WorkItem { Baseline = true });
         var accepted = JobState.PlanItems(job.Spec, new CoordinatorOptions().WorkItemSize, 0).ItemSize;
-        var (size, batch) = JobState.PlanFromWorker(job.Spec, accepted, evaluator.BestBatchOf(job.Spec.ModelSha256),
-            evaluator.LargestBatchOf(job.Spec.ModelSha256));
+        var (size, batch) = JobState.PlanFromWorker(job.Spec, accepted, first.BestBatchOf(job.Spec.ModelSha256),
+            first.LargestBatchOf(job.Spec.ModelSha256));
         var spec = job.Spec.Clone();
         spec.EvalBatch = batch;
         var targets = spec.Targets.Classes.Count > 0 ? [.. spec.Targets.Classes] : Scores.TopK(baseline, spec.Targets.TopK);
         var work = new WorkSpec { JobId = jobId, Spec = spec, Targets = { targets } };
 
-        var items = 0;
-        WorkItem Item(long first) => new() { First = first, Count = (int)Math.Min(size, job.Perturbations - first) };
-        for (long first = 0; first < job.Perturbations && items < maxItems; first += size, items++)
+        var items = (int)Math.Min(maxItems, (job.Perturbations + size - 1) / size);
+        WorkItem Item(int index) => new() { First = (long)index * size, Count = (int)Math.Min(size, job.Perturbations - (long)index * size) };
+        await Task.WhenAll(evaluators.Select((evaluator, e) => Task.Run(async () =>
         {
-            // As a worker with a queued lease does: the next item is the hint for writing its first batch ahead.
-            var next = first + size < job.Perturbations && items + 1 < maxItems ? (work, Item(first + size)) : ((WorkSpec, WorkItem)?)null;
-            await evaluator.EvaluateAsync(work, Item(first), next);
-        }
+            for (var index = e; index < items; index += evaluators.Count)
+            {
+                // As a worker with a queued lease does: its next item is the hint for writing that item's first batch ahead.
+                var next = index + evaluators.Count < items ? (work, Item(index + evaluators.Count)) : ((WorkSpec, WorkItem)?)null;
+                await evaluator.EvaluateAsync(work, Item(index), next);
+            }
+        })));
         return (size, batch);
     }
 }

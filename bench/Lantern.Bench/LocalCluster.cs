@@ -38,9 +38,11 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly IActorRef _jobs;
     private readonly IArtifactStore _artifacts;
     private readonly WorkerMetrics _worker;
+    private readonly int _workers;
 
-    private LocalCluster(WebApplication node, ExplainClient client, string database)
+    private LocalCluster(WebApplication node, ExplainClient client, string database, int workers)
     {
+        _workers = Math.Max(1, workers);
         _node = node;
         _client = client;
         _database = database;
@@ -57,7 +59,7 @@ public sealed class LocalCluster : IAsyncDisposable
             DatabasePath = database, GrpcPort = 0, LogLevel = LogLevel.Warning, Worker = worker,
         });
         await node.StartAsync();
-        return new LocalCluster(node, ExplainClient.Connect(LanternNode.GrpcAddress(node)), database);
+        return new LocalCluster(node, ExplainClient.Connect(LanternNode.GrpcAddress(node)), database, worker.Workers);
     }
 
     /// <summary>Through the actors: from StartJob to the job entity reporting Done (maps assembled and stored).</summary>
@@ -72,7 +74,7 @@ public sealed class LocalCluster : IAsyncDisposable
         clock.Stop();
         var planned = ((JobResultReply)await Ask(new GetJobResult { JobId = jobId }, TimeSpan.FromMinutes(1))).Spec;
         return new Measurement(job.ModelName, "cluster", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
-            Method: job.Method.Name, ComputeSeconds: _worker.BusySeconds - busy, JobBatch: planned.EvalBatch,
+            Method: job.Method.Name, ComputeSeconds: (_worker.BusySeconds - busy) / _workers, JobBatch: planned.EvalBatch,
             Detail: $"job region + dispatcher + worker actor + SQLite journal + assembly, no gRPC; {warmUps} warm-up run(s)");
     }
 
@@ -88,7 +90,7 @@ public sealed class LocalCluster : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         var (result, phases) = await RunThroughGrpcAsync(job);
         clock.Stop();
-        var compute = _worker.BusySeconds - busy;
+        var compute = (_worker.BusySeconds - busy) / _workers; // the average worker's time inside work items
         // The same request again without no_cache: answered from the finished job's result (nothing computed twice).
         var again = Stopwatch.StartNew();
         var (reused, _) = await RunThroughGrpcAsync(job, noCache: false);

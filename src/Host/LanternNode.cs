@@ -36,6 +36,8 @@ public static class LanternNode
 {
     public static WebApplication Build(NodeOptions options)
     {
+        if (options.Has(ClusterRoles.Worker) && options.Worker.Workers == 0)
+            options = options with { Worker = options.Worker.ForHardware(ExecutionProviders.RunsOnCuda(options.Worker.ExecutionProvider)) };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(options.LogLevel);
         // Which execution provider runs inference is worth one line even on a quiet node.

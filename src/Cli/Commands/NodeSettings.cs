@@ -55,14 +55,15 @@ public sealed class NodeSettings
 
     public Option<int> Workers { get; } = new("--workers")
     {
-        DefaultValueFactory = _ => int.TryParse(Env("LANTERN_WORKERS"), out var w) ? w : 1,
-        Description = "Worker actors on this node, each with its own sessions, e.g. one per GPU (env LANTERN_WORKERS)",
+        DefaultValueFactory = _ => int.TryParse(Env("LANTERN_WORKERS"), out var w) ? w : 0,
+        Description = "Worker actors on this node, each with its own sessions; 0: one per core on a CPU (one ONNX Runtime " +
+                      "thread each), one on a GPU (env LANTERN_WORKERS)",
     };
 
     public Option<int> IntraOpThreads { get; } = new("--intra-op-threads")
     {
         DefaultValueFactory = _ => int.TryParse(Env("LANTERN_INTRA_OP_THREADS"), out var t) ? t : 0,
-        Description = "ONNX Runtime threads per session; 0 uses every core (env LANTERN_INTRA_OP_THREADS)",
+        Description = "ONNX Runtime threads per session; 0 shares the cores this process may use among the node's workers (env LANTERN_INTRA_OP_THREADS)",
     };
 
     public Option<bool> NoPipeline { get; } = new("--no-pipeline")
@@ -98,10 +99,13 @@ public sealed class NodeSettings
         Batch = Math.Max(0, parsed.GetValue(Batch)),
         SweepBatch = parsed.GetValue(BatchSweep),
         Capacity = Positive(parsed.GetValue(Capacity), "--capacity"),
-        Workers = Positive(parsed.GetValue(Workers), "--workers"),
+        Workers = NotNegative(parsed.GetValue(Workers), "--workers"),
         IntraOpThreads = Math.Max(0, parsed.GetValue(IntraOpThreads)),
         Pipeline = !parsed.GetValue(NoPipeline),
     };
+
+    private static int NotNegative(int value, string option) =>
+        value >= 0 ? value : throw new ArgumentException($"{option} must be 0 or more, got {value}");
 
     private static int Positive(int value, string option) =>
         value >= 1 ? value : throw new ArgumentException($"{option} must be at least 1, got {value}");

@@ -4,7 +4,10 @@ namespace Lantern.Worker.Hosting;
 
 public sealed record WorkerOptions
 {
-    /// <summary>Worker actors on this node, each with its own ONNX Runtime sessions (e.g. one per GPU).</summary>
+    /// <summary>
+    /// Worker actors on this node, each with its own ONNX Runtime sessions (e.g. one per GPU); 0: as many as suit the
+    /// hardware (<see cref="ForHardware"/>).
+    /// </summary>
     public int Workers { get; init; } = 1;
 
     /// <summary>
@@ -41,8 +44,33 @@ public sealed record WorkerOptions
     /// </summary>
     public bool Pipeline { get; init; } = true;
 
-    /// <summary>ONNX Runtime intra-op threads; 0 lets it use every core.</summary>
+    /// <summary>ONNX Runtime intra-op threads per session; 0: <see cref="SessionThreads"/> shares this node's cores.</summary>
     public int IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// The intra-op threads each session runs with: <see cref="IntraOpThreads"/> when set, else the cores this process
+    /// may use (Environment.ProcessorCount, which honours a container's CPU limit) shared among the node's worker actors.
+    /// Not ONNX Runtime's own default: it counts the machine's cores, not the container's, and on a 2-core VM it ran one
+    /// thread (raw MobileNetV2 at 507 evaluations/s against 939 with two threads, bench/RESULTS-batch.md). The thread
+    /// count does not change a score (Worker/IntraOpThreadsTests).
+    /// </summary>
+    public int SessionThreads => IntraOpThreads > 0 ? IntraOpThreads : Math.Max(1, Environment.ProcessorCount / Math.Max(1, Workers));
+
+    /// <summary>
+    /// These options with <see cref="Workers"/> 0 made concrete for the inference device (`serve`'s default). On a CPU,
+    /// one worker per core, each session one thread (or per <see cref="IntraOpThreads"/> cores when set): explanation
+    /// jobs are thousands of independent evaluations, and sessions side by side scale where one session's threads
+    /// meet at every operator and wait for the slowest (on 2 cores, ShuffleNetV2 ran no faster on two threads than on
+    /// one, and a node's other threads preempt one of them at any moment; bench/RESULTS-batch.md). On CUDA, one worker:
+    /// the device is the limit, and it fills with the batch.
+    /// </summary>
+    public WorkerOptions ForHardware(bool runsOnCuda)
+    {
+        if (Workers > 0) return this;
+        if (runsOnCuda) return this with { Workers = 1 };
+        var threads = Math.Max(1, IntraOpThreads);
+        return this with { Workers = Math.Max(1, Environment.ProcessorCount / threads), IntraOpThreads = threads };
+    }
 
     /// <summary>Memory budget of the loaded sessions (estimated as 3× each model's size); least recently used go first.</summary>
     public long SessionCacheBytes { get; init; } = 4L << 30;

@@ -13,7 +13,7 @@ public static class ExecutionProviders
     public static (SessionOptions Options, string Description) Create(ExecutionProviderPreference preference, int intraOpThreads)
     {
         var options = NewOptions(intraOpThreads);
-        if (preference == ExecutionProviderPreference.Cpu) return (options, "CPU (as configured)");
+        if (preference == ExecutionProviderPreference.Cpu) return (options, $"CPU (as configured), {Threads(intraOpThreads)}");
         // ONNX Runtime prints a failed CUDA load as an error of its own; on Auto that failure is expected and we say
         // which provider runs in one clear line instead.
         var env = OrtEnv.Instance();
@@ -26,12 +26,21 @@ public static class ExecutionProviders
         catch (OnnxRuntimeException e) when (preference == ExecutionProviderPreference.Auto)
         {
             options.Dispose();
-            return (NewOptions(intraOpThreads), $"CPU (CUDA unavailable: {FirstLine(e.Message)})");
+            return (NewOptions(intraOpThreads), $"CPU (CUDA unavailable: {FirstLine(e.Message)}), {Threads(intraOpThreads)}");
         }
         finally
         {
             env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING;
         }
+    }
+
+    /// <summary>Whether sessions asked for with <paramref name="preference"/> run on CUDA here (tried, as <see cref="Create"/> does).</summary>
+    public static bool RunsOnCuda(ExecutionProviderPreference preference)
+    {
+        if (preference == ExecutionProviderPreference.Cpu) return false;
+        var (options, description) = Create(preference, 0);
+        options.Dispose();
+        return description.StartsWith("CUDA", StringComparison.Ordinal);
     }
 
     private static SessionOptions NewOptions(int intraOpThreads)
@@ -40,6 +49,9 @@ public static class ExecutionProviders
         if (intraOpThreads > 0) options.IntraOpNumThreads = intraOpThreads;
         return options;
     }
+
+    private static string Threads(int intraOpThreads) =>
+        intraOpThreads > 0 ? $"{intraOpThreads} intra-op thread{(intraOpThreads == 1 ? "" : "s")}" : "ONNX Runtime's default threads";
 
     private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 }

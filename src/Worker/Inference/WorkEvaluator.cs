@@ -48,7 +48,7 @@ public sealed class WorkEvaluator : IDisposable
         _artifacts = artifacts;
         _options = options;
         _logger = logger;
-        (_sessionOptions, ProviderDescription) = ExecutionProviders.Create(options.ExecutionProvider, options.IntraOpThreads);
+        (_sessionOptions, ProviderDescription) = ExecutionProviders.Create(options.ExecutionProvider, options.SessionThreads);
         _logger.LogInformation("Worker inference runs on {Provider}", ProviderDescription);
         _sessions = new LruCache<string, ModelSession>(options.SessionCacheBytes, session => session.EstimatedBytes);
         _jobs = new LruCache<string, PreparedJob>(options.JobCacheSize);

@@ -1,0 +1,95 @@
+using Lantern.Cluster.Tests.Support;
+using Lantern.Cluster.Tests.Synthetic;
+using Lantern.Contracts.Api;
+using Lantern.Worker.Hosting;
+using Lantern.Worker.Inference;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Lantern.Cluster.Tests.Worker;
+
+/// <summary>
+/// How a node lays its cores out for inference: worker actors side by side, each session with its share of the cores
+/// as ONNX Runtime threads (WorkerOptions.ForHardware, SessionThreads).
+/// </summary>
+public sealed class WorkerLayoutTests
+{
+    public static TheoryData<string> Models() => new()
+    {
+        "squeezenet1.0-fp32.onnx", "squeezenet1.0-fp16.onnx",
+        "mobilenetv2-12-fp32-dequant.onnx", "mobilenetv2-12-int8.onnx",
+        "shufflenet-v2-12-fp32-dequant.onnx", "shufflenet-v2-12-qdq.onnx",
+    };
+
+    /// <summary>
+    /// Workers of one kind on machines of different sizes run a job's sessions with different thread counts. Their maps
+    /// must still be the same bits: ONNX Runtime's CPU kernels split an operator's outputs across threads, not its sums.
+    /// A map that differed in its last bit between a 1-thread and a 3-thread worker would break "a job's maps are
+    /// bit-identical on any number of workers of the same kind".
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Models))]
+    public async Task A_jobs_maps_are_the_same_bits_whatever_the_workers_thread_count(string model)
+    {
+        var modelBytes = await File.ReadAllBytesAsync(SharedData.Model(model));
+        var image = await File.ReadAllBytesAsync(SharedData.Image("tench.png"));
+        var submit = new SubmitJobRequest
+        {
+            Preprocessing = model.StartsWith("squeezenet", StringComparison.Ordinal)
+                ? new Preprocessing { ChannelOrder = "bgr", Scale = 1, Mean = { 104, 117, 123 }, Std = { 1, 1, 1 }, Output = "probabilities" }
+                : new Preprocessing { Output = "logits" },
+            Targets = new Targets { TopK = 2 },
+            Occlusion = TestJobs.Occlusion((56, 28)), // 7×7 windows over 224×224, in batches of 4
+            NoCache = true,
+        };
+
+        var maps = new List<byte[]>();
+        foreach (var threads in new[] { 1, 3 })
+        {
+            await using var node = await TestNode.StartAsync(worker: new WorkerOptions { IntraOpThreads = threads, Batch = 4 });
+            Assert.Contains($"{threads} intra-op thread", Assert.Single(node.Services.GetRequiredService<WorkEvaluators>().Providers));
+            var result = await TestJobs.RunAsync(node, submit, modelBytes, image);
+            maps.Add([.. result.Maps.SelectMany(map => map.Data.ToByteArray())]);
+        }
+
+        Assert.True(maps[0].Length > 0);
+        Assert.Equal(maps[0], maps[1]);
+    }
+
+    [Fact]
+    public void On_a_cpu_the_default_layout_is_one_single_threaded_worker_per_core()
+    {
+        var cores = Environment.ProcessorCount;
+        var auto = new WorkerOptions { Workers = 0 }.ForHardware(runsOnCuda: false);
+        Assert.Equal((cores, 1), (auto.Workers, auto.SessionThreads));
+
+        // Threads asked for: as many workers as that leaves room for, never none.
+        var wide = new WorkerOptions { Workers = 0, IntraOpThreads = 2 }.ForHardware(runsOnCuda: false);
+        Assert.Equal((Math.Max(1, cores / 2), 2), (wide.Workers, wide.SessionThreads));
+        var tooWide = new WorkerOptions { Workers = 0, IntraOpThreads = cores + 1 }.ForHardware(runsOnCuda: false);
+        Assert.Equal(1, tooWide.Workers);
+
+        // On CUDA one worker fills the device; a configured count is kept as it is, its sessions sharing the cores.
+        Assert.Equal(1, new WorkerOptions { Workers = 0 }.ForHardware(runsOnCuda: true).Workers);
+        var two = new WorkerOptions { Workers = 2 }.ForHardware(runsOnCuda: false);
+        Assert.Equal((2, Math.Max(1, cores / 2)), (two.Workers, two.SessionThreads));
+    }
+
+    [Fact]
+    public async Task A_node_left_to_choose_starts_a_single_threaded_worker_per_core_and_explains_with_them()
+    {
+        await using var node = await TestNode.StartAsync(worker: new WorkerOptions { Workers = 0, Batch = 4 });
+        var metrics = node.Services.GetRequiredService<WorkerMetrics>();
+        Assert.Equal(Environment.ProcessorCount, metrics.ProvidersLoaded);
+        Assert.Contains("1 intra-op thread", Assert.Single(node.Services.GetRequiredService<WorkEvaluators>().Providers));
+
+        var submit = new SubmitJobRequest
+        {
+            Preprocessing = TestJobs.Identity(32, 32), Targets = new Targets { Classes = { 0 } },
+            Occlusion = TestJobs.Occlusion((4, 4)),
+        };
+        var result = await TestJobs.RunAsync(node, submit, SyntheticModels.SquareBrightness(32, 32, (4, 4, 8, 8)), TestImages.Noise(32, 32));
+        var map = TestJobs.Floats(Assert.Single(result.Maps));
+        var peak = Array.IndexOf(map, map.Max());
+        Assert.True(peak % 32 is >= 4 and < 12 && peak / 32 is >= 4 and < 12, $"the occlusion peak at {peak % 32},{peak / 32} is off the square");
+    }
+}
