@@ -14,6 +14,7 @@ public sealed record BenchOptions
                              [--quick] [--json FILE] [--results FILE]
                Lantern.Bench --control-plane [--quick] [--sections throughput,memory,recovery,list] [--results FILE]
                Lantern.Bench --fixed-cost [--models ...] [--methods ...] [--repeats 3] [--results FILE]
+               Lantern.Bench --layouts [--models ...] [--seconds 3] [--results FILE]
           --models    model files, as paths or names under SHARED/models (default: the six shared models,
                       MobileNetV2, SqueezeNet and ShuffleNetV2, each fp32 and int8/fp16)
           --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), multiscale-c2f (coarse to
@@ -46,6 +47,9 @@ public sealed record BenchOptions
                       runs only those, without --results)
           --fixed-cost  each short method's fixed per-job cost (job wall time less the worker's compute) next to its
                       compute: MobileNetV2; occlusion, lime, gradcam, ig32; in-process, cluster and grpc
+                      (--results replaces only its own section of FILE)
+          --layouts   raw throughput of each model at its best batch with the cores spent three ways: one session on
+                      one thread, one session with a thread per core, a single-threaded session per core side by side
                       (--results replaces only its own section of FILE)
           --repeats   raw/row pairs per explanation row, interleaved (default 3)
         """;
@@ -121,6 +125,9 @@ public sealed record BenchOptions
     /// </summary>
     public bool FixedCost { get; init; }
 
+    /// <summary>Compare the ways of spending the cores on inference (<see cref="RawLayouts"/>) instead of measuring jobs.</summary>
+    public bool Layouts { get; init; }
+
     /// <summary>The methods <c>--fixed-cost</c> measures: the ones a user runs one image at a time.</summary>
     public static readonly string[] ShortMethods =
         [BenchMethod.OcclusionName, BenchMethod.LimeName, BenchMethod.GradCamName, BenchMethod.IntegratedGradientsName];
@@ -177,6 +184,7 @@ public sealed record BenchOptions
                 "--control-plane" => options with { ControlPlane = true },
                 "--sections" => options with { ControlPlaneSections = ParseList(Value(), "--sections", ControlPlaneSectionNames) },
                 "--fixed-cost" => options with { FixedCost = true },
+                "--layouts" => options with { Layouts = true },
                 "--repeats" => options with { Repeats = Positive(Value(), "--repeats") },
                 "--job-batch" => options with { JobBatch = ParseJobBatch(Value()) },
                 "--json" => options with { Json = Value() },

@@ -105,10 +105,12 @@ public sealed class LocalCluster : IAsyncDisposable
         var gradient = job.Method.IsGradient ? $" + gradient-model lookup{(job.TwinName is { } t ? $" + twin upload ({t})" : "")}" : "";
         using var summary = System.Text.Json.JsonDocument.Parse(result.SummaryJson);
         var batch = summary.RootElement.GetProperty("parameters").GetProperty("eval_batch").GetInt32();
+        var timings = summary.RootElement.GetProperty("timings");
+        var toBaseline = (timings.GetProperty("started_utc").GetDateTimeOffset() - timings.GetProperty("submitted_utc").GetDateTimeOffset()).TotalMilliseconds;
         return new Measurement(job.ModelName, "grpc", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
             Method: job.Method.Name, ComputeSeconds: compute, ReusedSeconds: again.Elapsed.TotalSeconds, JobBatch: batch,
             Detail: $"upload + submit{gradient} + watch + result with overlays{segmentation}; job entity's own submit-to-finish " +
-                    $"{jobSeconds:F2} s; uploads {phases.Uploads.TotalMilliseconds:F0} ms, submit call {phases.Submit.TotalMilliseconds:F0} ms, " +
+                    $"{jobSeconds:F2} s (its baseline scored after {toBaseline:F0} ms); uploads {phases.Uploads.TotalMilliseconds:F0} ms, submit call {phases.Submit.TotalMilliseconds:F0} ms, " +
                     $"watch and result {phases.Finish.TotalMilliseconds:F0} ms (of which the job's own {jobSeconds * 1000:F0}); {warmUps} warm-up run(s); " +
                     $"the same request without no_cache, answered from the finished job's result: {again.Elapsed.TotalMilliseconds:F0} ms");
     }

@@ -11,7 +11,9 @@ if (args is [NodeSpec.Flag, ..]) return await NodeChild.RunAsync(args);
 try
 {
     var options = BenchOptions.Parse(args);
-    return options.ControlPlane ? await ControlPlaneRun.RunAsync(options, args) : await BenchRun.RunAsync(options, args);
+    return options.ControlPlane ? await ControlPlaneRun.RunAsync(options, args)
+        : options.Layouts ? await RawLayouts.RunAsync(options, args)
+        : await BenchRun.RunAsync(options, args);
 }
 catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException)
 {

@@ -169,7 +169,7 @@ public static class Report
     private static string KeptSections(string text)
     {
         var kept = new StringBuilder();
-        foreach (var name in new[] { "fixed-cost", "control-plane" })
+        foreach (var name in new[] { "fixed-cost", "control-plane", "layouts" })
         {
             var start = text.IndexOf($"<!-- {name}:", StringComparison.Ordinal);
             var endMarker = $"<!-- /{name} -->";
@@ -256,9 +256,6 @@ public static class Report
         return text.ToString();
     }
 
-    private const string FixedCostBegin = "<!-- fixed-cost: written by Lantern.Bench --fixed-cost --results; do not edit -->";
-    private const string FixedCostEnd = "<!-- /fixed-cost -->";
-
     /// <summary>The <c>--fixed-cost</c> section of RESULTS.md (between its markers; appended when there is none).</summary>
     public static void WriteFixedCostSection(string path, RunDescription run, IReadOnlyList<ModelResult> results, IReadOnlyList<string> methods)
     {
@@ -284,12 +281,23 @@ public static class Report
         foreach (var m in results.SelectMany(r => r.Explanations(methods)))
             md.AppendLine($"- {m.Model} {m.Method} {m.Path}: {m.Detail}{ErrorNote(m)}");
 
+        ReplaceSection(path, "fixed-cost", md.ToString());
+    }
+
+    /// <summary>
+    /// Writes <paramref name="markdown"/> as the section of <paramref name="path"/> between the markers named
+    /// <paramref name="name"/>, in place of what was there, or at the end when there is none yet.
+    /// </summary>
+    public static void ReplaceSection(string path, string name, string markdown)
+    {
+        var begin = $"<!-- {name}: written by Lantern.Bench --{name} --results; do not edit -->";
+        var endMarker = $"<!-- /{name} -->";
         var text = File.Exists(path) ? File.ReadAllText(path) : "# Lantern benchmark results\n";
-        var block = $"{FixedCostBegin}\n{md.ToString().TrimEnd()}\n{FixedCostEnd}\n";
-        var start = text.IndexOf(FixedCostBegin, StringComparison.Ordinal);
-        var end = text.IndexOf(FixedCostEnd, StringComparison.Ordinal);
+        var block = $"{begin}\n{markdown.TrimEnd()}\n{endMarker}\n";
+        var start = text.IndexOf(begin, StringComparison.Ordinal);
+        var end = text.IndexOf(endMarker, StringComparison.Ordinal);
         text = start >= 0 && end > start
-            ? text[..start] + block + text[(end + FixedCostEnd.Length)..].TrimStart('\n')
+            ? text[..start] + block + text[(end + endMarker.Length)..].TrimStart('\n')
             : text.TrimEnd() + "\n\n" + block;
         File.WriteAllText(path, text);
     }
