@@ -50,7 +50,8 @@ scale() {
     local n; n=$(( $(workers | sed 's/.*worker-\([0-9]*\).pid/\1/' | sort -n | tail -n 1 || echo 0) + 1 ))
     mkdir -p "$state/worker-$n"
     local http; http=$(free_port)
-    start_node "worker-$n" worker --port 0 --http-port "$http" --cluster-port 0
+    # One worker actor per process: these processes share one machine (left to choose, each takes a worker per core).
+    start_node "worker-$n" worker --port 0 --http-port "$http" --cluster-port 0 --workers 1
     echo "$http" >"$state/worker-$n.http"
     wait_ready "$http"
     echo "worker-$n up (pid $(cat "$state/worker-$n.pid"), HTTP 127.0.0.1:$http)"

@@ -75,7 +75,10 @@ public sealed class ProcessCluster : IAsyncDisposable
         };
         foreach (var argument in (string[])[LanternDll, "serve", "--roles", roles, "--port", "0", "--cluster-port",
                      clusterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seeds", seeds,
-                     "--provider", "cpu", "--db", database ?? Path.Combine(home, "unused.db")])
+                     "--provider", "cpu", "--db", database ?? Path.Combine(home, "unused.db"),
+                     // Many worker processes on one machine, each one worker, as a Kubernetes worker pod sets it; left to
+                     // choose, each would start a worker per core.
+                     "--workers", "1"])
         {
             start.ArgumentList.Add(argument);
         }
