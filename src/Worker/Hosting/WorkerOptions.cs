@@ -50,9 +50,9 @@ public sealed record WorkerOptions
     /// <summary>
     /// The intra-op threads each session runs with: <see cref="IntraOpThreads"/> when set, else the cores this process
     /// may use (Environment.ProcessorCount, which honours a container's CPU limit) shared among the node's worker actors.
-    /// Not ONNX Runtime's own default: it counts the machine's cores, not the container's, and on a 2-core VM it ran one
-    /// thread (raw MobileNetV2 at 507 evaluations/s against 939 with two threads, bench/RESULTS-batch.md). The thread
-    /// count does not change a score (Worker/IntraOpThreadsTests).
+    /// Not ONNX Runtime's own default, which ran one thread on a 2-core VM (raw MobileNetV2 int8 at 502 evaluations/s
+    /// against 788 on two threads, bench/RESULTS-batch.md). The thread count does not change a score
+    /// (Worker/WorkerLayoutTests).
     /// </summary>
     public int SessionThreads => IntraOpThreads > 0 ? IntraOpThreads : Math.Max(1, Environment.ProcessorCount / Math.Max(1, Workers));
 
