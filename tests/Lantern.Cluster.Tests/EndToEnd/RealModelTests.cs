@@ -142,7 +142,8 @@ public sealed class RealModelTests : IAsyncLifetime
     }
 
     /// <summary>Each model's preprocessing as PROVENANCE.md documents it.</summary>
-    private static Preprocessing PreprocessingOf(string model) => model.StartsWith("squeezenet")
+    /// <summary>How each shared model wants its input (shared/models/PROVENANCE.md).</summary>
+    internal static Preprocessing PreprocessingOf(string model) => model.StartsWith("squeezenet")
         ? new Preprocessing
         {
             ChannelOrder = "bgr", Scale = 1, Mean = { 104, 117, 123 }, Std = { 1, 1, 1 }, Output = "probabilities",

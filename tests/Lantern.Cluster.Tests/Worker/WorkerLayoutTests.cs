@@ -1,3 +1,4 @@
+using Lantern.Cluster.Tests.EndToEnd;
 using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
@@ -13,30 +14,21 @@ namespace Lantern.Cluster.Tests.Worker;
 /// </summary>
 public sealed class WorkerLayoutTests
 {
-    public static TheoryData<string> Models() => new()
-    {
-        "squeezenet1.0-fp32.onnx", "squeezenet1.0-fp16.onnx",
-        "mobilenetv2-12-fp32-dequant.onnx", "mobilenetv2-12-int8.onnx",
-        "shufflenet-v2-12-fp32-dequant.onnx", "shufflenet-v2-12-qdq.onnx",
-    };
-
     /// <summary>
     /// Workers of one kind on machines of different sizes run a job's sessions with different thread counts. Their maps
-    /// must still be the same bits: ONNX Runtime's CPU kernels split an operator's outputs across threads, not its sums.
+    /// must still be the same bits, and are on every shared model (ONNX Runtime's CPU provider, 1 against 3 threads).
     /// A map that differed in its last bit between a 1-thread and a 3-thread worker would break "a job's maps are
     /// bit-identical on any number of workers of the same kind".
     /// </summary>
     [Theory]
-    [MemberData(nameof(Models))]
+    [MemberData(nameof(RealModelTests.Models), MemberType = typeof(RealModelTests))]
     public async Task A_jobs_maps_are_the_same_bits_whatever_the_workers_thread_count(string model)
     {
         var modelBytes = await File.ReadAllBytesAsync(SharedData.Model(model));
         var image = await File.ReadAllBytesAsync(SharedData.Image("tench.png"));
         var submit = new SubmitJobRequest
         {
-            Preprocessing = model.StartsWith("squeezenet", StringComparison.Ordinal)
-                ? new Preprocessing { ChannelOrder = "bgr", Scale = 1, Mean = { 104, 117, 123 }, Std = { 1, 1, 1 }, Output = "probabilities" }
-                : new Preprocessing { Output = "logits" },
+            Preprocessing = RealModelTests.PreprocessingOf(model),
             Targets = new Targets { TopK = 2 },
             Occlusion = TestJobs.Occlusion((56, 28)), // 7×7 windows over 224×224, in batches of 4
             NoCache = true,
