@@ -90,26 +90,10 @@ public static class ControlPlaneRun
                               "(1×1 window, stride 1, zero fill) of an S×S image resized to the model input, S² perturbations, or RISE " +
                               $"(2×2 cells) on an image of the input's size; work items of {ItemSize} unless a row says otherwise");
             header.AppendLine();
-            WriteSection(path, header + md.ToString());
+            Report.ReplaceSection(path, "control-plane", header + md.ToString());
             Console.WriteLine($"wrote the control-plane section of {path}");
         }
         return 0;
-    }
-
-    private const string Begin = "<!-- control-plane: written by Lantern.Bench --control-plane --results; do not edit -->";
-    private const string End = "<!-- /control-plane -->";
-
-    /// <summary>Replaces the control-plane section of the results file (between its markers), or appends one.</summary>
-    private static void WriteSection(string path, string section)
-    {
-        var text = File.Exists(path) ? File.ReadAllText(path) : "# Lantern benchmark results\n";
-        var block = $"{Begin}\n{section.TrimEnd()}\n{End}\n";
-        var start = text.IndexOf(Begin, StringComparison.Ordinal);
-        var end = text.IndexOf(End, StringComparison.Ordinal);
-        text = start >= 0 && end > start
-            ? text[..start] + block + text[(end + End.Length)..].TrimStart('\n')
-            : text.TrimEnd() + "\n\n" + block;
-        File.WriteAllText(path, text);
     }
 
     private static string NewDatabase(string home, string name) =>
