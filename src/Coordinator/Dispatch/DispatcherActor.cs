@@ -12,7 +12,9 @@ namespace Lantern.Coordinator.Dispatch;
 /// workers with free capacity in the order <see cref="WorkQueue"/> decides: weighted fair share between users (so one
 /// user's large job does not starve another user), then priority and round-robin between one user's jobs. A lease ends when its
 /// result comes back, its worker terminates, or it times out; then the item is offered again. Results are forwarded
-/// to the job's entity, which ignores duplicates, so a late result after a re-issue is harmless.
+/// to the job's entity, which ignores duplicates, so a late result after a re-issue is harmless; the first result of an
+/// item stops its other copies. When nothing is queued, items a busy worker has not started move to an idle one
+/// (<see cref="BalanceLeases"/>), so the end of a job does not wait on one worker's backlog.
 /// </summary>
 public sealed class DispatcherActor : ReceiveActor, IWithTimers
 {
@@ -124,14 +126,39 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
 
     private void Handle(WorkCompleted completed)
     {
-        _leases.Remove(completed.LeaseId);
+        if (_leases.Remove(completed.LeaseId, out var lease)) HoldsModel(Sender, lease.Work);
         _jobRegion.Tell(new ScoreWorkItem
         {
             JobId = completed.JobId, Item = completed.Item, Scores = { completed.Scores }, Worker = completed.Worker,
             ResultStamp = _forwarded.Add(completed.JobId, completed.Item, DateTime.UtcNow), BestBatch = completed.BestBatch,
             LargestBatch = completed.LargestBatch,
         });
+        StopOtherCopies(completed.JobId, completed.Item);
         Dispatch();
+    }
+
+    /// <summary>
+    /// A worker that ran an item of a job has loaded its model: known at once, not at its next capacity report (every
+    /// few seconds, longer than a short job).
+    /// </summary>
+    private void HoldsModel(IActorRef worker, WorkSpec work)
+    {
+        if (_modelsHeld.TryGetValue(worker, out var models)) models.Add(work.Spec.ModelSha256);
+    }
+
+    /// <summary>
+    /// The item's result is in: any other lease of it (re-issued after a timeout, or moved while its first worker had
+    /// started it) would compute what the job already has. Its worker stops it and its room is free at once.
+    /// </summary>
+    private void StopOtherCopies(string jobId, WorkItem item)
+    {
+        var copies = _leases.Values.Where(l => l.JobId == jobId && l.Item.Equals(item)).ToList();
+        foreach (var copy in copies)
+        {
+            _leases.Remove(copy.Id);
+            copy.Worker.Tell(new LeasesWithdrawn { JobId = jobId, LeaseIds = { copy.Id } });
+        }
+        if (copies.Count > 0) _metrics?.CopiesStopped(copies.Count);
     }
 
     private void Handle(WorkFailed failed)
@@ -220,7 +247,49 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
             _leases[lease.Id] = lease;
             worker.Tell(new WorkLeased { LeaseId = lease.Id, Work = work, Item = item });
         }
+        if (_queue.Count == 0) BalanceLeases();
         PublishMetrics();
+    }
+
+    /// <summary>
+    /// Nothing is queued, yet a worker may hold up to its capacity less one items behind the one it runs while another
+    /// worker has nothing to do: at the end of a job the job then waits for the busy worker's backlog. While the most
+    /// loaded worker holds at least two leases more than the least loaded one that has room and holds the lease's model
+    /// (so the move costs no model load), its newest lease (the last it would start) moves: the worker is told to drop it
+    /// and the other gets it as a new lease. Should the first worker have started it meanwhile, it stops it mid-batch; a
+    /// result of it that still comes back is a duplicate, which the job ignores.
+    /// </summary>
+    private void BalanceLeases()
+    {
+        for (var moves = 0; moves < _leases.Count; moves++)
+        {
+            var load = _capacity.Keys.ToDictionary(w => w, _ => 0);
+            foreach (var held in _leases.Values)
+                if (load.ContainsKey(held.Worker)) load[held.Worker]++;
+            if (load.Count < 2) return;
+            var (donor, most) = load.MaxBy(w => w.Value);
+            var newest = _leases.Values.Where(l => l.Worker.Equals(donor) && !l.Expired).MaxBy(l => l.Id);
+            if (newest is null) return;
+            var takers = load.Where(w => w.Value + 2 <= most && w.Value < _capacity[w.Key] && Holds(w.Key, newest.Work.Spec.ModelSha256))
+                .ToList();
+            if (takers.Count == 0) return;
+            Move(newest, takers.MinBy(w => w.Value).Key);
+        }
+    }
+
+    private bool Holds(IActorRef worker, string model) => _modelsHeld.TryGetValue(worker, out var models) && models.Contains(model);
+
+    private void Move(Lease lease, IActorRef to)
+    {
+        _leases.Remove(lease.Id);
+        lease.Worker.Tell(new LeasesWithdrawn { JobId = lease.JobId, LeaseIds = { lease.Id } });
+        var now = DateTime.UtcNow;
+        var moved = new Lease(_nextLeaseId++, to, lease.Work, lease.Item, now, now + _options.LeaseTimeout);
+        _leases[moved.Id] = moved;
+        to.Tell(new WorkLeased { LeaseId = moved.Id, Work = moved.Work, Item = moved.Item });
+        _metrics?.LeaseMoved();
+        _log.Debug("Moved the item of job {JobId} at {First} from {From} to idle {To}", lease.JobId, lease.Item.First,
+            lease.Worker.Path, to.Path);
     }
 
     /// <summary>Queue depth and leases for /metrics; every change to either ends in <see cref="Dispatch"/> or a withdrawal.</summary>
@@ -234,7 +303,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
         {
             var free = capacity - _leases.Values.Count(l => l.Worker.Equals(worker));
             if (free <= 0) continue;
-            var holds = _modelsHeld.TryGetValue(worker, out var models) && models.Contains(model);
+            var holds = Holds(worker, model);
             if (best is null || (holds && !bestHolds) || (holds == bestHolds && free > bestFree))
                 (best, bestHolds, bestFree) = (worker, holds, free);
         }

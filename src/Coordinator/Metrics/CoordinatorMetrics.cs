@@ -15,6 +15,8 @@ public sealed class CoordinatorMetrics
     private readonly Gauge _leased;
     private readonly Gauge _jobs;
     private readonly Counter _finished;
+    private readonly Counter _moved;
+    private readonly Counter _stoppedCopies;
     private readonly Histogram _durations;
     private readonly ConcurrentDictionary<string, JobPhase> _live = new();
 
@@ -28,6 +30,10 @@ public sealed class CoordinatorMetrics
             new GaugeConfiguration { LabelNames = ["state"] });
         _finished = metrics.CreateCounter("lantern_jobs_finished_total", "Jobs that finished on this node, by final state",
             new CounterConfiguration { LabelNames = ["state"] });
+        _moved = metrics.CreateCounter("lantern_work_items_moved_total",
+            "Queued work items the dispatcher took from a busy worker and gave to one with nothing to do (the end of a job)");
+        _stoppedCopies = metrics.CreateCounter("lantern_work_items_stopped_copies_total",
+            "Leases stopped because another lease of the same item returned its result first (a re-issue or a move)");
         _durations = metrics.CreateHistogram("lantern_job_duration_seconds",
             "Submission to finish of jobs that finished on this node, by final state",
             new HistogramConfiguration { LabelNames = ["state"], Buckets = Histogram.ExponentialBuckets(0.5, 2, 16) });
@@ -36,6 +42,14 @@ public sealed class CoordinatorMetrics
 
     public double Pending => _pending.Value;
     public double Leased => _leased.Value;
+    public double Moved => _moved.Value;
+    public double StoppedCopies => _stoppedCopies.Value;
+
+    /// <summary>The dispatcher moved a queued lease to an idle worker.</summary>
+    public void LeaseMoved() => _moved.Inc();
+
+    /// <summary>The dispatcher stopped the other copies of an item whose result came back.</summary>
+    public void CopiesStopped(int count) => _stoppedCopies.Inc(count);
 
     /// <summary>The dispatcher's queue and lease counts after a change; zeros when the singleton stops here.</summary>
     public void Dispatch(int pending, int leased)

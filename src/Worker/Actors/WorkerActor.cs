@@ -11,8 +11,9 @@ namespace Lantern.Worker.Actors;
 /// <summary>
 /// Pulls work: tells the dispatcher how many items it can hold, runs leased items one at a time off the mailbox and
 /// sends each score block back. The capacity report is repeated on a timer, so a dispatcher that restarted or moved
-/// learns about this worker again. Leases the dispatcher withdraws (their job was cancelled) are dropped, and the
-/// running one is stopped mid-batch, so the worker takes other work at once.
+/// learns about this worker again. Leases the dispatcher withdraws (their job was cancelled, another worker returned
+/// the item, or the item moved to an idle worker) are dropped, and the running one is stopped mid-batch, so the worker
+/// takes other work at once.
 /// </summary>
 public sealed class WorkerActor : ReceiveActor, IWithTimers
 {
@@ -110,8 +111,9 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         foreach (var lease in kept) _queue.Enqueue(lease);
         var stopping = _running is { } running && ids.Contains(running.LeaseId);
         if (stopping) _stopRunning!.Cancel(); // the evaluation ends with EvaluationStopped
-        _log.Info("Job {JobId} was withdrawn: {Action} its running item, dropped {Dropped} queued", withdrawn.JobId,
-            stopping ? "stopping" : "not running", dropped);
+        // The job was cancelled or finished, its item's result came from another worker, or the item moved to an idle one.
+        _log.Debug("{Count} lease(s) of job {JobId} withdrawn: {Action} the running item, dropped {Dropped} queued", ids.Count,
+            withdrawn.JobId, stopping ? "stopping" : "not", dropped);
         if (dropped > 0) ReportToDispatcher();
     }
 

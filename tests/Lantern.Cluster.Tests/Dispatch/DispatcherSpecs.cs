@@ -26,7 +26,10 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
             LeaseReportGrace = reportGrace ?? TimeSpan.FromMinutes(10),
         }));
 
-    private static WorkSpec Work(string jobId) => new() { JobId = jobId, Spec = new JobSpec { Name = jobId }, Targets = { 1 } };
+    private const string Model = "model-a";
+
+    private static WorkSpec Work(string jobId) =>
+        new() { JobId = jobId, Spec = new JobSpec { Name = jobId, ModelSha256 = Model }, Targets = { 1 } };
 
     private static WorkItem Item(long first) => new() { First = first, Count = 4 };
 
@@ -37,6 +40,14 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var worker = CreateTestProbe(name);
         dispatcher.Tell(new RequestWork { Capacity = capacity }, worker.Ref);
+        return worker;
+    }
+
+    /// <summary>A worker that reports it has the jobs' model loaded.</summary>
+    private TestProbe WorkerHoldingModel(IActorRef dispatcher, int capacity, string name)
+    {
+        var worker = CreateTestProbe(name);
+        dispatcher.Tell(new RequestWork { Capacity = capacity, Models = { Model } }, worker.Ref);
         return worker;
     }
 
@@ -385,5 +396,88 @@ public sealed class DispatcherSpecs : Akka.TestKit.Xunit2.TestKit
         var next = worker.ExpectMsg<WorkLeased>(Soon); // its room is free without waiting for the stopped items
         Assert.Equal("job-b", next.Work.JobId);
         worker.ExpectNoMsg(Quiet); // job-a's queued item 8 went with the job
+    }
+
+    [Fact]
+    public void With_nothing_queued_a_busy_workers_newest_lease_moves_to_an_idle_worker_that_holds_the_model()
+    {
+        var dispatcher = Dispatcher();
+        var busy = Worker(dispatcher, capacity: 3, "busy");
+        dispatcher.Tell(Offer("job-a", 0, 4, 8));
+        var held = Enumerable.Range(0, 3).Select(_ => busy.ExpectMsg<WorkLeased>(Soon)).ToList();
+
+        // The end of the job: the busy worker runs item 0 with 4 and 8 behind it, and another worker has nothing to do.
+        var idle = WorkerHoldingModel(dispatcher, capacity: 3, "idle");
+
+        Assert.Equal([held[2].LeaseId], busy.ExpectMsg<LeasesWithdrawn>(Soon).LeaseIds);
+        var moved = idle.ExpectMsg<WorkLeased>(Soon);
+        Assert.Equal(Item(8), moved.Item);
+        Assert.NotEqual(held[2].LeaseId, moved.LeaseId);
+        busy.ExpectNoMsg(Quiet); // two against one: moving another would not end the job sooner
+        idle.ExpectNoMsg(Quiet);
+
+        // Item 8 done: the idle worker is idle again while the busy one still has item 4 queued behind item 0.
+        dispatcher.Tell(Completed(moved, "idle"), idle.Ref);
+        Assert.Equal(Item(8), _region.ExpectMsg<ScoreWorkItem>(Soon).Item);
+        Assert.Equal([held[1].LeaseId], busy.ExpectMsg<LeasesWithdrawn>(Soon).LeaseIds);
+        Assert.Equal(Item(4), idle.ExpectMsg<WorkLeased>(Soon).Item);
+        busy.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void No_lease_moves_to_a_worker_that_would_first_have_to_load_the_model()
+    {
+        var dispatcher = Dispatcher();
+        var busy = Worker(dispatcher, capacity: 3, "busy");
+        dispatcher.Tell(Offer("job-a", 0, 4, 8));
+        for (var i = 0; i < 3; i++) busy.ExpectMsg<WorkLeased>(Soon);
+
+        var idle = Worker(dispatcher, capacity: 3, "idle"); // reports no model held
+
+        busy.ExpectNoMsg(Quiet);
+        idle.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void A_worker_that_returned_an_item_of_a_job_counts_as_holding_its_model_before_its_next_report()
+    {
+        var dispatcher = Dispatcher();
+        var first = Worker(dispatcher, capacity: 1, "first");
+        dispatcher.Tell(Offer("job-a", 0));
+        var lease = first.ExpectMsg<WorkLeased>(Soon);
+        dispatcher.Tell(Completed(lease, "first"), first.Ref); // it has loaded the model now, but not said so
+        _region.ExpectMsg<ScoreWorkItem>(Soon);
+
+        var busy = Worker(dispatcher, capacity: 3, "busy");
+        dispatcher.Tell(Offer("job-a", 4, 8, 12, 16));
+        // The first worker takes one item (room 1), the busy one three; the first finishes and is given the busy one's newest.
+        var firstSecond = first.ExpectMsg<WorkLeased>(Soon);
+        var busyHeld = Enumerable.Range(0, 3).Select(_ => busy.ExpectMsg<WorkLeased>(Soon)).ToList();
+        dispatcher.Tell(Completed(firstSecond, "first"), first.Ref);
+
+        Assert.Equal([busyHeld.MaxBy(l => l.LeaseId)!.LeaseId], busy.ExpectMsg<LeasesWithdrawn>(Soon).LeaseIds);
+        Assert.Equal(busyHeld.MaxBy(l => l.LeaseId)!.Item, first.ExpectMsg<WorkLeased>(Soon).Item);
+    }
+
+    [Fact]
+    public void The_first_result_of_an_item_stops_its_other_lease_and_frees_that_workers_room()
+    {
+        var dispatcher = Dispatcher(leaseTimeout: TimeSpan.FromMilliseconds(200));
+        var slow = Worker(dispatcher, capacity: 1, "slow");
+        dispatcher.Tell(Offer("job-a", 0));
+        var stale = slow.ExpectMsg<WorkLeased>(Soon);
+
+        // The lease times out and the item is re-issued to another worker, which returns it first.
+        var other = Worker(dispatcher, capacity: 1, "other");
+        var reissued = other.ExpectMsg<WorkLeased>(Soon);
+        Assert.Equal(Item(0), reissued.Item);
+        dispatcher.Tell(Completed(reissued, "other"), other.Ref);
+        Assert.Equal(Item(0), _region.ExpectMsg<ScoreWorkItem>(Soon).Item);
+
+        Assert.Equal([stale.LeaseId], slow.ExpectMsg<LeasesWithdrawn>(Soon).LeaseIds);
+        // The stale lease held the slow worker's only room; it is free again: of two new items, each worker gets one.
+        dispatcher.Tell(Offer("job-a", 4, 8));
+        var leased = new[] { slow.ExpectMsg<WorkLeased>(Soon).Item.First, other.ExpectMsg<WorkLeased>(Soon).Item.First };
+        Assert.Equal([4L, 8L], leased.Order());
     }
 }
