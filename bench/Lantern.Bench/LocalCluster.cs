@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Lantern.Cli.Client;
 using Lantern.Contracts.Cluster;
 using Lantern.Contracts.Messages;
+using Lantern.Coordinator.Metrics;
 using Lantern.Host;
 using Lantern.Methods;
 using Lantern.Storage;
@@ -23,7 +24,7 @@ namespace Lantern.Bench;
 /// <item><c>cluster</c>: through its actors, as the gateway drives them but without gRPC: the artifacts are put in the
 /// node's store, <see cref="StartJob"/> goes to the job's shard region, its status is asked every few milliseconds until it
 /// is done. Job entity, dispatcher, worker actor, journal and map assembly are all in; upload, watch and fetch are not.</item>
-/// <item><c>grpc</c>: end to end through the public API with the CLI's own client: upload model and image, submit, watch the
+/// <item><c>grpc</c>: end to end through the public API with the CLI's own client: put model and image (uploaded if the gateway lacks them), submit, watch the
 /// progress stream, fetch the result with its overlays.</item>
 /// </list>
 /// Each path is warmed up on the job first (<see cref="WarmUp"/>): a serving cluster has loaded the model and compiled
@@ -38,6 +39,7 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly IActorRef _jobs;
     private readonly IArtifactStore _artifacts;
     private readonly WorkerMetrics _worker;
+    private readonly CoordinatorMetrics _coordinator;
     private readonly int _workers;
 
     private LocalCluster(WebApplication node, ExplainClient client, string database, int workers)
@@ -49,6 +51,7 @@ public sealed class LocalCluster : IAsyncDisposable
         _jobs = node.Services.GetRequiredService<IRequiredActor<JobRegionKey>>().ActorRef;
         _artifacts = node.Services.GetRequiredService<IArtifactStore>();
         _worker = node.Services.GetRequiredService<WorkerMetrics>();
+        _coordinator = node.Services.GetRequiredService<CoordinatorMetrics>();
     }
 
     public static async Task<LocalCluster> StartAsync(WorkerOptions worker)
@@ -69,13 +72,15 @@ public sealed class LocalCluster : IAsyncDisposable
         var warmUps = await WarmUp.RunAsync(() => RunThroughActorsAsync(job));
         rss.Restart();
         var busy = _worker.BusySeconds;
+        var moved = _coordinator.Moved;
         var clock = Stopwatch.StartNew();
         var (jobId, progress) = await RunThroughActorsAsync(job);
         clock.Stop();
+        moved = _coordinator.Moved - moved;
         var planned = ((JobResultReply)await Ask(new GetJobResult { JobId = jobId }, TimeSpan.FromMinutes(1))).Spec;
         return new Measurement(job.ModelName, "cluster", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
             Method: job.Method.Name, ComputeSeconds: (_worker.BusySeconds - busy) / _workers, JobBatch: planned.EvalBatch,
-            Detail: $"job region + dispatcher + worker actor + SQLite journal + assembly, no gRPC; {warmUps} warm-up run(s)");
+            Detail: $"job region + dispatcher + worker actor + SQLite journal + assembly, no gRPC; {MovedNote(moved)}{warmUps} warm-up run(s)");
     }
 
     /// <summary>
@@ -87,9 +92,11 @@ public sealed class LocalCluster : IAsyncDisposable
         var warmUps = await WarmUp.RunAsync(() => RunThroughGrpcAsync(job));
         rss.Restart();
         var busy = _worker.BusySeconds;
+        var moved = _coordinator.Moved;
         var clock = Stopwatch.StartNew();
         var (result, phases) = await RunThroughGrpcAsync(job);
         clock.Stop();
+        moved = _coordinator.Moved - moved;
         var compute = (_worker.BusySeconds - busy) / _workers; // the average worker's time inside work items
         // The same request again without no_cache: answered from the finished job's result (nothing computed twice).
         var again = Stopwatch.StartNew();
@@ -109,11 +116,14 @@ public sealed class LocalCluster : IAsyncDisposable
         var toBaseline = (timings.GetProperty("started_utc").GetDateTimeOffset() - timings.GetProperty("submitted_utc").GetDateTimeOffset()).TotalMilliseconds;
         return new Measurement(job.ModelName, "grpc", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
             Method: job.Method.Name, ComputeSeconds: compute, ReusedSeconds: again.Elapsed.TotalSeconds, JobBatch: batch,
-            Detail: $"upload + submit{gradient} + watch + result with overlays{segmentation}; job entity's own submit-to-finish " +
-                    $"{jobSeconds:F2} s (its baseline scored after {toBaseline:F0} ms); uploads {phases.Uploads.TotalMilliseconds:F0} ms, submit call {phases.Submit.TotalMilliseconds:F0} ms, " +
-                    $"watch and result {phases.Finish.TotalMilliseconds:F0} ms (of which the job's own {jobSeconds * 1000:F0}); {warmUps} warm-up run(s); " +
+            Detail: $"put (hashed here, uploaded if missing) + submit{gradient} + watch + result with overlays{segmentation}; job entity's own submit-to-finish " +
+                    $"{jobSeconds:F2} s (its baseline scored after {toBaseline:F0} ms); put {phases.Uploads.TotalMilliseconds:F0} ms, submit call {phases.Submit.TotalMilliseconds:F0} ms, " +
+                    $"watch and result {phases.Finish.TotalMilliseconds:F0} ms (of which the job's own {jobSeconds * 1000:F0}); {MovedNote(moved)}{warmUps} warm-up run(s); " +
                     $"the same request without no_cache, answered from the finished job's result: {again.Elapsed.TotalMilliseconds:F0} ms");
     }
+
+    /// <summary>Queued items the dispatcher moved to an idle worker at the end of the measured job.</summary>
+    private static string MovedNote(double moved) => $"{moved:F0} item(s) moved to an idle worker; ";
 
     /// <summary>
     /// What the gateway's uploads, segmentation and gradient-model build leave in the store; the spec names them by
@@ -153,19 +163,21 @@ public sealed class LocalCluster : IAsyncDisposable
         return reply is JobRejected rejected ? throw new InvalidOperationException(rejected.Reason) : reply;
     }
 
-    /// <summary>Where a gRPC row's wall time went: the uploads, the submit call, then watching to the end and fetching the result.</summary>
+    /// <summary>Where a gRPC row's wall time went: putting the files (hashing, asking what is missing, uploading it), the submit call, then watching to the end and fetching the result.</summary>
     private sealed record GrpcPhases(TimeSpan Uploads, TimeSpan Submit, TimeSpan Finish);
 
-    /// <summary>As `lantern explain` runs it: a quantized model's float32 twin is uploaded first (--twin), then the rest.</summary>
+    /// <summary>As `lantern explain` runs it: model, image and any float32 twin put on the gateway, submitted, watched, fetched.</summary>
     private async Task<(Contracts.Api.JobResult Result, GrpcPhases Phases)> RunThroughGrpcAsync(BenchJob job, bool noCache = true)
     {
         var submit = job.Submit.Clone();
         submit.NoCache = noCache; // measured: computed every time, not answered from the warm-up's result
         var clock = Stopwatch.StartNew();
-        if (job.TwinBytes is { } twin)
-            submit.Gradient.TwinModelSha256 = (await _client.UploadModelAsync(twin, job.TwinName!)).Sha256;
-        submit.ModelSha256 = (await _client.UploadModelAsync(job.ModelBytes, job.ModelName)).Sha256;
-        submit.ImageSha256 = (await _client.UploadImageAsync(job.ImageBytes, job.ImageName)).Sha256;
+        // As the CLI puts them: hashed here, and uploaded only if the gateway lacks them (after the warm-up it has them).
+        List<Upload> files = [new(job.ModelBytes, job.ModelName, IsModel: true), new(job.ImageBytes, job.ImageName, IsModel: false)];
+        if (job.TwinBytes is { } twin) files.Add(new Upload(twin, job.TwinName!, IsModel: true));
+        var (hashes, _) = await _client.PutAsync(files);
+        (submit.ModelSha256, submit.ImageSha256) = (hashes[0], hashes[1]);
+        if (job.TwinBytes is not null) submit.Gradient.TwinModelSha256 = hashes[2];
         var uploads = clock.Elapsed;
         var jobId = (await _client.Api.SubmitJobAsync(submit)).JobId;
         var submitted = clock.Elapsed;

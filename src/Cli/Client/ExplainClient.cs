@@ -70,6 +70,49 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
         return await UploadAsync(call, bytes, fileName, cancellationToken);
     }
 
+    /// <summary>
+    /// Puts the files on the gateway and returns their SHA-256s in order, uploading only those the gateway does not hold
+    /// for this caller (FindMissingArtifacts on hashes computed here): a model the cluster has already costs one round
+    /// trip, not its upload. A gateway without FindMissingArtifacts, or <paramref name="uploadAll"/>, gets every file.
+    /// </summary>
+    /// <returns>The hashes, and whether any file was not uploaded because the gateway said it held it.</returns>
+    public async Task<(string[] Sha256, bool Skipped)> PutAsync(IReadOnlyList<Upload> files, bool uploadAll = false,
+        CancellationToken cancellationToken = default)
+    {
+        var hashes = files.Select(f => Storage.ContentHash.Sha256(f.Bytes)).ToArray();
+        var missing = uploadAll ? null : await MissingAsync(hashes, cancellationToken);
+        var skipped = false;
+        for (var i = 0; i < files.Count; i++)
+        {
+            if (missing is not null && !missing.Contains(hashes[i]))
+            {
+                skipped = true;
+                continue;
+            }
+            var file = files[i];
+            var put = file.IsModel
+                ? await UploadModelAsync(file.Bytes, file.FileName, cancellationToken)
+                : await UploadImageAsync(file.Bytes, file.FileName, cancellationToken);
+            hashes[i] = put.Sha256;
+        }
+        return (hashes, skipped);
+    }
+
+    /// <summary>Which of the hashes the gateway lacks for this caller; null when it cannot say (it predates the call).</summary>
+    private async Task<HashSet<string>?> MissingAsync(string[] hashes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var reply = await _client.FindMissingArtifactsAsync(new FindMissingArtifactsRequest { Sha256 = { hashes.Distinct() } },
+                cancellationToken: cancellationToken);
+            return [.. reply.MissingSha256];
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Streams progress until the job ends; returns the last progress seen.</summary>
     public async Task<JobProgress> WatchAsync(string jobId, Action<JobProgress> onProgress, CancellationToken cancellationToken = default)
     {
@@ -91,15 +134,28 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
     }
 
     /// <summary>
-    /// Uploads the model (unless <paramref name="model"/> is null: the request names a registered model) and the image
-    /// (free when the gateway has them) and submits; returns the job id.
+    /// Puts the model (unless <paramref name="model"/> is null: the request names a registered model) and the image on
+    /// the gateway, uploading what it lacks (<see cref="PutAsync"/>), and submits; returns the job id.
     /// </summary>
     public async Task<string> SubmitAsync(SubmitJobRequest submit, byte[]? model, string modelName, byte[] image, string imageName,
         CancellationToken cancellationToken = default)
     {
-        if (model is not null) submit.ModelSha256 = (await UploadModelAsync(model, modelName, cancellationToken)).Sha256;
-        submit.ImageSha256 = (await UploadImageAsync(image, imageName, cancellationToken)).Sha256;
-        return (await _client.SubmitJobAsync(submit, cancellationToken: cancellationToken)).JobId;
+        List<Upload> files = model is null ? [] : [new Upload(model, modelName, IsModel: true)];
+        files.Add(new Upload(image, imageName, IsModel: false));
+        for (var uploadAll = false; ; uploadAll = true)
+        {
+            var (hashes, skipped) = await PutAsync(files, uploadAll, cancellationToken);
+            if (model is not null) submit.ModelSha256 = hashes[0];
+            submit.ImageSha256 = hashes[^1];
+            try
+            {
+                return (await _client.SubmitJobAsync(submit, cancellationToken: cancellationToken)).JobId;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && skipped && !uploadAll)
+            {
+                // A file the gateway held a moment ago is gone (its retention let it go in between): upload and submit again.
+            }
+        }
     }
 
     /// <summary>Watches a submitted job to its end and fetches its result (with overlays); throws unless it is done.</summary>
@@ -137,3 +193,6 @@ public sealed class ExplainClient(GrpcChannel channel, string? apiKey = null) : 
 
     public void Dispose() => channel.Dispose();
 }
+
+/// <summary>A file to put on the gateway: an ONNX model or an image, with the name listings show.</summary>
+public sealed record Upload(byte[] Bytes, string FileName, bool IsModel);

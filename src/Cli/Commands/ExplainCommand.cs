@@ -238,12 +238,14 @@ public static class ExplainCommand
     {
         var model = request.ModelPath is null ? null : await File.ReadAllBytesAsync(request.ModelPath, cancellationToken);
         if (request.TwinPath is { } twin)
-            request.Submit.Gradient.TwinModelSha256 =
-                (await client.UploadModelAsync(await File.ReadAllBytesAsync(twin, cancellationToken), Path.GetFileName(twin), cancellationToken)).Sha256;
+            request.Submit.Gradient.TwinModelSha256 = (await client.PutAsync(
+                [new Upload(await File.ReadAllBytesAsync(twin, cancellationToken), Path.GetFileName(twin), IsModel: true)],
+                cancellationToken: cancellationToken)).Sha256[0];
         if (request.Submit.Dataset.Length > 0) // the dataset's images are on the gateway already
         {
             if (model is not null)
-                request.Submit.ModelSha256 = (await client.UploadModelAsync(model, Path.GetFileName(request.ModelPath!), cancellationToken)).Sha256;
+                request.Submit.ModelSha256 = (await client.PutAsync([new Upload(model, Path.GetFileName(request.ModelPath!), IsModel: true)],
+                    cancellationToken: cancellationToken)).Sha256[0];
             return (await client.Api.SubmitJobAsync(request.Submit, cancellationToken: cancellationToken)).JobId;
         }
         var image = request.ImagePath.Length > 0

@@ -52,6 +52,9 @@ public sealed class ArtifactCatalog(IArtifactStore store, GatewayOptions options
         return (put, size.Width, size.Height);
     }
 
+    /// <summary>Whether the store holds these bytes (of any kind).</summary>
+    public Task<bool> HoldsAsync(string sha256, CancellationToken cancellationToken) => store.ExistsAsync(sha256, cancellationToken);
+
     public async Task<OnnxModelInfo> ModelAsync(string sha256, CancellationToken cancellationToken)
     {
         if (_models.TryGetValue(sha256, out var info)) return info;

@@ -72,6 +72,31 @@ public sealed class LanternService(
         };
     }
 
+    /// <summary>At most this many hashes per FindMissingArtifacts call.</summary>
+    public const int MaxFindMissing = 1000;
+
+    public override async Task<FindMissingArtifactsResponse> FindMissingArtifacts(FindMissingArtifactsRequest request,
+        ServerCallContext context)
+    {
+        if (request.Sha256.Count > MaxFindMissing)
+            GrpcErrors.InvalidArgument($"{request.Sha256.Count} hashes asked about; ask about at most {MaxFindMissing} per call");
+        var caller = context.Caller();
+        var response = new FindMissingArtifactsResponse();
+        foreach (var sha256 in request.Sha256.Distinct())
+        {
+            if (!ContentHash.IsWellFormed(sha256))
+                GrpcErrors.InvalidArgument($"'{Shorten(sha256)}' is not a SHA-256: give 64 lower-case hex digits");
+            // What SubmitJob would refuse as missing: not in the store, or in it but not granted to the caller.
+            var usable = await catalog.HoldsAsync(sha256, context.CancellationToken)
+                         && (caller.Admin || Users is not { } users
+                             || await users.MayUseAsync(sha256, caller.Name, caller.Team, context.CancellationToken));
+            if (!usable) response.MissingSha256.Add(sha256);
+        }
+        return response;
+    }
+
+    private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";
+
     public override async Task<SubmitJobResponse> SubmitJob(SubmitJobRequest request, ServerCallContext context)
     {
         var caller = context.Caller();

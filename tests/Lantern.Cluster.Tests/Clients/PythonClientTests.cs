@@ -30,6 +30,14 @@ public sealed class PythonClientTests
         client = Client(address)
         occlusion = client.explain(image, model=model, method="occlusion", window=12, stride=6, classes=[0])
         np.save(out + "/occlusion-0.npy", occlusion.maps[0])
+        # The gateway holds the model and the image now: explaining them again sends neither (uploading would fail here).
+        def refuse(*args, **kwargs):
+            raise AssertionError("uploaded a file the gateway holds")
+        uploads = client.stub.UploadModel, client.stub.UploadImage
+        client.stub.UploadModel = client.stub.UploadImage = refuse
+        again = client.explain(image, model=model, method="occlusion", window=12, stride=6, classes=[0])
+        np.save(out + "/again-0.npy", again.maps[0])
+        client.stub.UploadModel, client.stub.UploadImage = uploads
         # The same pixels as a numpy array (the client sends them as a lossless PNG).
         pixels = np.fromfile(image + ".rgb", dtype=np.uint8).reshape(48, 48, 3)
         from_array = client.explain(pixels, model=model, method="occlusion", window=12, stride=6, classes=[0])
@@ -204,6 +212,7 @@ public sealed class PythonClientTests
         await RunPythonAsync(Script, node.Address.ToString(), model, image, output, bigImage);
 
         AssertSameFloats(Path.Combine(cliOcclusion, "map-0.npy"), Path.Combine(output, "occlusion-0.npy"));
+        AssertSameFloats(Path.Combine(cliOcclusion, "map-0.npy"), Path.Combine(output, "again-0.npy"));
         AssertSameFloats(Path.Combine(cliOcclusion, "map-0.npy"), Path.Combine(output, "array-0.npy"));
         AssertSameFloats(Path.Combine(cliLime, "map-0.npy"), Path.Combine(output, "lime-0.npy"));
         AssertSameFloats(Path.Combine(cliLime, "mask-0.npy"), Path.Combine(output, "lime-mask-0.npy"));

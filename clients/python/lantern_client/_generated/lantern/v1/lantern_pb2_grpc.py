@@ -24,6 +24,11 @@ class LanternStub(object):
                 request_serializer=lantern_dot_v1_dot_lantern__pb2.UploadChunk.SerializeToString,
                 response_deserializer=lantern_dot_v1_dot_lantern__pb2.ArtifactRef.FromString,
                 )
+        self.FindMissingArtifacts = channel.unary_unary(
+                '/lantern.v1.Lantern/FindMissingArtifacts',
+                request_serializer=lantern_dot_v1_dot_lantern__pb2.FindMissingArtifactsRequest.SerializeToString,
+                response_deserializer=lantern_dot_v1_dot_lantern__pb2.FindMissingArtifactsResponse.FromString,
+                )
         self.SubmitJob = channel.unary_unary(
                 '/lantern.v1.Lantern/SubmitJob',
                 request_serializer=lantern_dot_v1_dot_lantern__pb2.SubmitJobRequest.SerializeToString,
@@ -74,6 +79,15 @@ class LanternServicer(object):
 
     def UploadImage(self, request_iterator, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FindMissingArtifacts(self, request, context):
+        """Which of these artifacts (SHA-256 of their bytes, lower-case hex) the caller has to upload before naming them in a
+        job: those the cluster does not hold, or holds but the caller may not use (nobody in the caller's team uploaded
+        them). A client hashes its files and uploads only the missing ones, as Bazel's FindMissingBlobs; at most 1,000 per call.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -135,6 +149,11 @@ def add_LanternServicer_to_server(servicer, server):
                     servicer.UploadImage,
                     request_deserializer=lantern_dot_v1_dot_lantern__pb2.UploadChunk.FromString,
                     response_serializer=lantern_dot_v1_dot_lantern__pb2.ArtifactRef.SerializeToString,
+            ),
+            'FindMissingArtifacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindMissingArtifacts,
+                    request_deserializer=lantern_dot_v1_dot_lantern__pb2.FindMissingArtifactsRequest.FromString,
+                    response_serializer=lantern_dot_v1_dot_lantern__pb2.FindMissingArtifactsResponse.SerializeToString,
             ),
             'SubmitJob': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitJob,
@@ -212,6 +231,23 @@ class Lantern(object):
         return grpc.experimental.stream_unary(request_iterator, target, '/lantern.v1.Lantern/UploadImage',
             lantern_dot_v1_dot_lantern__pb2.UploadChunk.SerializeToString,
             lantern_dot_v1_dot_lantern__pb2.ArtifactRef.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def FindMissingArtifacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/lantern.v1.Lantern/FindMissingArtifacts',
+            lantern_dot_v1_dot_lantern__pb2.FindMissingArtifactsRequest.SerializeToString,
+            lantern_dot_v1_dot_lantern__pb2.FindMissingArtifactsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
