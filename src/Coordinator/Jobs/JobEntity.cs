@@ -31,6 +31,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     // The highest dispatcher stamp of a result this incarnation has handled; sent with every offer (see ForwardedResults).
     private long _resultsSeen;
     private bool _assembling;
+    private readonly StatusWaiters _waiters = new();
+    private DateTime? _waitTimerDue;
 
     // The job index has this job's row as of event _indexAcked; _indexSent* say what was last sent, and when.
     private long _indexAcked = -1;
@@ -60,7 +62,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         Command<ScoreWorkItem>(Handle);
         Command<CancelJob>(Handle);
         Command<DeleteJob>(Handle);
-        Command<GetJobStatus>(_ => ReplyStatus());
+        Command<GetJobStatus>(Handle);
+        Command<AnswerDueWaiters>(_ => AnswerWaiters(_waiters.TakeDue(DateTime.UtcNow)));
         Command<GetJobResult>(_ => ReplyResult());
         Command<AssemblyFinished>(Handle);
         Command<WriteApplied>(applied => AfterWrite(applied.PhaseChanged));
@@ -115,6 +118,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     protected override void PostStop()
     {
+        AnswerWaiters(_waiters.TakeAll()); // passivated or handed off: whoever waits asks again, wherever the job is then
         _metrics?.JobStopped(_state.JobId);
         base.PostStop();
     }
@@ -295,6 +299,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     /// <summary>Whatever the new state calls for: more work offered, the maps assembled, or winding down.</summary>
     private void AfterStateChanged()
     {
+        if (_waiters.Count > 0) AnswerWaiters(_waiters.TakeChanged(Progress().State));
         _metrics?.JobPhaseChanged(_state.JobId, _state.Phase,
             ((_state.IsFinished ? _state.FinishedUnixMs : Now()) - _state.SubmittedUnixMs) / 1000.0);
         IndexRow(urgent: _state.Phase != _indexSentPhase);
@@ -401,6 +406,45 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             }
             return new AssemblyFinished(outcome, finishedUnixMs);
         }).PipeTo(Self);
+    }
+
+    /// <summary>Answered at once, or held while the job's state is the one the asker has seen (see <see cref="GetJobStatus"/>).</summary>
+    private void Handle(GetJobStatus ask)
+    {
+        if (ask.WaitMs <= 0 || _state.Phase == JobPhase.New || Progress().State != ask.StateSeen)
+        {
+            ReplyStatus();
+            return;
+        }
+        var now = DateTime.UtcNow;
+        _waiters.Hold(Sender, ask.StateSeen, TimeSpan.FromMilliseconds(ask.WaitMs), now);
+        ScheduleWaiters(now);
+    }
+
+    private void AnswerWaiters(List<IActorRef> askers)
+    {
+        if (askers.Count > 0 && _state.Phase != JobPhase.New)
+        {
+            var status = new JobStatusResult { Progress = Progress() };
+            foreach (var asker in askers) asker.Tell(status);
+        }
+        _waitTimerDue = null;
+        ScheduleWaiters(DateTime.UtcNow);
+    }
+
+    /// <summary>One timer, for the earliest held ask's end.</summary>
+    private void ScheduleWaiters(DateTime now)
+    {
+        if (_waiters.NextDue is not { } due || _waitTimerDue is { } scheduled && scheduled <= due) return;
+        _waitTimerDue = due;
+        Timers.StartSingleTimer(WaitTimer, AnswerDueWaiters.Instance, due > now ? due - now : TimeSpan.Zero);
+    }
+
+    private const string WaitTimer = "status-waiters";
+
+    private sealed class AnswerDueWaiters
+    {
+        public static readonly AnswerDueWaiters Instance = new();
     }
 
     private void ReplyStatus()

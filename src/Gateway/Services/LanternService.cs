@@ -201,12 +201,19 @@ public sealed class LanternService(
         // An update whenever the work moved, and at least every HeartbeatInterval while nothing did, so a client sees the
         // rate fall and the time left change on a job whose work items take long. Rate and time left alone, which
         // change on every poll, do not make an update.
+        // Each look is an ask the job's entity holds for up to WatchInterval unless the job's state changes: the stream
+        // follows the work items at that pace, and says that the job ended as soon as it did.
         JobProgress? last = null;
         var sentAt = TimeSpan.Zero;
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var seen = ApiJobState.Unspecified;
         while (true)
         {
-            var progress = await StatusAsync(jobId, context);
+            var asked = clock.Elapsed;
+            var progress = (await AskAsync<JobStatusResult>(new GetJobStatus
+            {
+                JobId = jobId, StateSeen = seen, WaitMs = seen == ApiJobState.Unspecified ? 0 : (long)options.WatchInterval.TotalMilliseconds,
+            }, context)).Progress;
             if (last is null || Moved(last, progress) || clock.Elapsed - sentAt >= options.WatchHeartbeat)
             {
                 await responseStream.WriteAsync(progress, context.CancellationToken);
@@ -214,7 +221,10 @@ public sealed class LanternService(
                 last = progress;
             }
             if (IsFinished(progress.State)) return;
-            await Task.Delay(options.WatchInterval, context.CancellationToken);
+            // An entity that answered early with the same state did not hold the ask (a dataset job does not): wait out the rest.
+            var rest = options.WatchInterval - (clock.Elapsed - asked);
+            if (progress.State == seen && rest > TimeSpan.Zero) await Task.Delay(rest, context.CancellationToken);
+            seen = progress.State;
         }
     }
 

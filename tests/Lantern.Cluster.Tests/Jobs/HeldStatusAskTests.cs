@@ -1,0 +1,71 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Lantern.Cluster.Tests.Support;
+using Lantern.Cluster.Tests.Synthetic;
+using Lantern.Contracts.Api;
+using Lantern.Contracts.Cluster;
+using Lantern.Contracts.Messages;
+using Microsoft.Extensions.DependencyInjection;
+using ApiJobState = Lantern.Contracts.Api.JobState;
+using Targets = Lantern.Contracts.Api.Targets;
+
+namespace Lantern.Cluster.Tests.Jobs;
+
+/// <summary>
+/// A status ask with a wait (what a progress stream sends): the job entity holds it while the job's state is the one the
+/// asker has seen, and answers it with the state the job changed to, or with the progress as it is when the wait is over.
+/// </summary>
+public sealed class HeldStatusAskTests
+{
+    private const int Size = 200;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Occlusion with a 2-pixel window at stride 1 on a 200² image: 39,601 perturbations, running for a while.</summary>
+    private static async Task<string> StartLongJobAsync(TestNode node)
+    {
+        var submit = new SubmitJobRequest
+        {
+            Preprocessing = TestJobs.Identity(Size, Size), Targets = new Targets { Classes = { 0 } },
+            Occlusion = TestJobs.Occlusion((2, 1)), NoCache = true,
+        };
+        var jobId = await node.Client.SubmitAsync(submit, SyntheticModels.SquareBrightness(Size, Size, (8, 8, 12, 12)), "square.onnx",
+            TestImages.Noise(Size, Size), "noise.png");
+        using var timeout = new CancellationTokenSource(Timeout);
+        while ((await node.Api.GetJobAsync(new GetJobRequest { JobId = jobId })).State != ApiJobState.Running)
+            await Task.Delay(10, timeout.Token);
+        return jobId;
+    }
+
+    private static Task<JobStatusResult> AskStatus(TestNode node, string jobId, ApiJobState seen, TimeSpan wait) =>
+        node.Services.GetRequiredService<IRequiredActor<JobRegionKey>>().ActorRef.Ask<JobStatusResult>(
+            new GetJobStatus { JobId = jobId, StateSeen = seen, WaitMs = (long)wait.TotalMilliseconds }, Timeout);
+
+    [Fact]
+    public async Task A_held_ask_is_answered_with_the_state_the_job_changed_to()
+    {
+        await using var node = await TestNode.StartAsync();
+        var jobId = await StartLongJobAsync(node);
+
+        var held = AskStatus(node, jobId, ApiJobState.Running, TimeSpan.FromSeconds(1));
+        // An ask that has seen another state than the job's is answered at once, after the held one reached the entity.
+        Assert.Equal(ApiJobState.Running, (await AskStatus(node, jobId, ApiJobState.Queued, TimeSpan.FromSeconds(1))).Progress.State);
+        await node.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId });
+
+        // Answered at once, the held ask would have said Running: the cancel came after it.
+        Assert.Equal(ApiJobState.Cancelled, (await held).Progress.State);
+    }
+
+    [Fact]
+    public async Task A_held_ask_whose_job_keeps_its_state_is_answered_with_the_progress_when_its_wait_is_over()
+    {
+        await using var node = await TestNode.StartAsync();
+        var jobId = await StartLongJobAsync(node);
+
+        var before = (await AskStatus(node, jobId, ApiJobState.Unspecified, TimeSpan.Zero)).Progress;
+        var after = (await AskStatus(node, jobId, ApiJobState.Running, TimeSpan.FromMilliseconds(200))).Progress;
+
+        Assert.Equal(ApiJobState.Running, after.State);
+        Assert.True(after.ItemsDone >= before.ItemsDone);
+        await node.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId });
+    }
+}
