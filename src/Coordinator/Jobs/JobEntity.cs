@@ -63,7 +63,13 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         Command<CancelJob>(Handle);
         Command<DeleteJob>(Handle);
         Command<GetJobStatus>(Handle);
-        Command<AnswerDueWaiters>(_ => AnswerWaiters(_waiters.TakeDue(DateTime.UtcNow)));
+        Command<AnswerDueWaiters>(_ =>
+        {
+            var now = DateTime.UtcNow;
+            _waitTimerDue = null;
+            AnswerWaiters(_waiters.TakeDue(now));
+            ScheduleWaiters(now);
+        });
         Command<GetJobResult>(_ => ReplyResult());
         Command<AssemblyFinished>(Handle);
         Command<WriteApplied>(applied => AfterWrite(applied.PhaseChanged));
@@ -423,16 +429,16 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     private void AnswerWaiters(List<IActorRef> askers)
     {
-        if (askers.Count > 0 && _state.Phase != JobPhase.New)
-        {
-            var status = new JobStatusResult { Progress = Progress() };
-            foreach (var asker in askers) asker.Tell(status);
-        }
-        _waitTimerDue = null;
-        ScheduleWaiters(DateTime.UtcNow);
+        if (askers.Count == 0 || _state.Phase == JobPhase.New) return;
+        var status = new JobStatusResult { Progress = Progress() };
+        foreach (var asker in askers) asker.Tell(status);
     }
 
-    /// <summary>One timer, for the earliest held ask's end.</summary>
+    /// <summary>
+    /// One timer, for the earliest held ask's end, restarted only for an earlier one: restarting it on every change of
+    /// the job would drop each firing that waits in the mailbox behind a result, and a busy job's waiters would wait for
+    /// its end. Asks answered before their end leave it to fire for nothing, and it is set again for the next.
+    /// </summary>
     private void ScheduleWaiters(DateTime now)
     {
         if (_waiters.NextDue is not { } due || _waitTimerDue is { } scheduled && scheduled <= due) return;
