@@ -242,10 +242,7 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
             var worker = ChooseWorker(_queue.Peek().Work.Spec.ModelSha256);
             if (worker is null) break;
             var (work, item) = _queue.Dequeue();
-            var now = DateTime.UtcNow;
-            var lease = new Lease(_nextLeaseId++, worker, work, item, now, now + _options.LeaseTimeout);
-            _leases[lease.Id] = lease;
-            worker.Tell(new WorkLeased { LeaseId = lease.Id, Work = work, Item = item });
+            Issue(worker, work, item);
         }
         if (_queue.Count == 0) BalanceLeases();
         PublishMetrics();
@@ -283,13 +280,18 @@ public sealed class DispatcherActor : ReceiveActor, IWithTimers
     {
         _leases.Remove(lease.Id);
         lease.Worker.Tell(new LeasesWithdrawn { JobId = lease.JobId, LeaseIds = { lease.Id } });
-        var now = DateTime.UtcNow;
-        var moved = new Lease(_nextLeaseId++, to, lease.Work, lease.Item, now, now + _options.LeaseTimeout);
-        _leases[moved.Id] = moved;
-        to.Tell(new WorkLeased { LeaseId = moved.Id, Work = moved.Work, Item = moved.Item });
+        Issue(to, lease.Work, lease.Item);
         _metrics?.LeaseMoved();
         _log.Debug("Moved the item of job {JobId} at {First} from {From} to idle {To}", lease.JobId, lease.Item.First,
             lease.Worker.Path, to.Path);
+    }
+
+    private void Issue(IActorRef worker, WorkSpec work, WorkItem item)
+    {
+        var now = DateTime.UtcNow;
+        var lease = new Lease(_nextLeaseId++, worker, work, item, now, now + _options.LeaseTimeout);
+        _leases[lease.Id] = lease;
+        worker.Tell(new WorkLeased { LeaseId = lease.Id, Work = work, Item = item });
     }
 
     /// <summary>Queue depth and leases for /metrics; every change to either ends in <see cref="Dispatch"/> or a withdrawal.</summary>

@@ -305,7 +305,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     /// <summary>Whatever the new state calls for: more work offered, the maps assembled, or winding down.</summary>
     private void AfterStateChanged()
     {
-        if (_waiters.Count > 0) AnswerWaiters(_waiters.TakeChanged(Progress().State));
+        if (_waiters.Count > 0) AnswerWaiters(_waiters.TakeChanged(_state.ApiState));
         _metrics?.JobPhaseChanged(_state.JobId, _state.Phase,
             ((_state.IsFinished ? _state.FinishedUnixMs : Now()) - _state.SubmittedUnixMs) / 1000.0);
         IndexRow(urgent: _state.Phase != _indexSentPhase);
@@ -417,7 +417,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     /// <summary>Answered at once, or held while the job's state is the one the asker has seen (see <see cref="GetJobStatus"/>).</summary>
     private void Handle(GetJobStatus ask)
     {
-        if (ask.WaitMs <= 0 || _state.Phase == JobPhase.New || Progress().State != ask.StateSeen)
+        if (ask.WaitMs <= 0 || _state.Phase == JobPhase.New || _state.ApiState != ask.StateSeen)
         {
             ReplyStatus();
             return;

@@ -670,18 +670,21 @@ public sealed class JobState(string jobId)
         return [.. targets.Select(t => TargetRegions.IsRegion(t) || t < scores.Length ? spec.Score(t, scores, spec.OutputShape) : float.NaN)];
     }
 
+    /// <summary>The phase as the API names it.</summary>
+    public ApiJobState ApiState => Phase switch
+    {
+        JobPhase.Queued => ApiJobState.Queued,
+        JobPhase.Running => ApiJobState.Running,
+        JobPhase.Done => ApiJobState.Done,
+        JobPhase.Failed => ApiJobState.Failed,
+        JobPhase.Cancelled => ApiJobState.Cancelled,
+        _ => ApiJobState.Unspecified,
+    };
+
     public JobProgress ToProgress() => new()
     {
         JobId = JobId,
-        State = Phase switch
-        {
-            JobPhase.Queued => ApiJobState.Queued,
-            JobPhase.Running => ApiJobState.Running,
-            JobPhase.Done => ApiJobState.Done,
-            JobPhase.Failed => ApiJobState.Failed,
-            JobPhase.Cancelled => ApiJobState.Cancelled,
-            _ => ApiJobState.Unspecified,
-        },
+        State = ApiState,
         ItemsDone = ItemsDoneForProgress,
         ItemsTotal = ItemsTotalForProgress,
         Evaluations = Evaluations,

@@ -33,9 +33,9 @@ public sealed class StatusWaiters
 
     private List<IActorRef> Take(Predicate<Waiter> which)
     {
-        var taken = _waiting.Where(w => which(w)).Select(w => w.Asker).ToList();
-        if (taken.Count > 0) _waiting.RemoveAll(which);
-        return taken;
+        var taken = _waiting.FindAll(which);
+        _waiting.RemoveAll(which);
+        return taken.ConvertAll(w => w.Asker);
     }
 
     private sealed record Waiter(IActorRef Asker, ApiJobState Seen, DateTime Due);
