@@ -429,9 +429,10 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     private void AnswerWaiters(List<IActorRef> askers)
     {
-        if (askers.Count == 0 || _state.Phase == JobPhase.New) return;
-        var status = new JobStatusResult { Progress = Progress() };
-        foreach (var asker in askers) asker.Tell(status);
+        if (askers.Count == 0) return;
+        // A job deleted while they waited answers as one never submitted, as their next ask would have been answered.
+        object answer = _state.Phase == JobPhase.New ? NoSuchJob() : new JobStatusResult { Progress = Progress() };
+        foreach (var asker in askers) asker.Tell(answer);
     }
 
     /// <summary>
@@ -484,10 +485,12 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         return progress;
     }
 
+    private JobRejected NoSuchJob() => new() { JobId = _state.JobId, Reason = $"no job with id '{_state.JobId}'" };
+
     /// <summary>A command for a job id that was never submitted: say so and leave, so no empty entity is remembered.</summary>
     private void UnknownJob()
     {
-        Sender.Tell(new JobRejected { JobId = _state.JobId, Reason = $"no job with id '{_state.JobId}'" });
+        Sender.Tell(NoSuchJob());
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 

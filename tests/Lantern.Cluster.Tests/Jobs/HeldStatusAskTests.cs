@@ -72,4 +72,18 @@ public sealed class HeldStatusAskTests
         Assert.True(seen[^1].ItemsDone > seen[0].ItemsDone, $"items done: {string.Join(", ", seen.Select(p => p.ItemsDone))}");
         await node.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId });
     }
+
+    [Fact]
+    public async Task A_held_ask_on_a_job_deleted_meanwhile_is_answered_as_for_a_job_that_does_not_exist()
+    {
+        await using var node = await TestNode.StartAsync();
+        var jobId = await StartLongJobAsync(node);
+        var region = node.Services.GetRequiredService<IRequiredActor<JobRegionKey>>().ActorRef;
+
+        var held = region.Ask<object>(new GetJobStatus { JobId = jobId, StateSeen = ApiJobState.Running, WaitMs = 1000 }, Timeout);
+        await node.Api.DeleteJobAsync(new DeleteJobRequest { JobId = jobId });
+
+        var rejected = Assert.IsType<JobRejected>(await held);
+        Assert.Contains($"no job with id '{jobId}'", rejected.Reason);
+    }
 }
