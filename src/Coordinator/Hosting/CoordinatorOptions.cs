@@ -8,6 +8,15 @@ public sealed record CoordinatorOptions
     public int WorkItemSize { get; init; } = 32;
 
     /// <summary>
+    /// A job of fewer than this many items of <see cref="WorkItemSize"/> is split into this many smaller ones (at least
+    /// JobState.SmallestShortJobItem evaluations each); 0 turns that off. Items are indivisible, so a job ends with its
+    /// last item running while the other workers, done, wait for it: half an item each on average. A 729-window
+    /// occlusion in items of 32 is 23 items, and on two workers its last one (25 windows) runs alone for 3 % of the
+    /// job; in 61 items of 12, for 1 %. An item costs the coordinator about 0.1 ms (bench/RESULTS.md, items/s).
+    /// </summary>
+    public int ItemsPerShortJob { get; init; } = 64;
+
+    /// <summary>
     /// The batch new jobs are evaluated in (persisted with each job, so every worker uses it); 0 = none: each job is
     /// planned when its baseline is scored, with that worker's best batch for the model (its --batch or its sweep's,
     /// lantern_worker_model_batch), else its largest within <see cref="WorkItemSize"/>. Work items are rounded up to a

@@ -140,7 +140,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
     private void Handle(StartJob command)
     {
-        var events = _state.Decide(command, _options.WorkItemSize, _options.EvalBatch, Now());
+        var events = _state.Decide(command, _options.WorkItemSize, _options.EvalBatch, Now(), _options.ItemsPerShortJob);
         if (events.Count == 0)
         {
             ReplyStatus();

@@ -224,10 +224,13 @@ public sealed class JobState(string jobId)
     /// <summary>Derived from the spec once; it memoises what it computed from earlier samples.</summary>
     private IExplanationMethod? _method;
 
-    public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize, int evalBatch = 0, long nowUnixMs = 0)
+    /// <param name="itemsPerShortJob">Split a short job into this many items (<see cref="ShortJobItemSize"/>); 0: items of
+    /// <paramref name="workItemSize"/> whatever the job's length.</param>
+    public IReadOnlyList<IJobEvent> Decide(StartJob command, int workItemSize, int evalBatch = 0, long nowUnixMs = 0,
+        int itemsPerShortJob = 0)
     {
         if (Phase != JobPhase.New) return []; // a retried submit of the same job id is a no-op
-        var (size, batch) = PlanItems(command.Spec, workItemSize, evalBatch);
+        var (size, batch) = PlanItems(command.Spec, ShortJobItemSize(command.Spec, workItemSize, itemsPerShortJob), evalBatch);
         var spec = command.Spec.Clone();
         spec.EvalBatch = batch; // persisted with the job: every worker, now or after a restart, evaluates in this batch
         var accepted = new JobAccepted { Spec = spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = size };
@@ -268,6 +271,25 @@ public sealed class JobState(string jobId)
         var batches = Math.Max(1, (Math.Max(1, workItemSize) + batch - 1) / batch);
         var size = (int)Math.Min((long)batch * batches, cap / batch * batch);
         return (size, batch);
+    }
+
+    /// <summary>The fewest evaluations a short job's item is shrunk to.</summary>
+    public const int SmallestShortJobItem = 8;
+
+    /// <summary>
+    /// The item size for a job of few perturbations: at most <paramref name="workItemSize"/>, small enough that the job
+    /// has <paramref name="itemsPerShortJob"/> items (<see cref="CoordinatorOptions.ItemsPerShortJob"/>), but not under
+    /// <see cref="SmallestShortJobItem"/> evaluations: each item costs a lease, a result message and a journal event.
+    /// Adaptive methods, whose perturbations are chosen step by step, and map-folding methods keep the usual size. The
+    /// batches are the same whatever the item size (items hold whole batches from index 0), and so are the scores.
+    /// </summary>
+    public static int ShortJobItemSize(JobSpec spec, int workItemSize, int itemsPerShortJob)
+    {
+        if (itemsPerShortJob <= 0 || workItemSize <= SmallestShortJobItem) return workItemSize;
+        var method = MethodCatalog.For(spec);
+        if (method.AdaptivePlan is not null || method.MapLength > 0) return workItemSize;
+        var forEnoughItems = (method.PerturbationCount + itemsPerShortJob - 1) / itemsPerShortJob;
+        return (int)Math.Min(workItemSize, Math.Max(SmallestShortJobItem, forEnoughItems));
     }
 
     /// <summary>

@@ -8,10 +8,10 @@ public sealed class EvalBatchPlanTests
 {
     private const long Now = 1_700_000_000_000;
 
-    // A 16x16 image under a 2x2 window with stride 1: 15x15 = 225 perturbations.
-    private static JobSpec Spec(int evalBatch = 0) => new()
+    // A 16x16 image under a 2x2 window with stride 1: 15x15 = 225 perturbations ((side - 1)² in general).
+    private static JobSpec Spec(int evalBatch = 0, int side = 16) => new()
     {
-        ModelSha256 = new string('a', 64), ImageSha256 = new string('b', 64), ImageWidth = 16, ImageHeight = 16,
+        ModelSha256 = new string('a', 64), ImageSha256 = new string('b', 64), ImageWidth = side, ImageHeight = side,
         Targets = new Targets { TopK = 1 }, ClassCount = 4, EvalBatch = evalBatch,
         Occlusion = new OcclusionOptions
         {
@@ -20,10 +20,11 @@ public sealed class EvalBatchPlanTests
         },
     };
 
-    private static (JobAccepted Accepted, JobState State) Plan(JobSpec spec, int workItemSize, int evalBatch)
+    private static (JobAccepted Accepted, JobState State) Plan(JobSpec spec, int workItemSize, int evalBatch, int itemsPerShortJob = 0)
     {
         var state = new JobState("job");
-        var accepted = (JobAccepted)Assert.Single(state.Decide(new StartJob { JobId = "job", Spec = spec, SubmittedUnixMs = Now }, workItemSize, evalBatch));
+        var accepted = (JobAccepted)Assert.Single(state.Decide(new StartJob { JobId = "job", Spec = spec, SubmittedUnixMs = Now },
+            workItemSize, evalBatch, itemsPerShortJob: itemsPerShortJob));
         state.Apply(accepted);
         return (accepted, state);
     }
@@ -163,5 +164,54 @@ public sealed class EvalBatchPlanTests
         Assert.Equal(0, scored.EvalBatch);
         Assert.Equal(0, state.Spec!.EvalBatch);
         Assert.Equal(32, state.WorkItemSize);
+    }
+
+    [Theory]
+    [InlineData(16, 8, 29)]     // 225 perturbations: 64 items would hold 4, so items of the smallest, 8
+    [InlineData(32, 16, 61)]    // 961: items of 16
+    [InlineData(128, 32, 505)]  // 16,129: a long job keeps items of 32
+    public void A_short_job_is_split_into_smaller_items(int side, int itemSize, int items)
+    {
+        var (accepted, state) = Plan(Spec(side: side), workItemSize: 32, evalBatch: 0, itemsPerShortJob: 64);
+
+        Assert.Equal(itemSize, accepted.WorkItemSize);
+        Assert.Equal(items, state.WorkItemCount);
+        ScoreBaseline(state, bestBatch: 0, largestBatch: 0); // a worker that reports no batch leaves the items as accepted
+        Assert.Equal((side - 1) * (side - 1), state.PendingItems().Sum(item => item.Count));
+    }
+
+    [Theory]
+    [InlineData(5, 5, 20)]      // a short job's items of 16 hold whole batches: four of 5
+    [InlineData(64, 64, 64)]    // a batch above the short item makes the item one batch
+    public void A_short_jobs_items_hold_whole_batches_of_the_batch_its_baseline_worker_reported(int bestBatch, int batch, int itemSize)
+    {
+        var (_, state) = Plan(Spec(side: 32), workItemSize: 32, evalBatch: 0, itemsPerShortJob: 64);
+
+        var scored = ScoreBaseline(state, bestBatch);
+
+        Assert.Equal((batch, itemSize), (scored.EvalBatch, scored.WorkItemSize));
+        Assert.All(state.PendingItems().SkipLast(1), item => Assert.Equal(itemSize, item.Count));
+    }
+
+    [Fact]
+    public void A_short_job_on_a_worker_without_a_best_batch_runs_each_item_as_one_batch_of_its_largest()
+    {
+        var (_, state) = Plan(Spec(side: 32), workItemSize: 32, evalBatch: 0, itemsPerShortJob: 64);
+
+        var scored = ScoreBaseline(state, bestBatch: 0, largestBatch: 32);
+
+        Assert.Equal((16, 16), (scored.EvalBatch, scored.WorkItemSize));
+    }
+
+    [Fact]
+    public void An_adaptive_job_whose_length_is_not_known_when_planned_keeps_the_usual_item_size()
+    {
+        var spec = Spec(side: 32);
+        spec.Occlusion.Windows.Add(new Window { Height = 8, Width = 8, StrideY = 4, StrideX = 4 });
+        (spec.Occlusion.CoarseToFine, spec.Occlusion.RefineThreshold) = (true, 0.5f);
+
+        var (accepted, _) = Plan(spec, workItemSize: 32, evalBatch: 0, itemsPerShortJob: 64);
+
+        Assert.Equal(32, accepted.WorkItemSize);
     }
 }

@@ -3,6 +3,7 @@ using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
 using Lantern.Contracts.Api;
 using Lantern.Coordinator.Hosting;
+using CoordinatorJobState = Lantern.Coordinator.Jobs.JobState;
 using Lantern.Worker.Hosting;
 using Lantern.Worker.Inference;
 
@@ -70,8 +71,8 @@ public sealed class PlannedBatchTests
     [Fact]
     public async Task A_coordinators_configured_batch_wins_over_the_workers()
     {
-        var (_, parameters) = await RunAsync(new CoordinatorOptions { EvalBatch = 6, WorkItemSize = 16 }, new WorkerOptions { Batch = 8 },
-            Occlusion, Model, Image);
+        var (_, parameters) = await RunAsync(new CoordinatorOptions { EvalBatch = 6, WorkItemSize = 16, ItemsPerShortJob = 0 },
+            new WorkerOptions { Batch = 8 }, Occlusion, Model, Image);
 
         Assert.Equal(6, parameters.GetProperty("eval_batch").GetInt32());
         Assert.Equal(18, parameters.GetProperty("work_item_size").GetInt32());
@@ -80,10 +81,26 @@ public sealed class PlannedBatchTests
     [Fact]
     public async Task Without_a_configured_or_measured_batch_a_job_is_planned_at_the_workers_largest_batch()
     {
-        var (_, parameters) = await RunAsync(new CoordinatorOptions(), new WorkerOptions { MaxBatch = 16 }, Occlusion, Model, Image);
+        var (_, parameters) = await RunAsync(new CoordinatorOptions { ItemsPerShortJob = 0 }, new WorkerOptions { MaxBatch = 16 },
+            Occlusion, Model, Image);
 
         Assert.Equal(16, parameters.GetProperty("eval_batch").GetInt32());
         Assert.Equal(32, parameters.GetProperty("work_item_size").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_short_job_split_into_items_of_8_on_two_workers_gives_the_map_of_items_of_32()
+    {
+        var worker = new WorkerOptions { Workers = 2, Batch = 4 };
+        var (reference, whole) = await RunAsync(new CoordinatorOptions { ItemsPerShortJob = 0 }, worker, Occlusion, Model, Image);
+        Assert.Equal(32, whole.GetProperty("work_item_size").GetInt32());
+
+        // 225 windows: 64 items would hold 4 each, so the job is split into the smallest items, 8 (two batches of 4).
+        var (bits, parameters) = await RunAsync(new CoordinatorOptions(), worker, Occlusion, Model, Image);
+
+        Assert.Equal(4, parameters.GetProperty("eval_batch").GetInt32());
+        Assert.Equal(CoordinatorJobState.SmallestShortJobItem, parameters.GetProperty("work_item_size").GetInt32());
+        Assert.Equal(reference, bits);
     }
 
     [Fact]
