@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Lantern.Cli.Client;
 using Lantern.Contracts.Cluster;
 using Lantern.Contracts.Messages;
+using Lantern.Coordinator.Hosting;
 using Lantern.Coordinator.Metrics;
 using Lantern.Host;
 using Lantern.Methods;
@@ -54,12 +55,14 @@ public sealed class LocalCluster : IAsyncDisposable
         _coordinator = node.Services.GetRequiredService<CoordinatorMetrics>();
     }
 
-    public static async Task<LocalCluster> StartAsync(WorkerOptions worker)
+    /// <param name="coordinator">The coordinator's options (the defaults unless given), e.g. to compare two plans.</param>
+    public static async Task<LocalCluster> StartAsync(WorkerOptions worker, CoordinatorOptions? coordinator = null)
     {
         var database = Path.Combine(Path.GetTempPath(), $"lantern-bench-{Guid.NewGuid():N}.db");
         var node = LanternNode.Build(new NodeOptions
         {
             DatabasePath = database, GrpcPort = 0, LogLevel = LogLevel.Warning, Worker = worker,
+            Coordinator = coordinator ?? new CoordinatorOptions(),
         });
         await node.StartAsync();
         return new LocalCluster(node, ExplainClient.Connect(LanternNode.GrpcAddress(node)), database, worker.Workers);
