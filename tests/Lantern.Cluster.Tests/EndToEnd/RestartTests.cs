@@ -21,7 +21,9 @@ public abstract class RestartTests
     // Small work items make many persisted steps, so the stop lands mid-job: (64-4)/1+1 = 61² = 3721 windows, 931 items.
     // A snapshot every 50 items (93: a tenth of the job), so the restarted node recovers from a snapshot and the events after it.
     private static readonly CoordinatorOptions SmallItems = new() { WorkItemSize = 4, SnapshotEveryItems = 50 };
-    private readonly byte[] _model = SyntheticModels.SquareBrightness(Size, Size, (20, 12, 24, 16));
+    // A model whose evaluations cost something (about 3.5 million multiply-adds each): with a nearly free one the
+    // coordinator, fast enough now, could finish the 931 items within one watch interval, before the stop.
+    private readonly byte[] _model = SyntheticModels.Busy(Size, Size, channels: 32);
     private readonly byte[] _image = TestImages.Noise(Size, Size, seed: 7);
 
     /// <param name="method">occlusion: the score matrix is persisted and snapshotted; rise: the scores are folded into
