@@ -278,7 +278,7 @@ public sealed class JobState(string jobId)
 
     /// <summary>
     /// The item size for a job of few perturbations: at most <paramref name="workItemSize"/>, small enough that the job
-    /// has <paramref name="itemsPerShortJob"/> items (<see cref="CoordinatorOptions.ItemsPerShortJob"/>), but not under
+    /// has <paramref name="itemsPerShortJob"/> items (<see cref="Hosting.CoordinatorOptions.ItemsPerShortJob"/>), but not under
     /// <see cref="SmallestShortJobItem"/> evaluations: each item costs a lease, a result message and a journal event.
     /// Adaptive methods, whose perturbations are chosen step by step, and map-folding methods keep the usual size. The
     /// batches are the same whatever the item size (items hold whole batches from index 0), and so are the scores.
