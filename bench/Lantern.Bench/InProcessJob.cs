@@ -56,8 +56,7 @@ public static class InProcessJob
         var first = evaluators[0];
         var baseline = await first.EvaluateAsync(new WorkSpec { JobId = jobId, Spec = job.Spec }, new WorkItem { Baseline = true });
         var coordinator = new CoordinatorOptions();
-        var accepted = JobState.PlanItems(job.Spec,
-            JobState.ShortJobItemSize(job.Spec, coordinator.WorkItemSize, coordinator.ItemsPerShortJob), 0).ItemSize;
+        var accepted = JobState.PlanAccepted(job.Spec, coordinator.WorkItemSize, 0, coordinator.ItemsPerShortJob).ItemSize;
         var (size, batch) = JobState.PlanFromWorker(job.Spec, accepted, first.BestBatchOf(job.Spec.ModelSha256),
             first.LargestBatchOf(job.Spec.ModelSha256));
         var spec = job.Spec.Clone();

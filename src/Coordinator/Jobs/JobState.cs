@@ -230,7 +230,7 @@ public sealed class JobState(string jobId)
         int itemsPerShortJob = 0)
     {
         if (Phase != JobPhase.New) return []; // a retried submit of the same job id is a no-op
-        var (size, batch) = PlanItems(command.Spec, ShortJobItemSize(command.Spec, workItemSize, itemsPerShortJob), evalBatch);
+        var (size, batch) = PlanAccepted(command.Spec, workItemSize, evalBatch, itemsPerShortJob);
         var spec = command.Spec.Clone();
         spec.EvalBatch = batch; // persisted with the job: every worker, now or after a restart, evaluates in this batch
         var accepted = new JobAccepted { Spec = spec, SubmittedUnixMs = command.SubmittedUnixMs, WorkItemSize = size };
@@ -261,9 +261,18 @@ public sealed class JobState(string jobId)
     /// keep its device busy; a method's item cap bounds both. Methods that fold items into maps (the gradient methods)
     /// run rows of (evaluation, target): their batch counts rows, is not capped, and their items keep the usual size.
     /// </summary>
-    public static (int ItemSize, int Batch) PlanItems(JobSpec spec, int workItemSize, int evalBatch)
+    public static (int ItemSize, int Batch) PlanItems(JobSpec spec, int workItemSize, int evalBatch) =>
+        PlanItems(MethodCatalog.For(spec), spec, workItemSize, evalBatch);
+
+    /// <summary>The plan a job is accepted with: <see cref="PlanItems(JobSpec, int, int)"/> at its short-job item size.</summary>
+    public static (int ItemSize, int Batch) PlanAccepted(JobSpec spec, int workItemSize, int evalBatch, int itemsPerShortJob)
     {
         var method = MethodCatalog.For(spec);
+        return PlanItems(method, spec, ShortJobItemSize(method, workItemSize, itemsPerShortJob), evalBatch);
+    }
+
+    private static (int ItemSize, int Batch) PlanItems(IExplanationMethod method, JobSpec spec, int workItemSize, int evalBatch)
+    {
         var cap = method.MaxItemSize ?? int.MaxValue;
         var batch = spec.EvalBatch > 0 ? spec.EvalBatch : evalBatch;
         if (batch <= 0 || method.MapLength > 0) return (Math.Min(workItemSize, cap), Math.Max(0, batch));
@@ -283,10 +292,9 @@ public sealed class JobState(string jobId)
     /// Adaptive methods, whose perturbations are chosen step by step, and map-folding methods keep the usual size. The
     /// batches are the same whatever the item size (items hold whole batches from index 0), and so are the scores.
     /// </summary>
-    public static int ShortJobItemSize(JobSpec spec, int workItemSize, int itemsPerShortJob)
+    private static int ShortJobItemSize(IExplanationMethod method, int workItemSize, int itemsPerShortJob)
     {
         if (itemsPerShortJob <= 0 || workItemSize <= SmallestShortJobItem) return workItemSize;
-        var method = MethodCatalog.For(spec);
         if (method.AdaptivePlan is not null || method.MapLength > 0) return workItemSize;
         var forEnoughItems = (method.PerturbationCount + itemsPerShortJob - 1) / itemsPerShortJob;
         return (int)Math.Min(workItemSize, Math.Max(SmallestShortJobItem, forEnoughItems));
@@ -300,7 +308,7 @@ public sealed class JobState(string jobId)
     /// configured (a gradient method's batch counts rows, not evaluations: its largest is taken whole). A worker that
     /// reported neither (one from before workers reported) leaves the batch undecided: Batch 0.
     /// </summary>
-    /// <param name="acceptedItemSize">The item size the job was accepted with (<see cref="PlanItems"/> without a batch).</param>
+    /// <param name="acceptedItemSize">The item size the job was accepted with (<see cref="PlanAccepted"/> without a batch).</param>
     public static (int ItemSize, int Batch) PlanFromWorker(JobSpec spec, int acceptedItemSize, int bestBatch, int largestBatch)
     {
         if (spec.EvalBatch > 0) return (acceptedItemSize, 0);
