@@ -144,7 +144,7 @@ public static class LanternNode
             })
             .WithCustomSerializer("lantern-protobuf", ProtobufMessageSerializer.BoundTypes,
                 system => new ProtobufMessageSerializer(system))
-            .WithSqlPersistence(database.ConnectionString, database.ProviderName);
+            .WithSqlPersistence(database.JournalDataOptions());
         // (Worker-only nodes configure the journal too but never use it: no persistent actor runs there.)
 
         if (options.Has(ClusterRoles.Coordinator))

@@ -1,3 +1,4 @@
+using LinqToDB;
 using Lantern.Storage;
 using Lantern.Storage.Datasets;
 using Lantern.Storage.Users;
@@ -15,6 +16,29 @@ public sealed record NodeDatabase(string ConnectionString, string ProviderName)
         : new NodeDatabase($"Data Source={Path.GetFullPath(options.DatabasePath)};Pooling=True", LinqToDB.ProviderName.SQLiteMS);
 
     public bool IsPostgres => ProviderName == LinqToDB.ProviderName.PostgreSQL15;
+
+    /// <summary>
+    /// How the journal and snapshot store connect (linq2db): to SQLite with the busy timeout set on every connection
+    /// they open (<see cref="SqliteBusyTimeout"/>), as the node's own stores set it.
+    /// </summary>
+    public LinqToDB.DataOptions JournalDataOptions()
+    {
+        var options = new LinqToDB.DataOptions().UseConnectionString(ProviderName, ConnectionString);
+        return IsPostgres ? options : options.UseInterceptor(new SqliteBusyTimeoutInterceptor());
+    }
+
+    private sealed class SqliteBusyTimeoutInterceptor : LinqToDB.Interceptors.ConnectionInterceptor
+    {
+        public override void ConnectionOpened(LinqToDB.Interceptors.ConnectionEventData eventData, System.Data.Common.DbConnection connection) =>
+            SqliteBusyTimeout.Apply((Microsoft.Data.Sqlite.SqliteConnection)connection);
+
+        public override Task ConnectionOpenedAsync(LinqToDB.Interceptors.ConnectionEventData eventData,
+            System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+        {
+            ConnectionOpened(eventData, connection);
+            return Task.CompletedTask;
+        }
+    }
 
     /// <summary>Opens (and creates the table of) the artifact store in the same database as the journal.</summary>
     public IArtifactStore CreateArtifactStore() => IsPostgres

@@ -23,6 +23,7 @@ public sealed class SqlConnections : IDisposable
     {
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
+        SqliteBusyTimeout.Apply(connection);
         return connection;
     }, null);
 

@@ -184,10 +184,5 @@ public sealed class SqliteArtifactStore : IArtifactStore, IMemoStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
+    private SqliteConnection Open() => SqliteBusyTimeout.Open(_connectionString);
 }

@@ -100,12 +100,7 @@ public sealed class SqliteModelRegistry : IModelRegistry
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (byte[])r[5],
         ModelRegistryRows.SplitLabels(r.GetString(6)), r.GetString(7), r.GetInt64(8));
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
+    private SqliteConnection Open() => SqliteBusyTimeout.Open(_connectionString);
 }
 
 internal static class ModelRegistryRows
