@@ -1,5 +1,8 @@
-using LinqToDB;
+using System.Data.Common;
 using Lantern.Storage;
+using LinqToDB;
+using LinqToDB.Interceptors;
+using Microsoft.Data.Sqlite;
 using Lantern.Storage.Datasets;
 using Lantern.Storage.Users;
 
@@ -21,19 +24,19 @@ public sealed record NodeDatabase(string ConnectionString, string ProviderName)
     /// How the journal and snapshot store connect (linq2db): to SQLite with the busy timeout set on every connection
     /// they open (<see cref="SqliteBusyTimeout"/>), as the node's own stores set it.
     /// </summary>
-    public LinqToDB.DataOptions JournalDataOptions()
+    public DataOptions JournalDataOptions()
     {
-        var options = new LinqToDB.DataOptions().UseConnectionString(ProviderName, ConnectionString);
+        var options = new DataOptions().UseConnectionString(ProviderName, ConnectionString);
         return IsPostgres ? options : options.UseInterceptor(new SqliteBusyTimeoutInterceptor());
     }
 
-    private sealed class SqliteBusyTimeoutInterceptor : LinqToDB.Interceptors.ConnectionInterceptor
+    private sealed class SqliteBusyTimeoutInterceptor : ConnectionInterceptor
     {
-        public override void ConnectionOpened(LinqToDB.Interceptors.ConnectionEventData eventData, System.Data.Common.DbConnection connection) =>
-            SqliteBusyTimeout.Apply((Microsoft.Data.Sqlite.SqliteConnection)connection);
+        public override void ConnectionOpened(ConnectionEventData eventData, DbConnection connection) =>
+            SqliteBusyTimeout.Apply((SqliteConnection)connection);
 
-        public override Task ConnectionOpenedAsync(LinqToDB.Interceptors.ConnectionEventData eventData,
-            System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+        public override Task ConnectionOpenedAsync(ConnectionEventData eventData, DbConnection connection,
+            CancellationToken cancellationToken)
         {
             ConnectionOpened(eventData, connection);
             return Task.CompletedTask;

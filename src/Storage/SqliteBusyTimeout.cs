@@ -7,7 +7,8 @@ namespace Lantern.Storage;
 /// busy handler tries again after 1, 2, 5, 10… ms) instead of failing with SQLITE_BUSY, which Microsoft.Data.Sqlite
 /// answers by sleeping 150 ms before it tries again. The node's journal, snapshot store and stores all write to the one
 /// database file through connections of their own, so their writes meet: a job's first score block waited out those
-/// 150 ms behind the snapshot of the job's acceptance, with every worker idle (about 7 % of a 2-second job).
+/// 150 ms behind the snapshot taken when the job was accepted, and its clean-up, with every worker idle (about 7 % of a
+/// 2-second job).
 /// </summary>
 public static class SqliteBusyTimeout
 {
