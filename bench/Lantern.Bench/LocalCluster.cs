@@ -109,8 +109,9 @@ public sealed class LocalCluster : IAsyncDisposable
             throw new InvalidOperationException($"the repeated {job.Method.Name} job was computed again, not reused");
         var progress = result.Progress;
         var jobSeconds = (progress.FinishedUnixMs - progress.SubmittedUnixMs) / 1000.0;
-        // A feature-based method's wall time also holds the gateway's segmentation, which it computes on every submission.
-        var segmentation = MethodCatalog.NeedsSegmentation(job.Spec) ? " + gateway segmentation" : "";
+        // A feature-based method's submit also looks up the image's segmentation (computed by the gateway once per image
+        // and parameters, during the warm-up).
+        var segmentation = MethodCatalog.NeedsSegmentation(job.Spec) ? " + gateway segmentation lookup" : "";
         // A gradient job's submit builds the gradient model (cached by the gateway after the warm-up's first build).
         var gradient = job.Method.IsGradient ? $" + gradient-model lookup{(job.TwinName is { } t ? $" + twin upload ({t})" : "")}" : "";
         using var summary = System.Text.Json.JsonDocument.Parse(result.SummaryJson);
