@@ -1,10 +1,10 @@
 using System.Data.Common;
 using Lantern.Storage;
+using Lantern.Storage.Datasets;
+using Lantern.Storage.Users;
 using LinqToDB;
 using LinqToDB.Interceptors;
 using Microsoft.Data.Sqlite;
-using Lantern.Storage.Datasets;
-using Lantern.Storage.Users;
 
 namespace Lantern.Host;
 

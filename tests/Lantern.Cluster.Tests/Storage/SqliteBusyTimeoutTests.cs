@@ -36,10 +36,10 @@ public sealed class SqliteBusyTimeoutTests
         var connectionString = $"Data Source={TestNode.TempDatabase()}";
         using var opened = SqliteBusyTimeout.Open(connectionString);
         using var connections = SqlConnections.Sqlite(connectionString);
-        await using var pooled = (SqliteConnection)await connections.OpenAsync(CancellationToken.None);
+        await using var shared = (SqliteConnection)await connections.OpenAsync(CancellationToken.None); // users, datasets
 
         Assert.Equal(SqliteBusyTimeout.Milliseconds, BusyTimeoutOf(opened));
-        Assert.Equal(SqliteBusyTimeout.Milliseconds, BusyTimeoutOf(pooled));
+        Assert.Equal(SqliteBusyTimeout.Milliseconds, BusyTimeoutOf(shared));
     }
 
     [Fact]
