@@ -20,16 +20,18 @@ public sealed class HeldStatusAskTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Occlusion with a 2-pixel window at stride 1: (size-1)² perturbations (39,601 on 200², 3,969 on 64²).</summary>
-    private static async Task<string> StartLongJobAsync(TestNode node, int size = 200)
+    private const int Size = 200;
+
+    /// <summary>Occlusion with a 2-pixel window at stride 1: (Size-1)² = 39,601 perturbations.</summary>
+    private static async Task<string> StartLongJobAsync(TestNode node)
     {
         var submit = new SubmitJobRequest
         {
-            Preprocessing = TestJobs.Identity(size, size), Targets = new Targets { Classes = { 0 } },
+            Preprocessing = TestJobs.Identity(Size, Size), Targets = new Targets { Classes = { 0 } },
             Occlusion = TestJobs.Occlusion((2, 1)), NoCache = true,
         };
-        var jobId = await node.Client.SubmitAsync(submit, SyntheticModels.SquareBrightness(size, size, (8, 8, 12, 12)), "square.onnx",
-            TestImages.Noise(size, size), "noise.png");
+        var jobId = await node.Client.SubmitAsync(submit, SyntheticModels.SquareBrightness(Size, Size, (8, 8, 12, 12)), "square.onnx",
+            TestImages.Noise(Size, Size), "noise.png");
         using var timeout = new CancellationTokenSource(Timeout);
         while ((await node.Api.GetJobAsync(new GetJobRequest { JobId = jobId })).State != ApiJobState.Running)
             await Task.Delay(10, timeout.Token);
