@@ -20,9 +20,9 @@ public sealed record BenchOptions
           --methods   explanation methods to measure: occlusion, multiscale (16/32/48/64), multiscale-c2f (coarse to
                       fine, in-process only), lime, gradcam, ig32 (integrated gradients, 32 steps) (default: all)
           --c2f-threshold  fraction of the coarser map's maximum that makes a pixel worth refining (default 0.25)
-          --paths     in-process (WorkEvaluator), in-process-serial (the same, pipelining off), cluster (the local
-                      node's actors), grpc (end to end)
-                      (default: all four)
+          --paths     in-process (WorkEvaluator, pipelined as serve decides for the hardware), in-process-serial and
+                      in-process-pipelined (the same, pipelining off or on), cluster (the local node's actors), grpc
+                      (end to end) (default: all five)
           --shared    the shared data folder (default: the first shared/ with a models/ folder above the
                       current directory or the program)
           --image     image to explain (default: SHARED/images/tench.png, 224x224)
@@ -55,11 +55,14 @@ public sealed record BenchOptions
         """;
 
     public const string InProcessPath = "in-process";
-    /// <summary>In-process with the worker's pipelining off (perturbation methods): what writing the next batch ahead gains.</summary>
+    /// <summary>In-process with the worker's pipelining off (perturbation methods); with <see cref="PipelinedPath"/>, what
+    /// writing the next batch ahead gains or costs here.</summary>
     public const string SerialPath = "in-process-serial";
+    /// <summary>In-process with the worker's pipelining on, whatever the hardware (perturbation methods).</summary>
+    public const string PipelinedPath = "in-process-pipelined";
     public const string ClusterPath = "cluster";
     public const string GrpcPath = "grpc";
-    public static readonly string[] PathNames = [InProcessPath, SerialPath, ClusterPath, GrpcPath];
+    public static readonly string[] PathNames = [InProcessPath, SerialPath, PipelinedPath, ClusterPath, GrpcPath];
 
     public static readonly string[] DefaultModels =
     [

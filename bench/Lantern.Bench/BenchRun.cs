@@ -111,14 +111,15 @@ public static class BenchRun
                         : await InProcessJob.MeasureAsync(job, worker, rss)));
                 }
             }
-            if (options.Paths.Contains(BenchOptions.SerialPath))
+            foreach (var (path, pipeline) in new[] { (BenchOptions.SerialPath, false), (BenchOptions.PipelinedPath, true) })
             {
+                if (!options.Paths.Contains(path)) continue;
                 // Gradient items and coarse-to-fine are not pipelined: nothing to compare there.
                 foreach (var job in jobs.Where(j => !j.Method.IsGradient && j.Method.Name != BenchMethod.CoarseToFineName))
                 {
-                    Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name} without pipelining ...");
+                    Console.WriteLine($"{job.ModelName}: in-process {job.Method.Name} {(pipeline ? "with" : "without")} pipelining ...");
                     rows.Add(await Interleaved(first, bestBatch,
-                        () => InProcessJob.MeasureAsync(job, worker with { Pipeline = false }, rss, BenchOptions.SerialPath)));
+                        () => InProcessJob.MeasureAsync(job, worker with { Pipeline = pipeline }, rss, path)));
                 }
             }
             results.Add(new ModelResult(first.ModelName, raw, rows));

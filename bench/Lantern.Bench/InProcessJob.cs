@@ -37,7 +37,7 @@ public static class InProcessJob
             return new Measurement(job.ModelName, path, evaluators.Sum(e => e.Evaluations) - before, clock.Elapsed.TotalSeconds,
                 rss.PeakMb, Method: job.Method.Name, JobBatch: batch,
                 Detail: $"{layout}, items of {size}, batch {batch} (planned as the job entity plans it), " +
-                        (worker.Pipeline ? "next batch written while one runs" : "no pipelining"));
+                        (evaluators[0].Pipelined ? "next batch written while one runs" : "no pipelining"));
         }
         finally
         {

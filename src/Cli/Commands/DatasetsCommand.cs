@@ -47,7 +47,7 @@ public static class DatasetsCommand
         // The worker settings are read from LANTERN_* as explain reads them, so both find the same background node; they
         // do not matter to datasets, so they stay out of the help.
         foreach (var option in new Option[] { node.Provider, node.MaxBatch, node.Batch, node.BatchSweep, node.Capacity, node.Workers,
-                     node.IntraOpThreads, node.NoPipeline })
+                     node.IntraOpThreads, node.NoPipeline, node.ForcePipeline })
         {
             option.Hidden = true;
             option.Recursive = true;

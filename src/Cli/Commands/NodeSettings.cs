@@ -72,12 +72,20 @@ public sealed class NodeSettings
         Description = "Write each batch's inputs only when it is due, not while the previous batch runs (env LANTERN_NO_PIPELINE=1)",
     };
 
+    public Option<bool> ForcePipeline { get; } = new("--pipeline")
+    {
+        DefaultValueFactory = _ => Env("LANTERN_PIPELINE") is "1" or "true",
+        Description = "Write the next batch's inputs while one runs even on a CPU whose cores the sessions' threads fill; by " +
+                      "default only on CUDA or with a core to spare (env LANTERN_PIPELINE=1)",
+    };
+
     public void AddTo(Command command)
     {
         command.Options.Add(Capacity);
         command.Options.Add(Workers);
         command.Options.Add(IntraOpThreads);
         command.Options.Add(NoPipeline);
+        command.Options.Add(ForcePipeline);
         command.Options.Add(Database);
         command.Options.Add(Postgres);
         command.Options.Add(Provider);
@@ -101,7 +109,13 @@ public sealed class NodeSettings
         Capacity = Positive(parsed.GetValue(Capacity), "--capacity"),
         Workers = NotNegative(parsed.GetValue(Workers), "--workers"),
         IntraOpThreads = Math.Max(0, parsed.GetValue(IntraOpThreads)),
-        Pipeline = !parsed.GetValue(NoPipeline),
+        Pipeline = (parsed.GetValue(NoPipeline), parsed.GetValue(ForcePipeline)) switch
+        {
+            (true, true) => throw new ArgumentException("--pipeline and --no-pipeline contradict each other: give one"),
+            (true, false) => false,
+            (false, true) => true,
+            _ => null, // as the hardware suits (WorkerOptions.PipelinesOn)
+        },
     };
 
     private static int NotNegative(int value, string option) =>

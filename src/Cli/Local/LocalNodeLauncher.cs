@@ -201,7 +201,12 @@ public static class LocalNodeLauncher
             "--db", Path.GetFullPath(options.DatabasePath), "--provider", w.ExecutionProvider.ToString().ToLowerInvariant(),
             "--max-batch", Invariant(w.MaxBatch), "--capacity", Invariant(w.Capacity), "--workers", Invariant(w.Workers),
             "--intra-op-threads", Invariant(w.IntraOpThreads)];
-        return w.Pipeline ? arguments : [.. arguments, "--no-pipeline"];
+        return w.Pipeline switch
+        {
+            true => [.. arguments, "--pipeline"],
+            false => [.. arguments, "--no-pipeline"],
+            null => arguments,
+        };
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);

@@ -40,9 +40,21 @@ public sealed record WorkerOptions
 
     /// <summary>
     /// Write the next batch's perturbed inputs (the rest of this item, or the next queued item's first batch) on another
-    /// thread while the current batch runs, so the accelerator does not wait for the CPU between batches.
+    /// thread while the current batch runs, so the accelerator does not wait for the CPU between batches. Null (the
+    /// default): as <see cref="PipelinesOn"/> decides for the hardware.
     /// </summary>
-    public bool Pipeline { get; init; } = true;
+    public bool? Pipeline { get; init; }
+
+    /// <summary>
+    /// Whether the workers write ahead: <see cref="Pipeline"/> when set; else on CUDA, where the CPU is free while the
+    /// device runs, and on a CPU only when the sessions' threads leave a core free. When they take every core (serve's
+    /// layout, one single-threaded session per core), the write ahead runs on a core that is running inference: it
+    /// gains no time, and costs a thread hand-off per batch and an input written in another core's cache.
+    /// In-process on 2 cores, occlusion and LIME ran 1–10 % faster without it, in 8 rows of 8 on four models
+    /// (bench/RESULTS-batch.md has a run of both).
+    /// </summary>
+    public bool PipelinesOn(bool runsOnCuda) =>
+        Pipeline ?? (runsOnCuda || (long)Math.Max(1, Workers) * SessionThreads < Environment.ProcessorCount);
 
     /// <summary>ONNX Runtime intra-op threads per session; 0: <see cref="SessionThreads"/> shares this node's cores.</summary>
     public int IntraOpThreads { get; init; }

@@ -16,7 +16,7 @@ using Segmentation = Lantern.Explainers.Segmentation.Segmentation;
 /// Computes the score block of a work item: rebuilds each perturbed input from its index, runs the model in batches,
 /// keeps the targets' scores. Models and images are fetched once by content hash and cached. One item at a time:
 /// a worker actor that crashed and restarted may ask again while its previous incarnation's item still runs.
-/// <para>Pipelined (<see cref="WorkerOptions.Pipeline"/>): while a batch runs from one of the session's input slots, a
+/// <para>Pipelined (<see cref="WorkerOptions.PipelinesOn"/>): while a batch runs from one of the session's input slots, a
 /// background task writes the following batch into the other, that of the same item or, given the caller's hint, the
 /// first of the next item. The inputs are the same bytes either way, so the scores are too.</para>
 /// </summary>
@@ -49,7 +49,9 @@ public sealed class WorkEvaluator : IDisposable
         _options = options;
         _logger = logger;
         (_sessionOptions, ProviderDescription) = ExecutionProviders.Create(options.ExecutionProvider, options.SessionThreads);
-        _logger.LogInformation("Worker inference runs on {Provider}", ProviderDescription);
+        Pipelined = options.PipelinesOn(runsOnCuda: ProviderDescription.StartsWith("CUDA", StringComparison.Ordinal));
+        _logger.LogInformation("Worker inference runs on {Provider}; {Pipeline}", ProviderDescription,
+            Pipelined ? "next batch written while one runs" : "no pipelining");
         _sessions = new LruCache<string, ModelSession>(options.SessionCacheBytes, session => session.EstimatedBytes);
         _jobs = new LruCache<string, PreparedJob>(options.JobCacheSize);
         _gradients = new GradientJobs(_sessionOptions, options.MaxBatch, options.SessionCacheBytes, options.JobCacheSize, FetchAsync);
@@ -58,6 +60,9 @@ public sealed class WorkEvaluator : IDisposable
     private readonly GradientJobs _gradients;
 
     public string ProviderDescription { get; }
+
+    /// <summary>Whether the next batch's inputs are written while a batch runs (<see cref="WorkerOptions.PipelinesOn"/>).</summary>
+    public bool Pipelined { get; }
 
     /// <summary>Content hashes of the models whose sessions are loaded; read from other threads, so replaced, not mutated.</summary>
     public IReadOnlyList<string> ModelsHeld => _modelsHeld;
@@ -234,7 +239,7 @@ public sealed class WorkEvaluator : IDisposable
 
     private void WriteAhead(ModelSession session, PreparedJob job, WorkSpec work, long first, int count, int slot)
     {
-        if (!_options.Pipeline) return;
+        if (!Pipelined) return;
         SettleAhead();
         _ahead = new BatchAhead(session, job, work, first, count, slot, Task.Run(() => Write(session, job, work, first, count, slot)));
     }
@@ -264,7 +269,7 @@ public sealed class WorkEvaluator : IDisposable
     /// <summary>The hinted next item, if it is a perturbation item of a job already prepared here on the same model.</summary>
     private (PreparedJob Job, WorkSpec Work, WorkItem Item)? NextJobAhead(WorkSpec work, (WorkSpec Work, WorkItem Item)? next)
     {
-        if (!_options.Pipeline || next is not var (nextWork, nextItem) || nextItem.Baseline || nextItem.Count <= 0
+        if (!Pipelined || next is not var (nextWork, nextItem) || nextItem.Baseline || nextItem.Count <= 0
             || nextWork.Spec.ModelSha256 != work.Spec.ModelSha256
             || !_jobs.TryGet(JobKey(nextWork), out var nextJob) || nextJob.Perturber is null)
             return null;

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Lantern.Cli.Commands;
 using Lantern.Cluster.Tests.EndToEnd;
 using Lantern.Cluster.Tests.Support;
 using Lantern.Cluster.Tests.Synthetic;
@@ -64,6 +66,37 @@ public sealed class WorkerLayoutTests
         Assert.Equal(1, new WorkerOptions { Workers = 0 }.ForHardware(runsOnCuda: true).Workers);
         var two = new WorkerOptions { Workers = 2 }.ForHardware(runsOnCuda: false);
         Assert.Equal((2, Math.Max(1, cores / 2)), (two.Workers, two.SessionThreads));
+    }
+
+    [Fact]
+    public void Workers_pipeline_on_cuda_and_on_a_cpu_with_a_core_to_spare_but_not_when_inference_fills_every_core()
+    {
+        var cores = Environment.ProcessorCount;
+        // serve's CPU layout, and one worker whose session takes every core: no core is left to write ahead on.
+        Assert.False(new WorkerOptions { Workers = 0 }.ForHardware(runsOnCuda: false).PipelinesOn(runsOnCuda: false));
+        Assert.False(new WorkerOptions { Workers = 1 }.PipelinesOn(runsOnCuda: false));
+        // The device runs the batch while the CPU writes the next.
+        Assert.True(new WorkerOptions { Workers = 0 }.ForHardware(runsOnCuda: true).PipelinesOn(runsOnCuda: true));
+        // Fewer inference threads than cores leave one free (on a one-core machine there is none).
+        Assert.Equal(cores > 1, new WorkerOptions { Workers = 1, IntraOpThreads = 1 }.PipelinesOn(runsOnCuda: false));
+        // Asked for either way, it is.
+        Assert.True(new WorkerOptions { Workers = 0, Pipeline = true }.ForHardware(runsOnCuda: false).PipelinesOn(runsOnCuda: false));
+        Assert.False(new WorkerOptions { Workers = 0, Pipeline = false }.ForHardware(runsOnCuda: true).PipelinesOn(runsOnCuda: true));
+    }
+
+    [Theory]
+    [InlineData("", null)]
+    [InlineData("--pipeline", true)]
+    [InlineData("--no-pipeline", false)]
+    public void Serve_leaves_pipelining_to_the_hardware_unless_told(string arguments, bool? pipeline)
+    {
+        var settings = new NodeSettings();
+        var command = new RootCommand();
+        settings.AddTo(command);
+        Assert.Equal(pipeline, settings.Worker(command.Parse(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries))).Pipeline);
+
+        var both = command.Parse(["--pipeline", "--no-pipeline"]);
+        Assert.Contains("contradict", Assert.Throws<ArgumentException>(() => settings.Worker(both)).Message);
     }
 
     [Fact]
