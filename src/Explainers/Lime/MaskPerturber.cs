@@ -1,3 +1,4 @@
+using System.Numerics;
 using Lantern.Explainers.Imaging;
 
 namespace Lantern.Explainers.Lime;
@@ -22,9 +23,12 @@ public sealed class MaskPerturber : IPerturber
     private readonly IMaskSource _masks;
     private readonly bool[] _mask;
 
-    // Feature f's contribution: element indices _indices[_offsets[f].._offsets[f + 1]) get _deltas added.
+    // Feature f's contribution: runs _runs[_featureRuns[f].._featureRuns[f + 1]) of consecutive tensor elements, which
+    // get _deltas[_offsets[f]..) added, run after run. A feature is a few large regions, so its elements come in runs
+    // (parts of rows, per channel), and a run is added as spans, not element by element through an index.
     private readonly int[] _offsets;
-    private readonly int[] _indices;
+    private readonly int[] _featureRuns;
+    private readonly (int Start, int Length)[] _runs;
     private readonly float[] _deltas;
 
     public MaskPerturber(RgbImage image, Segmentation.Segmentation seg, float[] hideColours, ImagePreprocessor pre, IMaskSource masks)
@@ -39,7 +43,7 @@ public sealed class MaskPerturber : IPerturber
         _mask = new bool[seg.FeatureCount];
         _baseTensor = new float[pre.TensorLength];
         pre.Write(image.Pixels, _baseTensor); // also fails now, not per sample, if the preprocessor expects another size
-        (_offsets, _indices, _deltas) = Contributions(image, seg, hideColours, pre, _baseTensor);
+        (_offsets, _featureRuns, _runs, _deltas) = Contributions(image, seg, hideColours, pre, _baseTensor);
     }
 
     public int TensorLength => _baseTensor.Length;
@@ -55,9 +59,23 @@ public sealed class MaskPerturber : IPerturber
         for (var f = 0; f < _mask.Length; f++)
         {
             if (_mask[f]) continue;
-            for (int k = _offsets[f], end = _offsets[f + 1]; k < end; k++)
-                tensor[_indices[k]] += _deltas[k];
+            var k = _offsets[f];
+            for (var r = _featureRuns[f]; r < _featureRuns[f + 1]; r++)
+            {
+                var (start, length) = _runs[r];
+                AddInPlace(tensor.Slice(start, length), _deltas.AsSpan(k, length));
+                k += length;
+            }
         }
+    }
+
+    /// <summary>target[i] += deltas[i]: one float addition per element, as a scalar loop would make, several at a time.</summary>
+    private static void AddInPlace(Span<float> target, ReadOnlySpan<float> deltas)
+    {
+        var i = 0;
+        for (; i <= target.Length - Vector<float>.Count; i += Vector<float>.Count)
+            (new Vector<float>(target[i..]) + new Vector<float>(deltas[i..])).CopyTo(target[i..]);
+        for (; i < target.Length; i++) target[i] += deltas[i];
     }
 
     /// <summary>
@@ -65,8 +83,8 @@ public sealed class MaskPerturber : IPerturber
     /// feature's painted tensor is a region update of the base tensor over the feature's bounding box, bit-identical to a
     /// full preprocess of the painted image.
     /// </summary>
-    private static (int[] Offsets, int[] Indices, float[] Deltas) Contributions(RgbImage image, Segmentation.Segmentation seg,
-        float[] hideColours, ImagePreprocessor pre, float[] baseTensor)
+    private static (int[] Offsets, int[] FeatureRuns, (int Start, int Length)[] Runs, float[] Deltas) Contributions(RgbImage image,
+        Segmentation.Segmentation seg, float[] hideColours, ImagePreprocessor pre, float[] baseTensor)
     {
         int width = image.Width, features = seg.FeatureCount;
         var labels = seg.Labels;
@@ -74,11 +92,13 @@ public sealed class MaskPerturber : IPerturber
         var scratch = (float[])image.Pixels.Clone();
         var painted = (float[])baseTensor.Clone();
         var offsets = new int[features + 1];
-        var indices = new List<int>(baseTensor.Length * 2);
+        var featureRuns = new int[features + 1];
+        var runs = new List<(int Start, int Length)>();
         var deltas = new List<float>(baseTensor.Length * 2);
         for (var f = 0; f < features; f++)
         {
-            offsets[f] = indices.Count;
+            offsets[f] = deltas.Count;
+            featureRuns[f] = runs.Count;
             var (x0, y0, x1, y1) = boxes[f];
             if (x1 <= x0) continue; // a feature with no pixels changes nothing
             var box = new PixelRect(x0, y0, x1 - x0, y1 - y0);
@@ -95,15 +115,17 @@ public sealed class MaskPerturber : IPerturber
             for (var i = 0; i < painted.Length; i++)
             {
                 if (painted[i] == baseTensor[i]) continue;
-                indices.Add(i);
+                if (runs.Count > featureRuns[f] && runs[^1].Start + runs[^1].Length == i) runs[^1] = (runs[^1].Start, runs[^1].Length + 1);
+                else runs.Add((i, 1));
                 deltas.Add(painted[i] - baseTensor[i]);
                 painted[i] = baseTensor[i];
             }
             for (var y = y0; y < y1; y++)
                 image.Pixels.AsSpan((y * width + x0) * 3, (x1 - x0) * 3).CopyTo(scratch.AsSpan((y * width + x0) * 3));
         }
-        offsets[features] = indices.Count;
-        return (offsets, [.. indices], [.. deltas]);
+        offsets[features] = deltas.Count;
+        featureRuns[features] = runs.Count;
+        return (offsets, featureRuns, [.. runs], [.. deltas]);
     }
 
     /// <summary>Each feature's bounding box as (x0, y0, x1, y1), exclusive ends; (0, 0, 0, 0) for a feature with no pixels.</summary>

@@ -42,6 +42,44 @@ public class MaskPerturberTests
     }
 
     [Fact]
+    public void Each_tensor_is_the_image_plus_each_hidden_features_contribution_added_in_feature_order_bit_for_bit()
+    {
+        // What the worker's inputs are, exactly: preprocess(image), then for each hidden feature in index order, one float
+        // addition of [preprocess(image with only that feature painted) − preprocess(image)] where that is not zero.
+        // Cells of 20 pixels make runs of consecutive elements longer than a vector; the downscale makes features overlap.
+        var seg = LimeTestData.Grid(columns: 4, rows: 3, cell: 20);
+        var image = TestImages.Random(seg.Width, seg.Height, seed: 8);
+        var preprocessor = new ImagePreprocessor(seg.Width, seg.Height, TestImages.Stretch(61, 47));
+        var hide = seg.MeanColours(image);
+        var perturber = new LimePerturber(image, seg, hide, preprocessor, seed: 2);
+        var unperturbed = TestImages.Preprocess(preprocessor, image.Pixels);
+        var alone = Enumerable.Range(0, seg.FeatureCount).Select(f =>
+        {
+            var painted = (float[])image.Pixels.Clone();
+            for (var p = 0; p < seg.Labels.Length; p++)
+                if (seg.Labels[p] == f)
+                    for (var c = 0; c < 3; c++) painted[3 * p + c] = hide[3 * f + c];
+            return TestImages.Preprocess(preprocessor, painted);
+        }).ToList();
+
+        var mask = new bool[seg.FeatureCount];
+        var actual = new float[preprocessor.TensorLength];
+        for (long i = 0; i < 12; i++)
+        {
+            LimeSampler.Mask(2, i, seg.FeatureCount, mask);
+            var expected = (float[])unperturbed.Clone();
+            for (var f = 0; f < seg.FeatureCount; f++)
+            {
+                if (mask[f]) continue;
+                for (var k = 0; k < expected.Length; k++)
+                    if (alone[f][k] != unperturbed[k]) expected[k] += alone[f][k] - unperturbed[k];
+            }
+            perturber.Write(i, actual);
+            TestImages.AssertBitIdentical(expected, actual, $"sample {i}");
+        }
+    }
+
+    [Fact]
     public void The_same_sample_gives_the_same_bits_from_any_perturber()
     {
         var seg = LimeTestData.Grid(columns: 5, rows: 4, cell: 5);
