@@ -50,8 +50,9 @@ public sealed record WorkerOptions
     /// device runs, and on a CPU only when the sessions' threads leave a core free. When they take every core (serve's
     /// layout, one single-threaded session per core), the write ahead runs on a core that is running inference: it
     /// gains no time, and costs a thread hand-off per batch and an input written in another core's cache.
-    /// In-process on 2 cores, occlusion and LIME ran 1–10 % faster without it, in 8 rows of 8 on four models
-    /// (bench/RESULTS-batch.md has a run of both).
+    /// In-process on 2 cores, occlusion and LIME ran faster without it in 9 of the 12 rows of a full run and as fast in
+    /// 1 (bench/RESULTS-batch.md; ShuffleNetV2 fp32 LIME: 0.968 of raw, pipelined 0.860), and faster in 8 of 8 rows of
+    /// two smaller runs.
     /// </summary>
     public bool PipelinesOn(bool runsOnCuda) =>
         Pipeline ?? (runsOnCuda || (long)Math.Max(1, Workers) * SessionThreads < Environment.ProcessorCount);
