@@ -40,8 +40,11 @@ public static class ExecutionProviders
         if (preference == ExecutionProviderPreference.Cpu) return false;
         var (options, description) = Create(preference, 0);
         options.Dispose();
-        return description.StartsWith("CUDA", StringComparison.Ordinal);
+        return IsCuda(description);
     }
+
+    /// <summary>Whether a description <see cref="Create"/> returned is of sessions on CUDA.</summary>
+    public static bool IsCuda(string description) => description.StartsWith("CUDA", StringComparison.Ordinal);
 
     private static SessionOptions NewOptions(int intraOpThreads)
     {

@@ -49,7 +49,7 @@ public sealed class WorkEvaluator : IDisposable
         _options = options;
         _logger = logger;
         (_sessionOptions, ProviderDescription) = ExecutionProviders.Create(options.ExecutionProvider, options.SessionThreads);
-        Pipelined = options.PipelinesOn(runsOnCuda: ProviderDescription.StartsWith("CUDA", StringComparison.Ordinal));
+        Pipelined = options.PipelinesOn(runsOnCuda: ExecutionProviders.IsCuda(ProviderDescription));
         _logger.LogInformation("Worker inference runs on {Provider}; {Pipeline}", ProviderDescription,
             Pipelined ? "next batch written while one runs" : "no pipelining");
         _sessions = new LruCache<string, ModelSession>(options.SessionCacheBytes, session => session.EstimatedBytes);

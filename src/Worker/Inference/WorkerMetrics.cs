@@ -74,7 +74,7 @@ public sealed class WorkerMetrics
     /// <summary>Worker <paramref name="worker"/> loaded its execution provider (what <c>/readyz</c> waits for on a worker).</summary>
     public void ProviderLoaded(int worker, string description)
     {
-        var provider = description.StartsWith("CUDA", StringComparison.Ordinal) ? "cuda" : "cpu";
+        var provider = ExecutionProviders.IsCuda(description) ? "cuda" : "cpu";
         _provider.WithLabels(worker.ToString(System.Globalization.CultureInfo.InvariantCulture), provider, description).Set(1);
         Interlocked.Increment(ref _providersLoaded);
     }
