@@ -86,34 +86,35 @@ public sealed class ViewerBrowserTests
         using var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
         using var browser = Chromium(service);
         var wait = new WebDriverWait(browser, TimeSpan.FromMinutes(2));
+        // A script sent just as the page unloads for its reload fails ("document unloaded"): the wait reads again.
+        wait.IgnoreExceptionTypes(typeof(JavaScriptException));
         browser.Navigate().GoToUrl(new Uri(node.HttpAddress, $"/viewer/jobs/{jobId}"));
-        var first = wait.Until(d => Progress(d) is { } p && p.Value > 0 ? p : null)!;
+        var first = wait.Until(d => ReadJobPage(d) is { Value: > 0 } p ? p : null)!;
         Assert.True(first.Value < first.Max, $"the job had finished ({first.Value} of {first.Max}) before its page was watched");
         // Nobody touches the page: it reloads itself while the job runs, and each load shows the job's progress then.
-        wait.Until(d => Progress(d) is { } p && p.Value > first.Value ? p : null);
-        Assert.Equal("running", browser.FindElement(By.Id("state")).Text);
+        var later = wait.Until(d => ReadJobPage(d) is { } p && p.Value > first.Value ? p : null)!;
+        Assert.Equal("running", later.State);
 
         await client.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId });
-        wait.Until(d => d.FindElements(By.Id("state")) is [var state] && state.Text == "cancelled");
+        wait.Until(d => ReadJobPage(d) is { State: "cancelled" });
     }
 
-    private sealed record ProgressBar(long Value, long Max);
+    /// <summary>The job's state and progress bar as one load of its page shows them.</summary>
+    private sealed record JobPage(string State, long Value, long Max);
 
-    /// <summary>The job page's progress bar as the browser shows it now (null while a reload is under way).</summary>
-    private static ProgressBar? Progress(IWebDriver browser)
-    {
-        try
-        {
-            return browser.FindElements(By.TagName("progress")) is [var bar]
-                ? new ProgressBar(long.Parse(bar.GetDomAttribute("value")!, System.Globalization.CultureInfo.InvariantCulture),
-                    long.Parse(bar.GetDomAttribute("max")!, System.Globalization.CultureInfo.InvariantCulture))
-                : null;
-        }
-        catch (StaleElementReferenceException)
-        {
-            return null; // the page reloaded between finding the bar and reading it
-        }
-    }
+    // One script reads one document, so the page reloading itself (every 2 s while the job runs) can neither make an
+    // element stale between finding and reading it nor pair one load's state with another's progress.
+    private const string StateAndProgress = """
+        const state = document.getElementById('state'); const bar = document.querySelector('progress');
+        return state && bar ? [state.textContent.trim(), bar.getAttribute('value'), bar.getAttribute('max')] : null;
+        """;
+
+    /// <summary>The job page now, or null while a reload is under way.</summary>
+    private static JobPage? ReadJobPage(IWebDriver browser) =>
+        ((IJavaScriptExecutor)browser).ExecuteScript(StateAndProgress) is IReadOnlyCollection<object> { Count: 3 } read
+            && read.Select(o => o.ToString()!).ToArray() is [var state, var value, var max]
+            ? new JobPage(state, long.Parse(value, System.Globalization.CultureInfo.InvariantCulture), long.Parse(max, System.Globalization.CultureInfo.InvariantCulture))
+            : null;
 
     private static ChromeDriver Chromium(ChromeDriverService service)
     {
