@@ -52,6 +52,24 @@ public sealed class BenchMethod
     /// <summary>The method's parameters in words, for the job line the run prints.</summary>
     public string Description { get; }
 
+    /// <summary>
+    /// The same method with a handful of evaluations, for the jobs that bring a node to its steady state before it is
+    /// timed (<see cref="LocalCluster.ServeSmallJobsAsync"/>): it runs the same per-job code, in a fraction of the time.
+    /// Null for coarse-to-fine, which only the in-process path measures.
+    /// </summary>
+    public BenchMethod? Small() => Name switch
+    {
+        OcclusionName => Occlusion(SmallWindow, SmallWindow),
+        MultiScaleName => MultiScale(windows: [SmallWindow, 2 * SmallWindow]),
+        LimeName => Lime(10),
+        GradCamName => GradCam(),
+        IntegratedGradientsName => IntegratedGradients(2),
+        _ => null,
+    };
+
+    /// <summary>Half of the shared models' 224-pixel input: a few windows per scale.</summary>
+    private const int SmallWindow = 112;
+
     /// <summary>Sets the request's method (the proto oneof) to this one.</summary>
     public void ApplyTo(SubmitJobRequest request) => _apply(request);
 
@@ -77,12 +95,12 @@ public sealed class BenchMethod
         });
 
     /// <summary>Multi-scale occlusion, windows 16/32/48/64 with strides 8/16/24/32, zero fill: 729+169+64+36 = 998 on 224×224.</summary>
-    public static BenchMethod MultiScale(string name = MultiScaleName, string suffix = "") => new(name,
-        $"windows {string.Join('/', MultiScaleWindows)}, stride half the window, zero fill{suffix}",
+    public static BenchMethod MultiScale(string name = MultiScaleName, string suffix = "", int[]? windows = null) => new(name,
+        $"windows {string.Join('/', windows ?? MultiScaleWindows)}, stride half the window, zero fill{suffix}",
         request =>
         {
             var options = new OcclusionOptions { Fill = new Fill { Kind = Fill.Types.Kind.Zero } };
-            foreach (var w in MultiScaleWindows)
+            foreach (var w in windows ?? MultiScaleWindows)
                 options.Windows.Add(new Window { Height = w, Width = w, StrideY = w / 2, StrideX = w / 2 });
             request.Occlusion = options;
         });

@@ -25,6 +25,7 @@ public static class BenchRun
 
         // One job per (model, method), each resolved by the gateway's mapping; a model's jobs share its raw figures.
         var models = new List<IReadOnlyList<BenchJob>>();
+        var smallJobs = new List<BenchJob>();
         var skipped = new List<string>();
         foreach (var model in options.Models)
         {
@@ -35,6 +36,8 @@ public static class BenchRun
                 try
                 {
                     jobs.Add(await BenchJob.CreateAsync(modelPath, image, method, TwinOf(shared, modelPath)));
+                    if (models.Count == 0 && method.Small() is { } small) // the first model's, for the node's warm-up
+                        smallJobs.Add(await BenchJob.CreateAsync(modelPath, image, small, TwinOf(shared, modelPath)));
                 }
                 catch (RpcException e) when (method.IsGradient && e.StatusCode == StatusCode.InvalidArgument)
                 {
@@ -54,6 +57,10 @@ public static class BenchRun
         if (layers.Count > 0) jobLines.Add($"gradcam layers (the gateway's default, the last 4-D activation with spatial size above 1): {string.Join(", ", layers)}");
         jobLines.AddRange(skipped);
         jobLines.Add($"the jobs' batch: {options.JobBatchDescription}; each job is planned with it as the job entity plans it");
+        if (smallJobs.Count > 0 && (options.Paths.Contains(BenchOptions.ClusterPath) || options.Paths.Contains(BenchOptions.GrpcPath)))
+            jobLines.Add($"the local cluster's warm-up: before its first row it serves {LocalCluster.SmallJobRuns} small jobs of each method on " +
+                         $"{smallJobs[0].ModelName} ({string.Join("; ", smallJobs.Select(j => $"{j.Method.Name}: {j.Method.Description}"))}), " +
+                         "as a node that has served a team for a while has; each row then warms up on its own job");
         foreach (var line in jobLines) Console.WriteLine($"job: {line}");
 
         var provider = "";
@@ -129,6 +136,10 @@ public static class BenchRun
         if (options.Paths.Contains(BenchOptions.ClusterPath) || options.Paths.Contains(BenchOptions.GrpcPath))
         {
             await using var cluster = await LocalCluster.StartAsync(worker);
+            var viaGrpc = options.Paths.Contains(BenchOptions.GrpcPath);
+            Console.WriteLine($"local cluster: serving {LocalCluster.SmallJobRuns} small jobs of each method through {(viaGrpc ? "gRPC" : "its actors")} ...");
+            var (warming, compiled) = await cluster.ServeSmallJobsAsync(smallJobs, viaGrpc);
+            Console.WriteLine($"local cluster: served them in {warming.TotalSeconds:F1} s; the JIT compiled {compiled} methods meanwhile");
             for (var i = 0; i < models.Count; i++)
             {
                 foreach (var job in models[i].Where(j => j.Method.Name != BenchMethod.CoarseToFineName)) // in-process only
