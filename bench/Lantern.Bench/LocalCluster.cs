@@ -75,8 +75,8 @@ public sealed class LocalCluster : IAsyncDisposable
     /// Serves each small job <see cref="SmallJobRuns"/> times (through gRPC, or through the actors when gRPC is not
     /// measured) before the first row, so that the node is timed as one that has served a team for a while.
     /// .NET recompiles a method after its 30th call, and again, optimised, some 30 calls later (tiered compilation with
-    /// dynamic PGO): code that runs once per job (submit, planning, the journal, assembly, overlays) recompiles during
-    /// the node's 30th to 60th jobs. On 2 cores, each burst took a core from ONNX Runtime for 0.1 to 2.5 s of a
+    /// dynamic PGO): code that runs once or twice per job (submit, planning, the journal, assembly, overlays)
+    /// recompiles during the node's 15th to 60th jobs. On 2 cores, each burst took a core from ONNX Runtime for 0.1 to 2.5 s of a
     /// measured job, and a row's own warm-up (<see cref="WarmUp"/>) can stop in a quiet run between two bursts.
     /// </summary>
     /// <returns>The wall time and the number of methods the JIT compiled meanwhile.</returns>

@@ -113,8 +113,10 @@ public sealed class ViewerBrowserTests
     private static JobPage? ReadJobPage(IWebDriver browser) =>
         ((IJavaScriptExecutor)browser).ExecuteScript(StateAndProgress) is IReadOnlyCollection<object> { Count: 3 } read
             && read.Select(o => o.ToString()!).ToArray() is [var state, var value, var max]
-            ? new JobPage(state, long.Parse(value, System.Globalization.CultureInfo.InvariantCulture), long.Parse(max, System.Globalization.CultureInfo.InvariantCulture))
+            ? new JobPage(state, Number(value), Number(max))
             : null;
+
+    private static long Number(string text) => long.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
 
     private static ChromeDriver Chromium(ChromeDriverService service)
     {
