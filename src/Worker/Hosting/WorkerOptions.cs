@@ -51,8 +51,9 @@ public sealed record WorkerOptions
     /// layout, one single-threaded session per core), the write ahead runs on a core that is running inference: it
     /// gains no time, and costs a thread hand-off per batch and an input written in another core's cache.
     /// In-process on 2 cores, occlusion and LIME ran faster without it in 9 of the 12 rows of a full run and as fast in
-    /// 1 (bench/RESULTS-batch.md; ShuffleNetV2 fp32 LIME: 0.968 of raw, pipelined 0.860), and faster in 8 of 8 rows of
-    /// two smaller runs.
+    /// 1 (bench/RESULTS-batch.md as of aa7f534; ShuffleNetV2 fp32 LIME: 0.968 of raw, pipelined 0.860), and faster in
+    /// 8 of 8 rows of two smaller runs; the next full run (127d2ed, a busier machine) was even: 3 rows faster each way
+    /// by more than 1 %, 6 within 1 %.
     /// </summary>
     public bool PipelinesOn(bool runsOnCuda) =>
         Pipeline ?? (runsOnCuda || (long)Math.Max(1, Workers) * SessionThreads < Environment.ProcessorCount);
