@@ -75,6 +75,7 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
             result.TopClasses.Add(new ClassScore { ClassIndex = c, Label = spec.LabelOf(c), Score = probabilities[c] });
 
         var scales = new Dictionary<(int Class, int Region), List<(string Caption, float[] Map)>>();
+        var fetched = new List<(StoredMap Stored, AttributionMap Map, byte[] Data)>();
         foreach (var stored in reply.Outcome.Maps)
         {
             var data = await artifacts.GetAsync(stored.DataSha256, cancellationToken)
@@ -88,8 +89,24 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
                 Window = stored.Window, Kind = stored.Kind,
                 Height = stored.Height, Width = stored.Width, Data = ByteString.CopyFrom(data),
             };
-            if (image is not null && style is not null)
+            fetched.Add((stored, map, data));
+            result.Maps.Add(map);
+        }
+        if (image is not null && style is not null)
+        {
+            // Each overlay is drawn on its own (a LIME job's map and mask, a top-5 job's five maps): in parallel, the
+            // fetch waits for the slowest picture rather than their sum.
+            try
             {
+                Parallel.For(0, fetched.Count, new ParallelOptions { CancellationToken = cancellationToken }, DrawOverlay);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); // as drawing them in turn threw it
+            }
+            void DrawOverlay(int i)
+            {
+                var (stored, map, data) = fetched[i];
                 var values = MemoryMarshal.Cast<byte, float>(data);
                 var title = Title(map, probabilities, stored.Window);
                 map.OverlayPng = ByteString.CopyFrom(stored.Kind switch
@@ -98,14 +115,13 @@ public sealed class JobResultMapping(IArtifactStore artifacts, ArtifactCatalog c
                     DeepDreamMethod.MapKind => AttributionPictures.Dream(values, stored.Width, stored.Height, style.Plain ? null : title),
                     _ => AttributionPictures.Overlay(image, values, style with { Title = title }),
                 });
-                if (stored.Kind.Length == 0)
-                {
-                    var key = (stored.TargetClass, stored.Region);
-                    if (!scales.TryGetValue(key, out var list)) scales[key] = list = [];
-                    list.Add((stored.Window == 0 ? "combined" : $"window {stored.Window}", values.ToArray()));
-                }
             }
-            result.Maps.Add(map);
+            foreach (var (stored, _, data) in fetched.Where(m => m.Stored.Kind.Length == 0))
+            {
+                var key = (stored.TargetClass, stored.Region);
+                if (!scales.TryGetValue(key, out var list)) scales[key] = list = [];
+                list.Add((stored.Window == 0 ? "combined" : $"window {stored.Window}", MemoryMarshal.Cast<byte, float>(data).ToArray()));
+            }
         }
         // A multi-scale job: one sheet per target with every scale and the combined map, smallest window first.
         foreach (var ((target, region), maps) in scales.Where(s => s.Value.Count > 1))

@@ -125,6 +125,22 @@ public abstract class SyntheticOcclusionTests : IAsyncLifetime
         Assert.Equal("occlusion", summary.RootElement.GetProperty("method").GetString());
     }
 
+    [Fact]
+    public async Task Each_map_of_a_result_gets_the_overlay_of_its_own_values()
+    {
+        // Three different maps (two scales and their combination), drawn together: each overlay must be its own map's.
+        var result = await TestJobs.RunAsync(_node, Request((8, 4), (16, 8)), _model, _image);
+        var plain = new Contracts.Api.OverlayStyle { Plain = true };
+        var drawn = await _node.Api.GetResultAsync(new GetResultRequest { JobId = result.Progress.JobId, IncludeOverlays = true, OverlayStyle = plain });
+
+        var image = Lantern.Imaging.ImageDecoder.Decode(_image);
+        var style = Lantern.Gateway.Mapping.JobResultMapping.ToStyle(plain, "occlusion");
+        Assert.Equal(3, drawn.Maps.Count);
+        Assert.Equal(3, drawn.Maps.Select(m => Convert.ToHexString(m.OverlayPng.ToByteArray())).Distinct().Count());
+        foreach (var map in drawn.Maps)
+            Assert.Equal(Lantern.Imaging.AttributionPictures.Overlay(image, TestJobs.Floats(map), style), map.OverlayPng.ToByteArray());
+    }
+
     /// <summary>The same job computed without the cluster: the worker's evaluator on each work item, then the assembler.</summary>
     private async Task<float[]> InProcessMapAsync(JobResult result, SubmitJobRequest request)
     {
