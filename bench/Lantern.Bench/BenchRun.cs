@@ -57,9 +57,14 @@ public static class BenchRun
         if (layers.Count > 0) jobLines.Add($"gradcam layers (the gateway's default, the last 4-D activation with spatial size above 1): {string.Join(", ", layers)}");
         jobLines.AddRange(skipped);
         jobLines.Add($"the jobs' batch: {options.JobBatchDescription}; each job is planned with it as the job entity plans it");
+        var inProcess = options.Paths.Any(path => path is BenchOptions.InProcessPath or BenchOptions.SerialPath or BenchOptions.PipelinedPath);
+        var smallJobsLine = smallJobs.Count == 0 ? "" : $"{LocalCluster.SmallJobRuns} small jobs of each method on {smallJobs[0].ModelName} " +
+            $"({string.Join("; ", smallJobs.Select(j => $"{j.Method.Name}: {j.Method.Description}"))})";
+        if (smallJobs.Count > 0 && inProcess)
+            jobLines.Add($"the in-process warm-up: before the first in-process row the node's evaluators run {smallJobsLine}, " +
+                         "as a worker that has served a while has; each row then warms up on its own job");
         if (smallJobs.Count > 0 && (options.Paths.Contains(BenchOptions.ClusterPath) || options.Paths.Contains(BenchOptions.GrpcPath)))
-            jobLines.Add($"the local cluster's warm-up: before its first row it serves {LocalCluster.SmallJobRuns} small jobs of each method on " +
-                         $"{smallJobs[0].ModelName} ({string.Join("; ", smallJobs.Select(j => $"{j.Method.Name}: {j.Method.Description}"))}), " +
+            jobLines.Add($"the local cluster's warm-up: before its first row it serves {smallJobsLine}, " +
                          "as a node that has served a team for a while has; each row then warms up on its own job");
         foreach (var line in jobLines) Console.WriteLine($"job: {line}");
 
@@ -98,6 +103,12 @@ public static class BenchRun
             };
         }
         var results = new List<ModelResult>();
+        if (smallJobs.Count > 0 && inProcess)
+        {
+            Console.WriteLine($"in-process: running {LocalCluster.SmallJobRuns} small jobs of each method ...");
+            var (warming, compiled) = await InProcessJob.ServeSmallJobsAsync(smallJobs, worker);
+            Console.WriteLine($"in-process: ran them in {warming.TotalSeconds:F1} s; the JIT compiled {compiled} methods meanwhile");
+        }
         foreach (var jobs in models)
         {
             var first = jobs[0];

@@ -46,6 +46,35 @@ public static class InProcessJob
     }
 
     /// <summary>
+    /// Runs each small job <see cref="LocalCluster.SmallJobRuns"/> times on one set of evaluators before the first
+    /// in-process row, as <see cref="LocalCluster.ServeSmallJobsAsync"/> does for the cluster: the evaluator's per-job and
+    /// per-item code (preparing a job, planning, scoring an item) otherwise recompiles, in bursts, during the first
+    /// model's timed rows, which a worker that has served a while no longer pays.
+    /// </summary>
+    /// <returns>The wall time and the number of methods the JIT compiled meanwhile.</returns>
+    public static async Task<(TimeSpan Elapsed, long Compiled)> ServeSmallJobsAsync(IReadOnlyList<BenchJob> jobs, WorkerOptions worker)
+    {
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var clock = Stopwatch.StartNew();
+        foreach (var job in jobs)
+        {
+            var evaluators = Enumerable.Range(0, Math.Max(1, worker.Workers))
+                .Select(_ => new WorkEvaluator(job.Store, worker, NullLogger<WorkEvaluator>.Instance)).ToList();
+            try
+            {
+                for (var run = 0; run < LocalCluster.SmallJobRuns; run++)
+                    await RunJobAsync(evaluators, job, $"{job.Method.Name}-small-{run}", maxItems: int.MaxValue);
+            }
+            finally
+            {
+                evaluators.ForEach(e => e.Dispose());
+            }
+        }
+        await WarmUp.QuietAsync();
+        return (clock.Elapsed, System.Runtime.JitInfo.GetCompiledMethodCount() - compiled);
+    }
+
+    /// <summary>
     /// What the cluster does for one job, minus messaging and persistence: the baseline (on the first evaluator), the plan
     /// the job entity makes from what that worker then reports (its best batch, else its largest:
     /// <see cref="JobState.PlanFromWorker"/>), the top-k targets, then the items, evaluator i taking items i, i + n, ….
