@@ -7,4 +7,11 @@ namespace Lantern.Explainers;
 public interface IPerturber
 {
     void Write(long index, Span<float> tensor);
+
+    /// <summary>
+    /// As <see cref="Write"/>, into a tensor that holds what <see cref="Write"/> wrote for <paramref name="previous"/>: a
+    /// perturber whose perturbations change a small part of the input redoes only the parts either one changed. The
+    /// tensor ends bit-identical to <see cref="Write"/>'s.
+    /// </summary>
+    void Rewrite(long previous, long index, Span<float> tensor) => Write(index, tensor);
 }

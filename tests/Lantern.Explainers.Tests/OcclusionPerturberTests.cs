@@ -40,6 +40,47 @@ public class OcclusionPerturberTests
         }
     }
 
+    public static TheoryData<TensorLayout, ChannelOrder> Layouts => new()
+    {
+        { TensorLayout.Nchw, ChannelOrder.Rgb },
+        { TensorLayout.Nhwc, ChannelOrder.Bgr },
+    };
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void Rewriting_over_any_previous_window_gives_the_bits_of_a_fresh_Write(TensorLayout layout, ChannelOrder order)
+    {
+        // Resized (37×29 to 16×20), so a window's outputs reach past it; windows of two shapes that overlap each other.
+        var image = TestImages.Random(37, 29, seed: 11);
+        var preprocessor = new ImagePreprocessor(37, 29, TestImages.Stretch(16, 20, order, layout));
+        var plan = OcclusionPlan.Create(37, 29, [new WindowShape(8, 8, 5, 5), new WindowShape(3, 5, 3, 4)]);
+        var perturber = new OcclusionPerturber(image, preprocessor, plan, new OcclusionFill(FillKind.Constant, 255, 0, 40));
+        var fresh = new float[preprocessor.TensorLength];
+        var rewritten = new float[preprocessor.TensorLength];
+
+        for (long previous = 0; previous < plan.WindowCount; previous += 3)
+        for (long next = 0; next < plan.WindowCount; next++)
+        {
+            perturber.Write(previous, rewritten);
+            ((IPerturber)perturber).Rewrite(previous, next, rewritten);
+            perturber.Write(next, fresh);
+            TestImages.AssertBitIdentical(fresh, rewritten, $"window {next} over window {previous}");
+        }
+
+        // A long chain of rewrites, as a worker's input tensor sees one job's perturbations, drifts nowhere.
+        var random = new Random(3);
+        long held = 0;
+        perturber.Write(held, rewritten);
+        for (var step = 0; step < 500; step++)
+        {
+            var next = random.NextInt64(plan.WindowCount);
+            ((IPerturber)perturber).Rewrite(held, next, rewritten);
+            held = next;
+        }
+        perturber.Write(held, fresh);
+        TestImages.AssertBitIdentical(fresh, rewritten, "after 500 rewrites");
+    }
+
     [Fact]
     public void Blurring_a_constant_image_changes_nothing()
     {

@@ -100,6 +100,33 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>
+    /// Copies from <paramref name="fromTensor"/> into <paramref name="tensor"/> the outputs that
+    /// <see cref="WriteRegion"/> would recompute for <paramref name="changed"/>: every channel of each.
+    /// </summary>
+    public void CopyRegion(ReadOnlySpan<float> fromTensor, Span<float> tensor, PixelRect changed)
+    {
+        if (fromTensor.Length != TensorLength || tensor.Length != TensorLength)
+            throw new ArgumentException($"both tensors must hold {TensorLength} values, got {fromTensor.Length} and {tensor.Length}");
+        var (x0, x1) = _x.OutputsTouching(changed.X, changed.Right);
+        var (y0, y1) = _y.OutputsTouching(changed.Y, changed.Bottom);
+        if (x1 <= x0) return;
+        for (var oy = y0; oy < y1; oy++)
+        {
+            if (_nchw)
+            {
+                for (var m = 0; m < 3; m++)
+                {
+                    var from = (m * _height + oy) * _width + x0;
+                    fromTensor.Slice(from, x1 - x0).CopyTo(tensor.Slice(from, x1 - x0));
+                }
+                continue;
+            }
+            var start = (oy * _width + x0) * 3;
+            fromTensor.Slice(start, (x1 - x0) * 3).CopyTo(tensor.Slice(start, (x1 - x0) * 3));
+        }
+    }
+
+    /// <summary>
     /// The one routine both Write and WriteRegion use. Per channel: acc = Σ_sy wy * (Σ_sx wx * src), both sums in float and
     /// in source order, then (acc * Scale - Mean) / Std. Changing the order or precision here changes every tensor.
     /// </summary>

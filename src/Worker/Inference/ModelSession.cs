@@ -20,6 +20,9 @@ public sealed class ModelSession : IDisposable
     public const int InputSlots = 2;
 
     private readonly float[][] _inputs = new float[InputSlots][];
+    // What each tensor of each slot holds when WritePerturbed wrote it last (null perturber: unknown). It keeps that
+    // perturber alive until the tensor is written again: the worker's latest job's, in practice.
+    private readonly (Explainers.IPerturber? Perturber, long Index)[][] _held = new (Explainers.IPerturber?, long)[InputSlots][];
     private readonly Float16[][] _inputsHalf = new Float16[InputSlots][];
     private float[] _output = [];
     private Float16[] _outputHalf = [];
@@ -33,6 +36,7 @@ public sealed class ModelSession : IDisposable
         Info = info;
         Array.Fill(_inputs, []);
         Array.Fill(_inputsHalf, []);
+        Array.Fill(_held, []);
         _session = new InferenceSession(modelBytes, options);
         _inputNames = [info.InputName];
         _outputNames = [info.OutputName];
@@ -102,9 +106,37 @@ public sealed class ModelSession : IDisposable
     /// </summary>
     public Span<float> InputBuffer(int batch, int slot = 0)
     {
+        var inputs = Inputs(batch, slot);
+        _held[slot].AsSpan(0, batch).Clear(); // the caller may write anything there
+        return inputs;
+    }
+
+    private Span<float> Inputs(int batch, int slot)
+    {
         // Allocated once at full size: the OrtValues bound over it stay valid for the session's life.
-        if (_inputs[slot].Length < MaxBatch * TensorLength) _inputs[slot] = new float[MaxBatch * TensorLength];
+        if (_inputs[slot].Length < MaxBatch * TensorLength)
+        {
+            _inputs[slot] = new float[MaxBatch * TensorLength];
+            _held[slot] = new (Explainers.IPerturber?, long)[MaxBatch];
+        }
         return _inputs[slot].AsSpan(0, batch * TensorLength);
+    }
+
+    /// <summary>
+    /// Writes perturbation <paramref name="index"/> into tensor <paramref name="position"/> of a slot's input buffer, as
+    /// <see cref="Explainers.IPerturber.Write"/> does: through <see cref="Explainers.IPerturber.Rewrite"/> when the same
+    /// perturber wrote that tensor last, so that only what the two perturbations change is redone.
+    /// </summary>
+    public void WritePerturbed(Explainers.IPerturber perturber, long index, int slot, int position)
+    {
+        if ((uint)position >= (uint)MaxBatch)
+            throw new ArgumentOutOfRangeException(nameof(position), position, $"position must be 0..{MaxBatch - 1}");
+        var tensor = Inputs(MaxBatch, slot).Slice(position * TensorLength, TensorLength);
+        var previous = _held[slot][position];
+        _held[slot][position] = default; // a write that throws leaves the tensor unknown
+        if (ReferenceEquals(previous.Perturber, perturber)) perturber.Rewrite(previous.Index, index, tensor);
+        else perturber.Write(index, tensor);
+        _held[slot][position] = (perturber, index);
     }
 
     /// <summary>Runs the first <paramref name="batch"/> tensors of a slot's input buffer; writes batch × classes scores.</summary>
@@ -113,7 +145,7 @@ public sealed class ModelSession : IDisposable
     {
         if ((uint)batch - 1 >= (uint)MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be 1..{MaxBatch}");
-        var input = InputBuffer(batch, slot);
+        var input = Inputs(batch, slot);
         if (!_bound.TryGetValue((batch, slot), out var bound)) _bound[(batch, slot)] = bound = Bind(batch, slot);
         var count = batch * ClassCount;
         if (Info.InputType == TensorElementKind.Float16)

@@ -261,9 +261,8 @@ public sealed class WorkEvaluator : IDisposable
 
     private static void Write(ModelSession session, PreparedJob job, WorkSpec work, long first, int count, int slot)
     {
-        var input = session.InputBuffer(count, slot);
         for (var b = 0; b < count; b++)
-            job.Perturber!.Write(work.MethodPerturbation(first + b), input.Slice(b * session.TensorLength, session.TensorLength));
+            session.WritePerturbed(job.Perturber!, work.MethodPerturbation(first + b), slot, b);
     }
 
     /// <summary>The hinted next item, if it is a perturbation item of a job already prepared here on the same model.</summary>
