@@ -46,8 +46,8 @@ public static class InProcessJob
     }
 
     /// <summary>
-    /// Runs each small job <see cref="LocalCluster.SmallJobRuns"/> times on one set of evaluators before the first
-    /// in-process row, as <see cref="LocalCluster.ServeSmallJobsAsync"/> does for the cluster: the evaluator's per-job and
+    /// Runs each small job <see cref="LocalCluster.SmallJobRuns"/> times, on evaluators of the node's layout over that
+    /// job's store, before the first in-process row, as <see cref="LocalCluster.ServeSmallJobsAsync"/> does for the cluster: the evaluator's per-job and
     /// per-item code (preparing a job, planning, scoring an item) otherwise recompiles, in bursts, during the first
     /// model's timed rows, which a worker that has served a while no longer pays.
     /// </summary>
