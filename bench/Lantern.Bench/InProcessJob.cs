@@ -47,32 +47,29 @@ public static class InProcessJob
 
     /// <summary>
     /// Runs each small job <see cref="LocalCluster.SmallJobRuns"/> times, on evaluators of the node's layout over that
-    /// job's store, before the first in-process row, as <see cref="LocalCluster.ServeSmallJobsAsync"/> does for the cluster: the evaluator's per-job and
-    /// per-item code (preparing a job, planning, scoring an item) otherwise recompiles, in bursts, during the first
-    /// model's timed rows, which a worker that has served a while no longer pays.
+    /// job's store, before the first in-process row, as <see cref="LocalCluster.ServeSmallJobsAsync"/> does for the
+    /// cluster: so that the evaluator's per-job and per-item code (preparing a job, planning, scoring an item) has
+    /// recompiled before the first model's rows are timed, as a worker's that has served a while has.
     /// </summary>
     /// <returns>The wall time and the number of methods the JIT compiled meanwhile.</returns>
-    public static async Task<(TimeSpan Elapsed, long Compiled)> ServeSmallJobsAsync(IReadOnlyList<BenchJob> jobs, WorkerOptions worker)
-    {
-        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-        var clock = Stopwatch.StartNew();
-        foreach (var job in jobs)
+    public static Task<(TimeSpan Elapsed, long Compiled)> ServeSmallJobsAsync(IReadOnlyList<BenchJob> jobs, WorkerOptions worker) =>
+        WarmUp.ServeAsync(async () =>
         {
-            var evaluators = Enumerable.Range(0, Math.Max(1, worker.Workers))
-                .Select(_ => new WorkEvaluator(job.Store, worker, NullLogger<WorkEvaluator>.Instance)).ToList();
-            try
+            foreach (var job in jobs)
             {
-                for (var run = 0; run < LocalCluster.SmallJobRuns; run++)
-                    await RunJobAsync(evaluators, job, $"{job.Method.Name}-small-{run}", maxItems: int.MaxValue);
+                var evaluators = Enumerable.Range(0, Math.Max(1, worker.Workers))
+                    .Select(_ => new WorkEvaluator(job.Store, worker, NullLogger<WorkEvaluator>.Instance)).ToList();
+                try
+                {
+                    for (var run = 0; run < LocalCluster.SmallJobRuns; run++)
+                        await RunJobAsync(evaluators, job, $"{job.Method.Name}-small-{run}", maxItems: int.MaxValue);
+                }
+                finally
+                {
+                    evaluators.ForEach(e => e.Dispose());
+                }
             }
-            finally
-            {
-                evaluators.ForEach(e => e.Dispose());
-            }
-        }
-        await WarmUp.QuietAsync();
-        return (clock.Elapsed, System.Runtime.JitInfo.GetCompiledMethodCount() - compiled);
-    }
+        });
 
     /// <summary>
     /// What the cluster does for one job, minus messaging and persistence: the baseline (on the first evaluator), the plan

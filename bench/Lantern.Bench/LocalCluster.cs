@@ -80,22 +80,19 @@ public sealed class LocalCluster : IAsyncDisposable
     /// measured job, and a row's own warm-up (<see cref="WarmUp"/>) can stop in a quiet run between two bursts.
     /// </summary>
     /// <returns>The wall time and the number of methods the JIT compiled meanwhile.</returns>
-    public async Task<(TimeSpan Elapsed, long Compiled)> ServeSmallJobsAsync(IReadOnlyList<BenchJob> jobs, bool viaGrpc)
-    {
-        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-        var clock = Stopwatch.StartNew();
-        foreach (var job in jobs)
+    public Task<(TimeSpan Elapsed, long Compiled)> ServeSmallJobsAsync(IReadOnlyList<BenchJob> jobs, bool viaGrpc) =>
+        WarmUp.ServeAsync(async () =>
         {
-            if (!viaGrpc) await PutArtifactsAsync(job);
-            for (var run = 0; run < SmallJobRuns; run++)
+            foreach (var job in jobs)
             {
-                if (viaGrpc) await RunThroughGrpcAsync(job);
-                else await RunThroughActorsAsync(job);
+                if (!viaGrpc) await PutArtifactsAsync(job);
+                for (var run = 0; run < SmallJobRuns; run++)
+                {
+                    if (viaGrpc) await RunThroughGrpcAsync(job);
+                    else await RunThroughActorsAsync(job);
+                }
             }
-        }
-        await WarmUp.QuietAsync();
-        return (clock.Elapsed, System.Runtime.JitInfo.GetCompiledMethodCount() - compiled);
-    }
+        });
 
     /// <summary>Through the actors: from StartJob to the job entity reporting Done (maps assembled and stored).</summary>
     public async Task<Measurement> MeasureActorsAsync(BenchJob job, RssSampler rss)

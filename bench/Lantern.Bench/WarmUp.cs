@@ -28,6 +28,19 @@ public static class WarmUp
         return runs;
     }
 
+    /// <summary>
+    /// Runs <paramref name="serve"/> (a node's warm-up jobs), then waits for the JIT to be quiet.
+    /// </summary>
+    /// <returns>The wall time and the number of methods the JIT compiled meanwhile.</returns>
+    public static async Task<(TimeSpan Elapsed, long Compiled)> ServeAsync(Func<Task> serve)
+    {
+        var compiled = JitInfo.GetCompiledMethodCount();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await serve();
+        await QuietAsync();
+        return (clock.Elapsed, JitInfo.GetCompiledMethodCount() - compiled);
+    }
+
     /// <summary>Waits (at most 5 s) until no method has been compiled for 300 ms: tier-1 compilations trail the calls.</summary>
     public static async Task QuietAsync()
     {

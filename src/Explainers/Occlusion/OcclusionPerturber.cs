@@ -68,17 +68,8 @@ public sealed class OcclusionPerturber : IPerturber
     /// </summary>
     public void Write(long windowIndex, Span<float> tensor)
     {
-        var window = _plan.WindowAt(windowIndex);
         _baseTensor.CopyTo(tensor);
-        Paint(window);
-        try
-        {
-            _preprocessor.WriteRegion(_scratch, tensor, window);
-        }
-        finally
-        {
-            Restore(window);
-        }
+        WriteWindow(_plan.WindowAt(windowIndex), tensor);
     }
 
     /// <summary>
@@ -89,7 +80,12 @@ public sealed class OcclusionPerturber : IPerturber
     public void Rewrite(long previousWindowIndex, long windowIndex, Span<float> tensor)
     {
         _preprocessor.CopyRegion(_baseTensor, tensor, _plan.WindowAt(previousWindowIndex));
-        var window = _plan.WindowAt(windowIndex);
+        WriteWindow(_plan.WindowAt(windowIndex), tensor);
+    }
+
+    /// <summary>Recomputes the outputs <paramref name="window"/> reaches from the image with the window filled.</summary>
+    private void WriteWindow(PixelRect window, Span<float> tensor)
+    {
         Paint(window);
         try
         {
