@@ -10,26 +10,24 @@ using Segmentation = Lantern.Explainers.Segmentation.Segmentation;
 
 /// <summary>
 /// What a worker derives once per job from its spec and image: the unperturbed input and a perturber (none for gradient
-/// methods, which the gradient path prepares with their session; see <see cref="GradientJobs"/>).
+/// methods, which the gradient path prepares with their session; see <see cref="GradientJobs"/>). Nothing here depends on
+/// the job's targets, which the baseline resolves: the baseline and the items share one.
 /// </summary>
-public sealed class PreparedJob(WorkSpec work, RgbImage image, ImagePreprocessor preprocessor, float[] baseTensor, IPerturber? perturber)
+public sealed class PreparedJob(JobSpec spec, RgbImage image, ImagePreprocessor preprocessor, float[] baseTensor, IPerturber? perturber)
 {
-    public WorkSpec Work { get; } = work;
     public RgbImage Image { get; } = image;
     public ImagePreprocessor Preprocessor { get; } = preprocessor;
     public float[] BaseTensor { get; } = baseTensor;
     public IPerturber? Perturber { get; } = perturber;
-    public int[] Targets { get; } = [.. work.Targets];
-    public bool AppliesSoftmax { get; } = work.Spec.AppliesSoftmax();
+    public bool AppliesSoftmax { get; } = spec.AppliesSoftmax();
 
-    public static PreparedJob Create(WorkSpec work, RgbImage image, Segmentation? segmentation = null, IReadOnlyList<float[]>? metricMaps = null)
+    public static PreparedJob Create(JobSpec spec, RgbImage image, Segmentation? segmentation = null, IReadOnlyList<float[]>? metricMaps = null)
     {
-        var spec = work.Spec;
         var preprocessor = new ImagePreprocessor(image.Width, image.Height, spec.Preprocessing.ToExplainers());
         var baseTensor = new float[preprocessor.TensorLength];
         preprocessor.Write(image.Pixels, baseTensor);
         var method = MethodCatalog.For(spec, segmentation, metricMaps);
         var perturber = method is IGradientMethod ? null : method.CreatePerturber(image, preprocessor);
-        return new PreparedJob(work, image, preprocessor, baseTensor, perturber);
+        return new PreparedJob(spec, image, preprocessor, baseTensor, perturber);
     }
 }

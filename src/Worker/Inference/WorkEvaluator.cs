@@ -76,6 +76,10 @@ public sealed class WorkEvaluator : IDisposable
     public long Evaluations => Interlocked.Read(ref _evaluations);
     private long _evaluations;
 
+    /// <summary>Jobs prepared here (image decoded, perturber built): once per job while it stays in the cache.</summary>
+    public long JobsPrepared => Interlocked.Read(ref _jobsPrepared);
+    private long _jobsPrepared;
+
     /// <summary>Model runs stopped by the terminate flag (their item was cancelled, or the evaluator disposed).</summary>
     public long RunsTerminated => Interlocked.Read(ref _runsTerminated);
     private long _runsTerminated;
@@ -183,7 +187,7 @@ public sealed class WorkEvaluator : IDisposable
     private float[] EvaluatePerturbations(ModelSession session, PreparedJob job, WorkSpec work, WorkItem item,
         (PreparedJob Job, WorkSpec Work, WorkItem Item)? next, RunOptions runOptions)
     {
-        var targets = job.Targets;
+        int[] targets = [.. work.Targets];
         var block = new float[item.Count * targets.Length];
         var classes = session.ClassCount;
         var step = BatchOf(session, work.Spec);
@@ -312,7 +316,8 @@ public sealed class WorkEvaluator : IDisposable
 
     private async Task<PreparedJob> PreparedJobAsync(WorkSpec work, CancellationToken cancellationToken)
     {
-        // Keyed by job and targets: the baseline item arrives before the targets are resolved.
+        // Keyed by job alone: the baseline item arrives before the targets are resolved, and its items reuse what it
+        // prepared (for LIME, the features' contributions: a few milliseconds that every job's first item waited for).
         var key = JobKey(work);
         if (_jobs.TryGet(key, out var cached)) return cached;
         var image = ImageDecoder.Decode(await FetchAsync(work.Spec.ImageSha256, "image", cancellationToken));
@@ -322,12 +327,13 @@ public sealed class WorkEvaluator : IDisposable
         var metricMaps = new List<float[]>();
         foreach (var sha in MethodCatalog.MetricMapShas(work.Spec))
             metricMaps.Add(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(await FetchAsync(sha, "map", cancellationToken)).ToArray());
-        var job = PreparedJob.Create(work, image, segmentation, metricMaps);
+        var job = PreparedJob.Create(work.Spec, image, segmentation, metricMaps);
         _jobs.Add(key, job);
+        Interlocked.Increment(ref _jobsPrepared);
         return job;
     }
 
-    private static string JobKey(WorkSpec work) => $"{work.JobId}/{string.Join(',', work.Targets)}";
+    private static string JobKey(WorkSpec work) => work.JobId;
 
     private async Task<byte[]> FetchAsync(string sha256, string kind, CancellationToken cancellationToken) =>
         await _artifacts.GetAsync(sha256, cancellationToken)
