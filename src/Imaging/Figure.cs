@@ -263,9 +263,10 @@ public static class Figure
     }
 
     /// <summary>
-    /// PNG at zlib level 3, every row filter tried: on a 224×224 overlay (a photo under a map, which compresses poorly)
-    /// about two thirds of the time of Skia's default level 6, and a few per cent smaller. Every fetched result draws its
-    /// overlays while the user waits.
+    /// PNG at zlib level 3, every row filter tried: a 224×224 overlay (a photo under a map, which compresses poorly)
+    /// encodes in about two thirds of the time of Skia's default level 6 (4.4 ms against 6.9), its file 4 % smaller
+    /// (23 % with title and colour bar; a LIME mask's 2 % larger). Every fetched result draws its overlays while the
+    /// user waits.
     /// </summary>
     private static byte[] Encode(SKImage image)
     {
