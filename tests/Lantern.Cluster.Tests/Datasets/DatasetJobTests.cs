@@ -267,22 +267,26 @@ public sealed class DatasetJobTests
     {
         await using var node = await TestNode.StartAsync();
         const int busySize = 64;
-        var model = (await node.Client.UploadModelAsync(SyntheticModels.Busy(busySize, busySize, channels: 64), "busy.onnx")).Sha256;
+        // Each image is 63 x 63 windows on a model of ~28M multiply-adds: seconds of work even on a fast machine, so
+        // none can finish between its first evaluation and the cancellation (at 4/2 on 64 channels one took 0.16 s).
+        var model = (await node.Client.UploadModelAsync(SyntheticModels.Busy(busySize, busySize, channels: 256), "busy.onnx")).Sha256;
         await CreateDatasetAsync(node.Client, "slow",
             [.. Enumerable.Range(0, 3).Select(i => ($"s{i}.png", TestImages.Noise(busySize, busySize, seed: 200 + i), ""))]);
         var jobId = (await node.Api.SubmitJobAsync(new SubmitJobRequest
         {
             ModelSha256 = model, Preprocessing = TestJobs.Identity(busySize, busySize), Targets = new Targets { Classes = { 0 } },
-            Occlusion = TestJobs.Occlusion((4, 2)), Dataset = "slow",
+            Occlusion = TestJobs.Occlusion((2, 1)), Dataset = "slow",
         })).JobId;
-        await UntilAsync(async () => (await node.Api.GetJobAsync(new GetJobRequest { JobId = jobId })).Evaluations > 0,
-            "the dataset job's images did not start");
+        // All three images run at once (the window is 16); their job ids follow from the dataset job's. The image job's
+        // own progress, not the dataset job's (which hears from its images now and then), says when work has started.
+        var imageJobs = Enumerable.Range(0, 3).Select(i => JobIds.ImageJob(jobId, i)).ToList();
+        await UntilAsync(async () => (await node.Api.GetJobAsync(new GetJobRequest { JobId = imageJobs[0] })).Evaluations > 0,
+            "the dataset job's first image did not start");
 
         var cancelled = await node.Api.CancelJobAsync(new CancelJobRequest { JobId = jobId });
 
         Assert.Equal(ApiJobState.Cancelled, cancelled.State);
-        // All three images run at once (the window is 16); their job ids follow from the dataset job's.
-        foreach (var imageJob in Enumerable.Range(0, 3).Select(i => JobIds.ImageJob(jobId, i)))
+        foreach (var imageJob in imageJobs)
         {
             JobProgress? last = null;
             await UntilAsync(async () => (last = await node.Api.GetJobAsync(new GetJobRequest { JobId = imageJob })).State == ApiJobState.Cancelled,
