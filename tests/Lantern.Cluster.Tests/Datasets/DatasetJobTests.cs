@@ -196,13 +196,13 @@ public sealed class DatasetJobTests
         using var alice = node.ClientWith((await root.Admin.AddUserAsync(new AddUserRequest { Name = "alice", Team = "vision" })).ApiKey);
         await root.Admin.SetQuotaAsync(new SetQuotaRequest { Name = "alice", Quotas = { new Quota { Name = "concurrent_jobs", Value = 1 } } });
         const int busySize = 64;
-        var model = (await alice.UploadModelAsync(SyntheticModels.Busy(busySize, busySize, channels: 64), "busy.onnx")).Sha256;
+        var model = (await alice.UploadModelAsync(SyntheticModels.Busy(busySize, busySize, channels: 256), "busy.onnx")).Sha256;
         var hashes = await CreateDatasetAsync(alice, "slow",
             [.. Enumerable.Range(0, 3).Select(i => ($"s{i}.png", TestImages.Noise(busySize, busySize, seed: 300 + i), ""))]);
         var submit = new SubmitJobRequest
         {
             ModelSha256 = model, Preprocessing = TestJobs.Identity(busySize, busySize), Targets = new Targets { Classes = { 0 } },
-            Occlusion = TestJobs.Occlusion((4, 2)), Dataset = "slow",
+            Occlusion = TestJobs.Occlusion((2, 1)), Dataset = "slow",
         };
         var jobId = (await alice.Api.SubmitJobAsync(submit)).JobId;
 
@@ -224,7 +224,7 @@ public sealed class DatasetJobTests
         // One image at a time, on a model slow enough that the restart lands between images.
         var coordinator = new CoordinatorOptions { DatasetImagesInFlight = 1 };
         const int busySize = 64;
-        var busy = SyntheticModels.Busy(busySize, busySize, channels: 64);
+        var busy = SyntheticModels.Busy(busySize, busySize, channels: 256);
         var images = Enumerable.Range(0, 6).Select(i => ($"n{i}.png", TestImages.Noise(busySize, busySize, seed: 100 + i), "")).ToList();
         var submit = new SubmitJobRequest
         {
