@@ -146,9 +146,9 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         var evaluator = _evaluator;
         // The queued lease is the evaluator's hint for writing its first batch ahead while this one runs.
         (WorkSpec, WorkItem)? next = _queue.TryPeek(out var queued) ? (queued.Work, queued.Item) : null;
-        // Inference runs on the thread pool so the mailbox keeps taking leases meanwhile.
+        // Inference runs on the evaluator's own thread, so the mailbox keeps taking leases meanwhile.
         var token = stop.Token;
-        Task.Run(() => evaluator.EvaluateAsync(lease.Work, lease.Item, next, token), CancellationToken.None).PipeTo(Self,
+        evaluator.EvaluateAsync(lease.Work, lease.Item, next, token).PipeTo(Self,
             success: scores => new Evaluated(lease, scores),
             failure: e =>
             {

@@ -20,12 +20,11 @@ public static class WorkerHostingExtensions
     public static AkkaConfigurationBuilder AddWorkerRole(this AkkaConfigurationBuilder builder, WorkerOptions options) =>
         builder.WithActors((system, registry, resolver) =>
         {
-            KeepThreadsForTheNode(options.Workers);
             var address = Cluster.Get(system).SelfAddress.ToString();
             for (var i = 0; i < Math.Max(1, options.Workers); i++)
             {
                 var evaluator = new WorkEvaluator(resolver.GetService<IArtifactStore>(), options,
-                    resolver.GetService<ILogger<WorkEvaluator>>(), resolver.GetService<WorkerMetrics>());
+                    resolver.GetService<ILogger<WorkEvaluator>>(), resolver.GetService<WorkerMetrics>(), $"lantern-infer-{i}");
                 resolver.GetService<WorkerMetrics>().ProviderLoaded(i, evaluator.ProviderDescription);
                 resolver.GetService<WorkEvaluators>().Add(evaluator);
                 var worker = system.ActorOf(
@@ -45,18 +44,6 @@ public static class WorkerHostingExtensions
                     });
             }
         });
-
-    /// <summary>
-    /// Each worker blocks a thread-pool thread inside ONNX Runtime for a whole work item, and its pipeline another while
-    /// it writes the next batch. The pool starts with one thread per core and adds more only slowly once all are
-    /// blocked, so with a worker per core nothing was left for the actor system: on a 2-core node cluster heartbeats
-    /// went out 2.6 s late while the workers swept their batches. The pool now keeps those threads on top of one per core.
-    /// </summary>
-    private static void KeepThreadsForTheNode(int workers)
-    {
-        ThreadPool.GetMinThreads(out var threads, out var io);
-        ThreadPool.SetMinThreads(Math.Max(threads, Environment.ProcessorCount + 2 * Math.Max(1, workers)), io);
-    }
 
     public static IServiceCollection AddWorkerServices(this IServiceCollection services, WorkerOptions options) =>
         services.AddSingleton(options).AddSingleton<WorkerMetrics>().AddSingleton<WorkEvaluators>();

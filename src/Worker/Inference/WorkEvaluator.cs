@@ -14,8 +14,9 @@ using Segmentation = Lantern.Explainers.Segmentation.Segmentation;
 
 /// <summary>
 /// Computes the score block of a work item: rebuilds each perturbed input from its index, runs the model in batches,
-/// keeps the targets' scores. Models and images are fetched once by content hash and cached. One item at a time:
-/// a worker actor that crashed and restarted may ask again while its previous incarnation's item still runs.
+/// keeps the targets' scores. Models and images are fetched once by content hash and cached. One item at a time, on the
+/// evaluator's own <see cref="InferenceThread"/>: a worker actor that crashed and restarted may ask again while its
+/// previous incarnation's item still runs.
 /// <para>Pipelined (<see cref="WorkerOptions.PipelinesOn"/>): while a batch runs from one of the session's input slots, a
 /// background task writes the following batch into the other, that of the same item or, given the caller's hint, the
 /// first of the next item. The inputs are the same bytes either way, so the scores are too.</para>
@@ -41,9 +42,13 @@ public sealed class WorkEvaluator : IDisposable
     private readonly WorkerMetrics? _metrics;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly CancellationTokenSource _disposing = new();
+    private readonly InferenceThread _thread;
 
-    public WorkEvaluator(IArtifactStore artifacts, WorkerOptions options, ILogger<WorkEvaluator> logger, WorkerMetrics? metrics = null)
+    /// <param name="threadName">The name of the evaluator's thread (what <c>top -H</c> shows; Linux keeps 15 characters).</param>
+    public WorkEvaluator(IArtifactStore artifacts, WorkerOptions options, ILogger<WorkEvaluator> logger, WorkerMetrics? metrics = null,
+        string threadName = "lantern-infer")
     {
+        _thread = new InferenceThread(threadName);
         _metrics = metrics;
         _artifacts = artifacts;
         _options = options;
@@ -88,8 +93,12 @@ public sealed class WorkEvaluator : IDisposable
     /// may be written ahead; only a hint: any item may follow.</param>
     /// <param name="cancellationToken">Cancelling stops the item at once: the running batch is terminated, no other starts,
     /// and the call throws <see cref="OperationCanceledException"/>.</param>
-    public async Task<float[]> EvaluateAsync(WorkSpec work, WorkItem item, (WorkSpec Work, WorkItem Item)? next = null,
-        CancellationToken cancellationToken = default)
+    public Task<float[]> EvaluateAsync(WorkSpec work, WorkItem item, (WorkSpec Work, WorkItem Item)? next = null,
+        CancellationToken cancellationToken = default) =>
+        _thread.RunAsync(() => EvaluateOneAtATimeAsync(work, item, next, cancellationToken));
+
+    private async Task<float[]> EvaluateOneAtATimeAsync(WorkSpec work, WorkItem item, (WorkSpec Work, WorkItem Item)? next,
+        CancellationToken cancellationToken)
     {
         await _oneAtATime.WaitAsync(cancellationToken);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -343,6 +352,7 @@ public sealed class WorkEvaluator : IDisposable
     {
         // A running item is stopped (its batch terminated), and waited for: its session must not be freed under it.
         _disposing.Cancel();
+        _thread.Dispose(); // the thread ends once the running item is done
         if (!_oneAtATime.Wait(TimeSpan.FromMinutes(1))) return; // still running: leak the sessions rather than crash
         SettleAhead();
         _sessions.Clear();
