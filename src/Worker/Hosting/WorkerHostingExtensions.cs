@@ -20,6 +20,7 @@ public static class WorkerHostingExtensions
     public static AkkaConfigurationBuilder AddWorkerRole(this AkkaConfigurationBuilder builder, WorkerOptions options) =>
         builder.WithActors((system, registry, resolver) =>
         {
+            KeepThreadsForTheNode(options.Workers);
             var address = Cluster.Get(system).SelfAddress.ToString();
             for (var i = 0; i < Math.Max(1, options.Workers); i++)
             {
@@ -44,6 +45,20 @@ public static class WorkerHostingExtensions
                     });
             }
         });
+
+    /// <summary>
+    /// Inference runs on the workers' own threads (<see cref="InferenceThread"/>), but a node still blocks pool threads:
+    /// each worker's pipeline while it writes the next batch, and synchronous I/O (Microsoft.Data.Sqlite runs its async
+    /// calls synchronously, under the journal and the artifact store). The pool starts with one thread per core and adds
+    /// more only slowly once all are blocked, so it keeps these on top of one per core. When inference moved off the pool
+    /// this minimum was dropped, and in the next CI run (nodes of several tests side by side in one process on 2 cores) a
+    /// job listing waited 30 s for the job index; before inference moved, cluster heartbeats went out 2.6 s late.
+    /// </summary>
+    private static void KeepThreadsForTheNode(int workers)
+    {
+        ThreadPool.GetMinThreads(out var threads, out var io);
+        ThreadPool.SetMinThreads(Math.Max(threads, Environment.ProcessorCount + 2 * Math.Max(1, workers)), io);
+    }
 
     public static IServiceCollection AddWorkerServices(this IServiceCollection services, WorkerOptions options) =>
         services.AddSingleton(options).AddSingleton<WorkerMetrics>().AddSingleton<WorkEvaluators>();

@@ -5,8 +5,8 @@ namespace Lantern.Worker.Inference;
 /// <summary>
 /// One dedicated thread that runs an evaluator's work: its model runs, and the continuations of its awaits (which
 /// resume on the scheduler they started on). A work item holds its thread inside ONNX Runtime for milliseconds to
-/// minutes; on the thread pool that blocked a pool thread per worker, so the pool had to be kept larger than the cores
-/// for the actor system's messages, and its extra threads woke and spun for work on cores the model runs needed.
+/// minutes; on the thread pool that was a pool thread per worker taken from the actor system, the journal and gRPC.
+/// Here each worker has its own, named, so that <c>top -H</c> and the bench can tell inference from the rest of a node.
 /// </summary>
 public sealed class InferenceThread : TaskScheduler, IDisposable
 {
