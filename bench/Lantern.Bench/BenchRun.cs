@@ -96,8 +96,10 @@ public static class BenchRun
             var (nearby, row, _) = pairs.MinBy(p => Math.Abs(p.Row.EvalsPerSecond / p.Raw - median)); // the median pair
             List<double> fixedCosts = [.. pairs.Where(p => p.Row.ComputeSeconds is not null).Select(p => p.Row.Seconds - p.Row.ComputeSeconds!.Value)];
             List<double> atJobBatch = [.. pairs.Where(p => p.AtJobBatch is not null).Select(p => p.Row.EvalsPerSecond / p.AtJobBatch!.Value)];
+            ThreadCpu? cpu = pairs.All(p => p.Row.Cpu is not null) ? pairs.Aggregate(new ThreadCpu(), (sum, p) => sum + p.Row.Cpu!.Value) : null;
             return row with
             {
+                Cpu = cpu,
                 RawNearby = nearby, NearbyRatios = ratios, FixedRepeats = fixedCosts.Count > 0 ? fixedCosts : null,
                 JobBatchRatios = atJobBatch.Count > 0 ? atJobBatch : null,
             };
@@ -180,7 +182,8 @@ public static class BenchRun
         Console.WriteLine("peak RSS MB = the process's peak resident set during the row; s/job = seconds of the one timed job, × fwd = s/job over");
         Console.WriteLine("one forward pass (raw b=1 of the same model in this run), on gradient rows. compute ms = the worker's time inside the");
         Console.WriteLine("job's work items; fixed ms = wall time less compute (median over the repeats): submit, planning, messages, journal,");
-        Console.WriteLine("assembly (and upload, watch, fetch on grpc).");
+        Console.WriteLine("assembly (and upload, watch, fetch on grpc). infer CPU = the workers' inference threads' share of the process's CPU");
+        Console.WriteLine("during the row's timed jobs; the rest went to the node's control plane, the runtime and the bench's own client.");
         Console.WriteLine();
         Console.Write(Report.FixedCostTable(results, options.Methods));
         Console.WriteLine(Report.Notes(results));

@@ -30,12 +30,14 @@ public static class InProcessJob
             await WarmUp.QuietAsync();
 
             var before = evaluators.Sum(e => e.Evaluations);
+            var cpu = ThreadCpu.Now();
             var clock = Stopwatch.StartNew();
             var (size, batch) = await RunJobAsync(evaluators, job, $"{job.Method.Name}-timed", maxItems: int.MaxValue);
             clock.Stop();
+            cpu = ThreadCpu.Now() - cpu;
             var layout = evaluators.Count == 1 ? "WorkEvaluator" : $"{evaluators.Count} WorkEvaluators side by side";
             return new Measurement(job.ModelName, path, evaluators.Sum(e => e.Evaluations) - before, clock.Elapsed.TotalSeconds,
-                rss.PeakMb, Method: job.Method.Name, JobBatch: batch,
+                rss.PeakMb, Method: job.Method.Name, JobBatch: batch, Cpu: cpu,
                 Detail: $"{layout}, items of {size}, batch {batch} (planned as the job entity plans it), " +
                         (evaluators[0].Pipelined ? "next batch written while one runs" : "no pipelining"));
         }

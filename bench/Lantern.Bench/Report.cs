@@ -33,7 +33,7 @@ public sealed record RunDescription(IReadOnlyList<string> Args, IReadOnlyList<st
 public static class Report
 {
     private static readonly string[] Header =
-        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "spread", "job batch", "ratio @job batch", "s/job", "× fwd", "compute ms", "fixed ms", "peak RSS MB"];
+        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "spread", "job batch", "ratio @job batch", "s/job", "× fwd", "compute ms", "fixed ms", "infer CPU", "peak RSS MB"];
 
     private const int TextColumns = 3;
 
@@ -142,7 +142,9 @@ public static class Report
                       "job batch = the batch the job was planned with (the worker's report, as the job entity plans it); ratio @job batch = " +
                       "the median of the pairs' evals/s ÷ raw at that batch, measured right after the row: ratio nearby below it is what " +
                       "the batch choice costs, ratio @job batch below 1 what the path costs at that batch. peak RSS MB = the bench process's peak " +
-                      "resident set during that row, sampled every 10 ms; cluster and gRPC rows include the whole one-node cluster.");
+                      "resident set during that row, sampled every 10 ms; cluster and gRPC rows include the whole one-node cluster. " +
+                      "infer CPU = the workers' inference threads' share of the process's CPU during the row's timed jobs " +
+                      "(`/proc/self/task`); the rest went to the node's control plane, the runtime and, on gRPC rows, the bench's own client.");
         var forwardPasses = results.Where(r => r.ForwardPassSeconds is not null)
             .Select(r => $"{r.Model} {F(r.ForwardPassSeconds!.Value * 1000, 2)} ms").ToList();
         if (methods.Any(BenchMethod.IsGradientName) && forwardPasses.Count > 0)
@@ -194,6 +196,7 @@ public static class Report
             m.RatioAtJobBatch is { } atJobBatch ? F(atJobBatch, 3) : "-",
             gradient ? F(m.Seconds, 3) : "-", gradient && forwardPass is { } f ? F(m.Seconds / f, 1) : "-",
             m.ComputeSeconds is { } compute ? F(compute * 1000, 0) : "-", m.FixedSeconds is { } fixedCost ? F(fixedCost * 1000, 0) : "-",
+            m.InferenceCpuShare is { } share ? $"{share * 100:F1} %" : "-",
             F(m.PeakRssMb, 0),
         ];
     }
@@ -210,7 +213,8 @@ public static class Report
             gradient ? Math.Round(m.Seconds, 4) : null, gradient ? Math.Round(forwardPass!.Value, 6) : null,
             gradient ? Math.Round(m.Seconds / forwardPass!.Value, 2) : null,
             m.ComputeSeconds is { } compute ? Math.Round(compute, 4) : null, m.FixedSeconds is { } fixedCost ? Math.Round(fixedCost, 4) : null,
-            m.JobBatch, m.RatioAtJobBatch is { } atJobBatch ? Math.Round(atJobBatch, 4) : null);
+            m.JobBatch, m.RatioAtJobBatch is { } atJobBatch ? Math.Round(atJobBatch, 4) : null,
+            m.InferenceCpuShare is { } share ? Math.Round(share, 4) : null);
     }
 
     private static readonly string[] FixedCostHeader =
@@ -323,5 +327,6 @@ public static class Report
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ComputeSeconds,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? FixedSeconds,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? JobBatch,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioAtJobBatch);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioAtJobBatch,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? InferenceCpuShare);
 }
