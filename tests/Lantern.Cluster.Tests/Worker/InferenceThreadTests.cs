@@ -2,7 +2,7 @@ using Lantern.Worker.Inference;
 
 namespace Lantern.Cluster.Tests.Worker;
 
-/// <summary>An evaluator's work runs on its own thread, awaits included, and never on the thread pool.</summary>
+/// <summary>Work given to an InferenceThread (each evaluator has one) runs on that thread, awaits included, never on the pool.</summary>
 public sealed class InferenceThreadTests
 {
     [Fact]
