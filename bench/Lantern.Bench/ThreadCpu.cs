@@ -1,18 +1,17 @@
 using System.Globalization;
+using Lantern.Worker.Inference;
 
 namespace Lantern.Bench;
 
 /// <summary>
 /// CPU seconds this process has used so far: in all, and in its inference threads (the workers' own threads, named
-/// <c>lantern-infer…</c>: <see cref="Lantern.Worker.Inference.InferenceThread"/>). The difference over a job is what
+/// <see cref="InferenceThread.NamePrefix"/>…). The difference over a job is what
 /// the rest of the process took from the cores: the node's control plane (gRPC, actors, journal, assembly, overlays),
 /// the runtime, and the bench's own client. Read from <c>/proc/self/task/*/stat</c> (in clock ticks, 1/100 s); zero
 /// where there is no /proc.
 /// </summary>
 public readonly record struct ThreadCpu(double InferenceSeconds, double ProcessSeconds)
 {
-    public const string InferenceThreadPrefix = "lantern-infer";
-
     private const double TicksPerSecond = 100; // USER_HZ, which Linux fixes at 100 for /proc
 
     public static ThreadCpu Now()
@@ -27,7 +26,7 @@ public readonly record struct ThreadCpu(double InferenceSeconds, double ProcessS
                 try
                 {
                     var (name, ticks) = Ticks(File.ReadAllText(Path.Combine(task, "stat")));
-                    if (name.StartsWith(InferenceThreadPrefix, StringComparison.Ordinal)) inference += ticks;
+                    if (name.StartsWith(InferenceThread.NamePrefix, StringComparison.Ordinal)) inference += ticks;
                 }
                 catch (IOException)
                 {

@@ -25,7 +25,7 @@ public static class WorkerHostingExtensions
             for (var i = 0; i < Math.Max(1, options.Workers); i++)
             {
                 var evaluator = new WorkEvaluator(resolver.GetService<IArtifactStore>(), options,
-                    resolver.GetService<ILogger<WorkEvaluator>>(), resolver.GetService<WorkerMetrics>(), $"lantern-infer-{i}");
+                    resolver.GetService<ILogger<WorkEvaluator>>(), resolver.GetService<WorkerMetrics>(), $"{InferenceThread.NamePrefix}-{i}");
                 resolver.GetService<WorkerMetrics>().ProviderLoaded(i, evaluator.ProviderDescription);
                 resolver.GetService<WorkEvaluators>().Add(evaluator);
                 var worker = system.ActorOf(

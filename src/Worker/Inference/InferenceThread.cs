@@ -10,6 +10,9 @@ namespace Lantern.Worker.Inference;
 /// </summary>
 public sealed class InferenceThread : TaskScheduler, IDisposable
 {
+    /// <summary>How a node's inference threads are named (then -0, -1, … per worker); Linux keeps 15 characters.</summary>
+    public const string NamePrefix = "lantern-infer";
+
     private readonly BlockingCollection<Task> _queue = new();
     private readonly Thread _thread;
 

@@ -44,9 +44,9 @@ public sealed class WorkEvaluator : IDisposable
     private readonly CancellationTokenSource _disposing = new();
     private readonly InferenceThread _thread;
 
-    /// <param name="threadName">The name of the evaluator's thread (what <c>top -H</c> shows; Linux keeps 15 characters).</param>
+    /// <param name="threadName">The name of the evaluator's thread (what <c>top -H</c> shows).</param>
     public WorkEvaluator(IArtifactStore artifacts, WorkerOptions options, ILogger<WorkEvaluator> logger, WorkerMetrics? metrics = null,
-        string threadName = "lantern-infer")
+        string threadName = InferenceThread.NamePrefix)
     {
         _thread = new InferenceThread(threadName);
         _metrics = metrics;

@@ -29,10 +29,11 @@ public sealed class InferenceThreadTests
         var running = 0;
         var mostAtOnce = 0;
         var order = new List<int>();
+        var threads = new HashSet<int>();
         var tasks = Enumerable.Range(0, 8).Select(i => thread.RunAsync(() =>
         {
             mostAtOnce = Math.Max(mostAtOnce, Interlocked.Increment(ref running));
-            Thread.Sleep(5);
+            lock (threads) threads.Add(Environment.CurrentManagedThreadId); // one thread runs one thing at a time
             order.Add(i);
             Interlocked.Decrement(ref running);
             return Task.FromResult(i);
@@ -40,6 +41,7 @@ public sealed class InferenceThreadTests
 
         Assert.Equal(Enumerable.Range(0, 8), await Task.WhenAll(tasks));
         Assert.Equal(1, mostAtOnce);
+        Assert.Single(threads);
         Assert.Equal(Enumerable.Range(0, 8), order);
     }
 
