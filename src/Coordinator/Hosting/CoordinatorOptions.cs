@@ -59,6 +59,16 @@ public sealed record CoordinatorOptions
     public int SnapshotIntervalFor(int workItemCount) =>
         SnapshotEveryItems <= 0 ? 0 : Math.Max(SnapshotEveryItems, workItemCount / SnapshotsPerJob);
 
+    /// <summary>
+    /// How long a job's first waiting score block may wait for others to share its journal write; 0 writes each as soon
+    /// as the journal is free. A write is the coordinator's biggest cost per work item (SQL, a commit, the entity's
+    /// bookkeeping and status answers after it: about a third of a one-node cluster's thread-pool CPU while small items
+    /// stream in, bench/README.md), so a job writes at most about 1 / linger times a second however fast its items come.
+    /// Blocks that finish the job's plan (or its current step), the baseline and failures are written at once: the wait
+    /// never delays a job's end. Progress and early-stopping decisions lag by at most this much.
+    /// </summary>
+    public TimeSpan ScoreWriteLinger { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How often a running job refreshes its row in the job index (listings show progress this fresh).</summary>
     public TimeSpan IndexRefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -216,6 +216,9 @@ public sealed class JobState(string jobId)
     /// <summary>Work items that hold the perturbations used (all of them unless sampling stopped early).</summary>
     private int UsedItemCount => (int)((PerturbationsUsed + WorkItemSize - 1) / Math.Max(1, WorkItemSize));
 
+    /// <summary>Work items of the plan decided so far (the perturbations used) not scored yet.</summary>
+    public int ItemsUnscored => Phase == JobPhase.Running ? UsedItemCount - UsedItemsDone() : 0;
+
     private int UsedItemsDone() =>
         UsedItemCount == WorkItemCount ? WorkItemsDone : _done.AsSpan(0, UsedItemCount).Count(true);
 
