@@ -184,8 +184,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     /// Group commit: every score block that arrived while the journal was busy, or while the first of them lingered
     /// (<see cref="WaitingScoresAreDue"/>), goes into one write. One write per block bounded a job at one journal round
     /// trip per work item (about 100 items/s on SQLite), so a job's bookkeeping, not the workers, set its pace and with it
-    /// its share of the workers. Blocks are decided in arrival order against the
-    /// state as written so far; a block that changes what later ones mean (the baseline, a failure) ends the write.
+    /// its share of the workers. Blocks are decided in arrival order against the state as written so far; a block that
+    /// changes what later ones mean (the baseline, a failure) ends the write.
     /// </summary>
     private void WriteWaitingScores()
     {

@@ -49,7 +49,7 @@ public sealed class ScoreWriteLingerSpecs() : Akka.TestKit.Xunit2.TestKit(Journa
     public void Blocks_that_arrive_within_the_linger_share_one_write_and_the_last_one_is_written_without_waiting()
     {
         // A linger far longer than the test: only the rule that the rest of the plan is written at once can end it.
-        var (writes, _) = RunToBaseline(TimeSpan.FromMinutes(10), out var entity);
+        var writes = RunToBaseline(TimeSpan.FromMinutes(10), out var entity);
 
         for (var k = 0; k < Items; k++) entity.Tell(ItemBlock(k));
 
@@ -61,7 +61,7 @@ public sealed class ScoreWriteLingerSpecs() : Akka.TestKit.Xunit2.TestKit(Journa
     [Fact]
     public void With_no_linger_the_first_block_is_written_alone_as_soon_as_the_journal_is_free()
     {
-        var (writes, _) = RunToBaseline(TimeSpan.Zero, out var entity);
+        var writes = RunToBaseline(TimeSpan.Zero, out var entity);
 
         for (var k = 0; k < Items; k++) entity.Tell(ItemBlock(k));
 
@@ -74,7 +74,7 @@ public sealed class ScoreWriteLingerSpecs() : Akka.TestKit.Xunit2.TestKit(Journa
     [Fact]
     public void A_lone_block_is_written_once_the_linger_is_over()
     {
-        var (writes, _) = RunToBaseline(TimeSpan.FromMilliseconds(200), out var entity);
+        var writes = RunToBaseline(TimeSpan.FromMilliseconds(200), out var entity);
 
         entity.Tell(ItemBlock(4));
 
@@ -85,7 +85,7 @@ public sealed class ScoreWriteLingerSpecs() : Akka.TestKit.Xunit2.TestKit(Journa
     [Fact]
     public void A_failed_block_is_written_at_once_and_fails_the_job()
     {
-        var (writes, _) = RunToBaseline(TimeSpan.FromMinutes(10), out var entity);
+        var writes = RunToBaseline(TimeSpan.FromMinutes(10), out var entity);
 
         entity.Tell(ItemBlock(0));
         entity.Tell(new ScoreWorkItem { JobId = JobId, Item = new WorkItem { First = 1, Count = 1 }, Error = "the model broke", Worker = "w" });
@@ -95,7 +95,7 @@ public sealed class ScoreWriteLingerSpecs() : Akka.TestKit.Xunit2.TestKit(Journa
     }
 
     /// <summary>Starts the job and scores its baseline; returns the probe that sees the journal's writes from then on.</summary>
-    private (TestProbe Writes, TestProbe Dispatcher) RunToBaseline(TimeSpan linger, out IActorRef entity)
+    private TestProbe RunToBaseline(TimeSpan linger, out IActorRef entity)
     {
         var dispatcher = CreateTestProbe("dispatcher");
         var options = new CoordinatorOptions { WorkItemSize = 1, ItemsPerShortJob = 0, ScoreWriteLinger = linger };
@@ -110,7 +110,7 @@ public sealed class ScoreWriteLingerSpecs() : Akka.TestKit.Xunit2.TestKit(Journa
 
         var writes = CreateTestProbe("writes");
         Sys.EventStream.Subscribe(writes.Ref, typeof(JournalWrite));
-        return (writes, dispatcher);
+        return writes;
     }
 
     private static ScoreWorkItem ItemBlock(int k) =>
