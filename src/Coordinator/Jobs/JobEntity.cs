@@ -74,7 +74,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         Command<GetJobResult>(_ => ReplyResult());
         Command<AssemblyFinished>(Handle);
         Command<WriteApplied>(applied => AfterWrite(applied.PhaseChanged));
-        Command<LingerOver>(Handle);
+        Command<LingerOver>(_ => WriteWaitingScoresIfDue());
         Command<Status.Failure>(f => PersistAndApply([new JobFailed
         {
             Reason = $"assembling the maps failed: {f.Cause.Message}", FinishedUnixMs = Now(),
@@ -162,27 +162,28 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         }
         _scoresWaiting.Add(command);
         if (_scoresWaiting.Count == 1 && _options.ScoreWriteLinger > TimeSpan.Zero && !WaitingScoresCannotWait())
-        {
-            _lingering = true;
             Timers.StartSingleTimer(LingerTimer, LingerOver.Instance, _options.ScoreWriteLinger);
-        }
-        if (_writes == 0 && WaitingScoresAreDue()) WriteWaitingScores();
+        WriteWaitingScoresIfDue();
     }
 
     /// <summary>
-    /// Whether the waiting score blocks go to the journal as soon as it is free: once the first of them has waited
+    /// Writes the waiting score blocks if the journal is free and they are due: once the first of them has waited
     /// <see cref="CoordinatorOptions.ScoreWriteLinger"/> for others to share its write, or at once when no other block can
     /// come before they are written (they are the rest of the plan decided so far) or when they change what the job does
-    /// next (the baseline, a failure).
+    /// next (the baseline, a failure). The linger timer runs until its message is handled (Akka drops a single timer then).
     /// </summary>
-    private bool WaitingScoresAreDue() => !_lingering || WaitingScoresCannotWait();
+    private void WriteWaitingScoresIfDue()
+    {
+        if (_writes == 0 && _scoresWaiting.Count > 0 && (!Timers.IsTimerActive(LingerTimer) || WaitingScoresCannotWait()))
+            WriteWaitingScores();
+    }
 
     private bool WaitingScoresCannotWait() =>
         _scoresWaiting.Count >= _state.ItemsUnscored || _scoresWaiting.Any(c => c.Item.Baseline || !string.IsNullOrEmpty(c.Error));
 
     /// <summary>
     /// Group commit: every score block that arrived while the journal was busy, or while the first of them lingered
-    /// (<see cref="WaitingScoresAreDue"/>), goes into one write. One write per block bounded a job at one journal round
+    /// (<see cref="WriteWaitingScoresIfDue"/>), goes into one write. One write per block bounded a job at one journal round
     /// trip per work item (about 100 items/s on SQLite), so a job's bookkeeping, not the workers, set its pace and with it
     /// its share of the workers. Blocks are decided in arrival order against the state as written so far; a block that
     /// changes what later ones mean (the baseline, a failure) ends the write.
@@ -205,8 +206,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             if (decided.Count > 0 && !decided.All(e => e is ItemScored)) break;
         }
         _scoresWaiting.RemoveRange(0, taken);
-        _lingering = false; // blocks left behind (after the baseline or a failure) go in the next write
-        Timers.Cancel(LingerTimer);
+        Timers.Cancel(LingerTimer); // blocks left behind (after the baseline or a failure) go in the next write
         if (events.Count == 0)
         {
             _resultsSeen = seen; // nothing to record: handled as they came
@@ -292,13 +292,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         _writes = Math.Max(0, _writes - 1);
         SnapshotIfDue(phaseChanged);
         AfterStateChanged();
-        if (_writes == 0 && _scoresWaiting.Count > 0 && WaitingScoresAreDue()) WriteWaitingScores();
-    }
-
-    private void Handle(LingerOver _)
-    {
-        _lingering = false;
-        if (_writes == 0 && _scoresWaiting.Count > 0) WriteWaitingScores();
+        WriteWaitingScoresIfDue();
     }
 
     private sealed record WriteApplied(bool PhaseChanged);
@@ -316,8 +310,6 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     // Journal writes under way (PersistAndApply), and the score blocks that arrived meanwhile, for the next write.
     private int _writes;
     private readonly List<ScoreWorkItem> _scoresWaiting = [];
-    // The first waiting block has not waited ScoreWriteLinger yet (the linger timer runs).
-    private bool _lingering;
 
     /// <summary>Every <see cref="CoordinatorOptions.SnapshotIntervalFor"/> scored items, and at phase changes.</summary>
     private void SnapshotIfDue(bool phaseChanged)
