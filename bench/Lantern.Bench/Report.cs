@@ -214,7 +214,8 @@ public static class Report
             gradient ? Math.Round(m.Seconds / forwardPass!.Value, 2) : null,
             m.ComputeSeconds is { } compute ? Math.Round(compute, 4) : null, m.FixedSeconds is { } fixedCost ? Math.Round(fixedCost, 4) : null,
             m.JobBatch, m.RatioAtJobBatch is { } atJobBatch ? Math.Round(atJobBatch, 4) : null,
-            m.InferenceCpuShare is { } share ? Math.Round(share, 4) : null);
+            m.InferenceCpuShare is { } share ? Math.Round(share, 4) : null,
+            m.NearbyRatios is { Count: > 1 } pairs ? [.. pairs.Select(p => Math.Round(p, 4))] : null);
     }
 
     private static readonly string[] FixedCostHeader =
@@ -328,5 +329,6 @@ public static class Report
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? FixedSeconds,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? JobBatch,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioAtJobBatch,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? InferenceCpuShare);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? InferenceCpuShare,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? RatiosNearby);
 }
