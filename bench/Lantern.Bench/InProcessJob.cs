@@ -76,7 +76,7 @@ public static class InProcessJob
     /// <summary>
     /// What the cluster does for one job, minus messaging and persistence: the baseline (on the first evaluator), the plan
     /// the job entity makes from what that worker then reports (its best batch, else its largest:
-    /// <see cref="JobState.PlanFromWorker"/>), the top-k targets, then the items, evaluator i taking items i, i + n, ….
+    /// <see cref="JobState.PlanFromWorker"/>), the top-k targets, then the items, each to the next free evaluator.
     /// Returns the item size and batch.
     /// </summary>
     private static async Task<(int ItemSize, int Batch)> RunJobAsync(IReadOnlyList<WorkEvaluator> evaluators, BenchJob job, string jobId, int maxItems)
@@ -94,13 +94,21 @@ public static class InProcessJob
 
         var items = (int)Math.Min(maxItems, (job.Perturbations + size - 1) / size);
         WorkItem Item(int index) => new() { First = (long)index * size, Count = (int)Math.Min(size, job.Perturbations - (long)index * size) };
-        await Task.WhenAll(evaluators.Select((evaluator, e) => Task.Run(async () =>
+        // Items go to whichever evaluator is free, as the dispatcher leases them to whichever worker asks: dealt in turn
+        // (evaluator i taking items i, i + n, …), one evaluator slowed by other work on the machine made the whole job
+        // wait for it at the end while the other idled, a loss raw throughput (the sum over sessions) does not have.
+        var claimed = -1;
+        await Task.WhenAll(evaluators.Select(evaluator => Task.Run(async () =>
         {
-            for (var index = e; index < items; index += evaluators.Count)
+            var index = Interlocked.Increment(ref claimed);
+            while (index < items)
             {
-                // As a worker with a queued lease does: its next item is the hint for writing that item's first batch ahead.
-                var next = index + evaluators.Count < items ? (work, Item(index + evaluators.Count)) : ((WorkSpec, WorkItem)?)null;
+                // A pipelined worker holds its next lease (the hint for writing that item's first batch ahead); one that
+                // is not takes its next item when it is free, as a worker asks for work.
+                var following = evaluator.Pipelined ? Interlocked.Increment(ref claimed) : -1;
+                var next = following >= 0 && following < items ? (work, Item(following)) : ((WorkSpec, WorkItem)?)null;
                 await evaluator.EvaluateAsync(work, Item(index), next);
+                index = evaluator.Pipelined ? following : Interlocked.Increment(ref claimed);
             }
         })));
         return (size, batch);
