@@ -98,17 +98,17 @@ public static class InProcessJob
         // (evaluator i taking items i, i + n, …), one evaluator slowed by other work on the machine made the whole job
         // wait for it at the end while the other idled, a loss raw throughput (the sum over sessions) does not have.
         var claimed = -1;
+        int Claim() => Interlocked.Increment(ref claimed);
         await Task.WhenAll(evaluators.Select(evaluator => Task.Run(async () =>
         {
-            var index = Interlocked.Increment(ref claimed);
-            while (index < items)
+            for (var index = Claim(); index < items;)
             {
                 // A pipelined worker holds its next lease (the hint for writing that item's first batch ahead); one that
                 // is not takes its next item when it is free, as a worker asks for work.
-                var following = evaluator.Pipelined ? Interlocked.Increment(ref claimed) : -1;
-                var next = following >= 0 && following < items ? (work, Item(following)) : ((WorkSpec, WorkItem)?)null;
+                int? following = evaluator.Pipelined ? Claim() : null;
+                var next = following < items ? (work, Item(following.Value)) : ((WorkSpec, WorkItem)?)null;
                 await evaluator.EvaluateAsync(work, Item(index), next);
-                index = evaluator.Pipelined ? following : Interlocked.Increment(ref claimed);
+                index = following ?? Claim();
             }
         })));
         return (size, batch);
