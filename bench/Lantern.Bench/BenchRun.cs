@@ -8,7 +8,7 @@ namespace Lantern.Bench;
 /// </summary>
 public static class BenchRun
 {
-    /// <summary>Measured time of the raw figure taken right before each explanation row (see <see cref="RawThroughput.Nearby"/>).</summary>
+    /// <summary>Measured time of each raw figure taken between an explanation row's repeats (see <see cref="RawThroughput.Nearby"/>).</summary>
     private const double NearbySeconds = 1.5;
 
     public static async Task<int> RunAsync(BenchOptions options, IReadOnlyList<string> args)
@@ -75,22 +75,25 @@ public static class BenchRun
             await WarmUp.QuietAsync(); // right after the node starts, the JIT is still compiling its hosting stack
             return RawThroughput.Nearby(job, worker, batch, NearbySeconds, rss);
         }
-        // On a shared machine the load drifts within seconds: each row is measured `Repeats` times, each time right after a
-        // raw figure (raw, row, raw, row, …), and reports the median of the pairs' ratios and their spread.
-        // Each row also gets raw at the batch its job was planned with, right after it (the raw before it when that is the
+        // On a shared machine the load drifts within seconds: each row is measured `Repeats` times between raw figures
+        // (raw, row, raw, row, …, raw), and each pair's ratio is the row over the mean of the raw figures either side of it,
+        // so a load that rises or falls through the pair cancels; the row reports the median of those ratios and their spread.
+        // Each row also gets raw at the batch its job was planned with, right after it (the raw either side when that is the
         // best batch): the gap to the best batch splits into the batch choice's cost and the path's cost at that batch.
         async Task<Measurement> Interleaved(BenchJob rawJob, int batch, Func<Task<Measurement>> measure)
         {
-            var pairs = new List<(double Raw, Measurement Row, double? AtJobBatch)>();
+            var raws = new List<double>(); // at the best batch: one before each repeat and one after the last
+            var rows = new List<(Measurement Row, double? AtJobBatch)>();
             for (var r = 0; r < options.Repeats; r++)
             {
-                var raw = await Nearby(rawJob, batch);
+                raws.Add(await Nearby(rawJob, batch));
                 var measured = await measure();
-                double? rawAtJobBatch = measured.JobBatch is not > 0 ? null
-                    : measured.JobBatch == batch ? raw
-                    : await Nearby(rawJob, measured.JobBatch.Value);
-                pairs.Add((raw, measured, rawAtJobBatch));
+                double? rawAtJobBatch = measured.JobBatch is > 0 && measured.JobBatch != batch ? await Nearby(rawJob, measured.JobBatch.Value) : null;
+                rows.Add((measured, rawAtJobBatch));
             }
+            raws.Add(await Nearby(rawJob, batch));
+            var pairs = rows.Select((p, r) => (Raw: (raws[r] + raws[r + 1]) / 2, p.Row,
+                AtJobBatch: p.Row.JobBatch is not > 0 ? (double?)null : p.AtJobBatch ?? (raws[r] + raws[r + 1]) / 2)).ToList();
             var ratios = pairs.Select(p => p.Row.EvalsPerSecond / p.Raw).ToList();
             var median = Measurement.Median(ratios);
             var (nearby, row, _) = pairs.MinBy(p => Math.Abs(p.Row.EvalsPerSecond / p.Raw - median)); // the median pair
@@ -100,8 +103,8 @@ public static class BenchRun
             return row with
             {
                 Cpu = cpu,
-                RawNearby = nearby, NearbyRatios = ratios, FixedRepeats = fixedCosts.Count > 0 ? fixedCosts : null,
-                JobBatchRatios = atJobBatch.Count > 0 ? atJobBatch : null,
+                RawNearby = nearby, NearbyRatios = ratios, RawBeforeRatios = [.. rows.Select((p, r) => p.Row.EvalsPerSecond / raws[r])],
+                FixedRepeats = fixedCosts.Count > 0 ? fixedCosts : null, JobBatchRatios = atJobBatch.Count > 0 ? atJobBatch : null,
             };
         }
         var results = new List<ModelResult>();

@@ -4,11 +4,13 @@ namespace Lantern.Bench;
 /// One measured figure: how many model evaluations a path ran in how many seconds, and the process's peak resident
 /// memory during it (<see cref="RssSampler"/>). <paramref name="Batch"/> is the batch size of a raw row; <paramref name="Method"/> the explanation method of an
 /// explanation row (raw rows run no method). <paramref name="Error"/>: for an approximate method (coarse-to-fine occlusion),
-/// how far its maps are from the exact ones. <paramref name="RawNearby"/>: raw evals/s at the best batch size, measured right
-/// before this row.
+/// how far its maps are from the exact ones. <paramref name="RawNearby"/>: raw evals/s at the best batch size, the mean of the figures
+/// measured right before and right after this row.
 /// </summary>
-/// <para><paramref name="NearbyRatios"/>: with interleaved measurement (raw, row, raw, row, …) the row's evals/s over the raw
-/// figure measured right before it, one per pair; the row reports their median and their spread.</para>
+/// <para><paramref name="NearbyRatios"/>: with interleaved measurement (raw, row, raw, row, …, raw) the row's evals/s over the
+/// mean of the raw figures either side of it, one per pair; the row reports their median and their spread.
+/// <paramref name="RawBeforeRatios"/>: the same rows over the raw figure before each alone (how runs before 2026-12-06
+/// 05:00 were reported), for comparison.</para>
 /// <para><paramref name="ComputeSeconds"/>: cluster and gRPC rows, the seconds the node's worker spent inside the job's work
 /// items (WorkerMetrics.BusySeconds: writing inputs, running the model, reading scores; the worker's per-job preparation
 /// included). The rest of the row's wall time is the job's fixed cost: submit, planning, messages and leases, the journal,
@@ -24,7 +26,7 @@ namespace Lantern.Bench;
 public sealed record Measurement(string Model, string Path, long Evaluations, double Seconds, double PeakRssMb, int? Batch = null,
     string Detail = "", string? Method = null, MapError? Error = null, double? RawNearby = null, IReadOnlyList<double>? NearbyRatios = null,
     double? ComputeSeconds = null, IReadOnlyList<double>? FixedRepeats = null, double? ReusedSeconds = null,
-    int? JobBatch = null, IReadOnlyList<double>? JobBatchRatios = null, ThreadCpu? Cpu = null)
+    int? JobBatch = null, IReadOnlyList<double>? JobBatchRatios = null, ThreadCpu? Cpu = null, IReadOnlyList<double>? RawBeforeRatios = null)
 {
     /// <summary>The inference threads' share of the process's CPU during the row (see <see cref="ThreadCpu"/>).</summary>
     public double? InferenceCpuShare => Cpu?.InferenceShare;

@@ -135,12 +135,13 @@ public static class Report
             md.AppendLine($"| {string.Join(" | ", row)} |");
         md.AppendLine();
         md.AppendLine("ratio = evals/s ÷ the model's best raw evals/s (DESIGN.md §5). raw nearby = raw evals/s at the best batch " +
-                      "size on a fresh session, measured for 1.5 s right before the row; each row is measured several times, interleaved " +
-                      "with raw (raw, row, raw, row, …), and ratio nearby is the median of the pairs' evals/s ÷ raw nearby: on a " +
-                      "shared machine the load drifts over a run, and each pair was measured under the same load. spread = (max − min) " +
+                      "size on a fresh session, measured for 1.5 s right before and right after the row (their mean); each row is " +
+                      "measured several times, interleaved with raw (raw, row, raw, row, …, raw), and ratio nearby is the median of the " +
+                      "rows' evals/s ÷ the mean of the raw figures either side: on a shared machine the load drifts over a run, and a " +
+                      "drift through a pair cancels. spread = (max − min) " +
                       $"÷ median of those ratios; above {Measurement.WideSpread * 100:F0} % the row says 'unreliable' instead of a ratio. " +
                       "job batch = the batch the job was planned with (the worker's report, as the job entity plans it); ratio @job batch = " +
-                      "the median of the pairs' evals/s ÷ raw at that batch, measured right after the row: ratio nearby below it is what " +
+                      "the median of the pairs' evals/s ÷ raw at that batch, measured right after the row (raw nearby when it is the best batch): ratio nearby below it is what " +
                       "the batch choice costs, ratio @job batch below 1 what the path costs at that batch. peak RSS MB = the bench process's peak " +
                       "resident set during that row, sampled every 10 ms; cluster and gRPC rows include the whole one-node cluster. " +
                       "infer CPU = the workers' inference threads' share of the process's CPU during the row's timed jobs " +
@@ -215,7 +216,9 @@ public static class Report
             m.ComputeSeconds is { } compute ? Math.Round(compute, 4) : null, m.FixedSeconds is { } fixedCost ? Math.Round(fixedCost, 4) : null,
             m.JobBatch, m.RatioAtJobBatch is { } atJobBatch ? Math.Round(atJobBatch, 4) : null,
             m.InferenceCpuShare is { } share ? Math.Round(share, 4) : null,
-            m.NearbyRatios is { Count: > 1 } pairs ? [.. pairs.Select(p => Math.Round(p, 4))] : null);
+            m.NearbyRatios is { Count: > 1 } pairs ? [.. pairs.Select(p => Math.Round(p, 4))] : null,
+            m.RawBeforeRatios is { Count: > 0 } before ? Math.Round(Measurement.Median(before), 4) : null,
+            m.RawBeforeRatios is { Count: > 1 } befores ? [.. befores.Select(p => Math.Round(p, 4))] : null);
     }
 
     private static readonly string[] FixedCostHeader =
@@ -330,5 +333,7 @@ public static class Report
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? JobBatch,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioAtJobBatch,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? InferenceCpuShare,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? RatiosNearby);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? RatiosNearby,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioToRawBefore,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? RatiosToRawBefore);
 }
