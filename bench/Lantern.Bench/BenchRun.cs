@@ -92,8 +92,12 @@ public static class BenchRun
                 rows.Add((measured, rawAtJobBatch));
             }
             raws.Add(await Nearby(rawJob, batch));
-            var pairs = rows.Select((p, r) => (Raw: (raws[r] + raws[r + 1]) / 2, p.Row,
-                AtJobBatch: p.Row.JobBatch is not > 0 ? (double?)null : p.AtJobBatch ?? (raws[r] + raws[r + 1]) / 2)).ToList();
+            (double Raw, Measurement Row, double? AtJobBatch) Pair((Measurement Row, double? AtJobBatch) repeat, int r)
+            {
+                var raw = (raws[r] + raws[r + 1]) / 2; // the raw figures either side of the repeat
+                return (raw, repeat.Row, repeat.Row.JobBatch is > 0 ? repeat.AtJobBatch ?? raw : null);
+            }
+            var pairs = rows.Select(Pair).ToList();
             var ratios = pairs.Select(p => p.Row.EvalsPerSecond / p.Raw).ToList();
             var median = Measurement.Median(ratios);
             var (nearby, row, _) = pairs.MinBy(p => Math.Abs(p.Row.EvalsPerSecond / p.Raw - median)); // the median pair
