@@ -89,6 +89,18 @@ public sealed class WorkEvaluator : IDisposable
     public long RunsTerminated => Interlocked.Read(ref _runsTerminated);
     private long _runsTerminated;
 
+    /// <summary>
+    /// Seconds this evaluator's thread spent running perturbation batches through the model (the session runs alone;
+    /// baselines and gradient items not included), and before each of them getting its inputs ready: writing them, or
+    /// waiting for the write ahead to finish. Their sum over an item's wall time says how much of it the model ran.
+    /// </summary>
+    public double RunSeconds => Seconds(Interlocked.Read(ref _runTicks));
+    public double InputSeconds => Seconds(Interlocked.Read(ref _inputTicks));
+    private long _runTicks;
+    private long _inputTicks;
+
+    private static double Seconds(long stopwatchTicks) => (double)stopwatchTicks / System.Diagnostics.Stopwatch.Frequency;
+
     /// <param name="next">The item the caller will most likely ask for next (the worker's queued lease), whose first batch
     /// may be written ahead; only a hint: any item may follow.</param>
     /// <param name="cancellationToken">Cancelling stops the item at once: the running batch is terminated, no other starts,
@@ -205,14 +217,20 @@ public sealed class WorkEvaluator : IDisposable
         for (var done = 0; done < item.Count;)
         {
             var batch = Math.Min(step, item.Count - done);
+            var asked = System.Diagnostics.Stopwatch.GetTimestamp();
             var slot = TakeWritten(session, job, work, item.First + done, batch);
+            var readied = System.Diagnostics.Stopwatch.GetTimestamp() - asked;
+            Interlocked.Add(ref _inputTicks, readied);
+            _metrics?.AddInput(Seconds(readied));
             if (done + batch < item.Count)
                 WriteAhead(session, job, work, item.First + done + batch, Math.Min(step, item.Count - done - batch), 1 - slot);
             else if (next is var (nextJob, nextWork, nextItem))
                 WriteAhead(session, nextJob, nextWork, nextItem.First, Math.Min(BatchOf(session, nextWork.Spec), nextItem.Count), 1 - slot);
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             session.Run(batch, _scores, slot, runOptions);
-            _metrics?.ObserveBatch(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            var ran = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+            Interlocked.Add(ref _runTicks, ran);
+            _metrics?.ObserveBatch(Seconds(ran));
             for (var b = 0; b < batch; b++)
             {
                 var row = _scores.AsSpan(b * classes, classes);

@@ -12,6 +12,7 @@ public sealed class WorkerMetrics
     private readonly Counter _batchesWrittenAhead;
     private readonly Counter _runsTerminated;
     private readonly Counter _busySeconds;
+    private readonly Counter _inputSeconds;
     private readonly Histogram _batchSeconds;
     private readonly Gauge _provider;
     private readonly Gauge _modelBatch;
@@ -27,6 +28,8 @@ public sealed class WorkerMetrics
             "Model runs stopped by ONNX Runtime's terminate flag because their job was cancelled or withdrawn");
         _busySeconds = metrics.CreateCounter("lantern_worker_busy_seconds_total",
             "Wall time this node's workers spent evaluating work items (baselines and gradient items included), summed over workers");
+        _inputSeconds = metrics.CreateCounter("lantern_worker_input_seconds_total",
+            "Wall time workers spent before each inference batch getting its inputs ready (writing the perturbed inputs, or waiting for the write ahead), summed over workers");
         _batchSeconds = metrics.CreateHistogram("lantern_worker_batch_seconds",
             "Wall time of one inference batch (session run) on a worker",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) }); // 1 ms .. 33 s
@@ -70,6 +73,14 @@ public sealed class WorkerMetrics
 
     /// <summary>Batches observed so far (the histogram's count).</summary>
     public long Batches => _batchSeconds.Count;
+
+    /// <summary>Seconds the observed batches ran (the histogram's sum): of <see cref="BusySeconds"/>, the model's part.</summary>
+    public double RunSeconds => _batchSeconds.Sum;
+
+    /// <summary>Seconds the workers spent before each batch getting its inputs ready (writing them, or waiting for the write ahead).</summary>
+    public double InputSeconds => _inputSeconds.Value;
+
+    public void AddInput(double seconds) => _inputSeconds.Inc(seconds);
 
     /// <summary>Worker <paramref name="worker"/> loaded its execution provider (what <c>/readyz</c> waits for on a worker).</summary>
     public void ProviderLoaded(int worker, string description)

@@ -69,6 +69,11 @@ public sealed class NodeEndpointTests(ITestOutputHelper output)
         Assert.Equal(MultiProcessJobs.Evaluations(request) + 1, PrometheusText.Sum(workerText, "lantern_worker_evaluations_total"));
         Assert.Equal(1, PrometheusText.Sum(workerText, "lantern_worker_execution_provider", "provider=\"cpu\""));
         Assert.True(PrometheusText.Sum(workerText, "lantern_worker_batch_seconds_count") > 0, workerText);
+        // Where the worker's time in items went: the model's runs and writing the windows' inputs, both inside its busy time.
+        var busy = PrometheusText.Sum(workerText, "lantern_worker_busy_seconds_total");
+        var running = PrometheusText.Sum(workerText, "lantern_worker_batch_seconds_sum");
+        var writing = PrometheusText.Sum(workerText, "lantern_worker_input_seconds_total");
+        Assert.True(running > 0 && writing > 0 && running + writing <= busy, workerText);
     }
 
     [Fact]
