@@ -104,9 +104,11 @@ public static class BenchRun
             List<double> fixedCosts = [.. pairs.Where(p => p.Row.ComputeSeconds is not null).Select(p => p.Row.Seconds - p.Row.ComputeSeconds!.Value)];
             List<double> atJobBatch = [.. pairs.Where(p => p.AtJobBatch is not null).Select(p => p.Row.EvalsPerSecond / p.AtJobBatch!.Value)];
             ThreadCpu? cpu = pairs.All(p => p.Row.Cpu is not null) ? pairs.Aggregate(new ThreadCpu(), (sum, p) => sum + p.Row.Cpu!.Value) : null;
+            WorkerTime? time = pairs.All(p => p.Row.WorkerTime is not null)
+                ? pairs.Aggregate(new WorkerTime(), (sum, p) => sum + p.Row.WorkerTime!.Value) : null;
             return row with
             {
-                Cpu = cpu,
+                Cpu = cpu, WorkerTime = time,
                 RawNearby = nearby, NearbyRatios = ratios, RawBeforeRatios = [.. rows.Select((p, r) => p.Row.EvalsPerSecond / raws[r])],
                 FixedRepeats = fixedCosts.Count > 0 ? fixedCosts : null, JobBatchRatios = atJobBatch.Count > 0 ? atJobBatch : null,
             };
@@ -191,6 +193,7 @@ public static class BenchRun
         Console.WriteLine("job's work items; fixed ms = wall time less compute (median over the repeats): submit, planning, messages, journal,");
         Console.WriteLine("assembly (and upload, watch, fetch on grpc). infer CPU = the workers' inference threads' share of the process's CPU");
         Console.WriteLine("during the row's timed jobs; the rest went to the node's control plane, the runtime and the bench's own client.");
+        Console.WriteLine("run % = the workers' share of their wall time inside the model's session runs; input % = getting batches' inputs ready.");
         Console.WriteLine();
         Console.Write(Report.FixedCostTable(results, options.Methods));
         Console.WriteLine(Report.Notes(results));

@@ -30,14 +30,17 @@ public static class InProcessJob
             await WarmUp.QuietAsync();
 
             var before = evaluators.Sum(e => e.Evaluations);
+            var (runBefore, inputBefore) = (evaluators.Sum(e => e.RunSeconds), evaluators.Sum(e => e.InputSeconds));
             var cpu = ThreadCpu.Now();
             var clock = Stopwatch.StartNew();
             var (size, batch) = await RunJobAsync(evaluators, job, $"{job.Method.Name}-timed", maxItems: int.MaxValue);
             clock.Stop();
             cpu = ThreadCpu.Now() - cpu;
+            var time = new WorkerTime(evaluators.Sum(e => e.RunSeconds) - runBefore, evaluators.Sum(e => e.InputSeconds) - inputBefore,
+                clock.Elapsed.TotalSeconds * evaluators.Count);
             var layout = evaluators.Count == 1 ? "WorkEvaluator" : $"{evaluators.Count} WorkEvaluators side by side";
             return new Measurement(job.ModelName, path, evaluators.Sum(e => e.Evaluations) - before, clock.Elapsed.TotalSeconds,
-                rss.PeakMb, Method: job.Method.Name, JobBatch: batch, Cpu: cpu,
+                rss.PeakMb, Method: job.Method.Name, JobBatch: batch, Cpu: cpu, WorkerTime: time,
                 Detail: $"{layout}, items of {size}, batch {batch} (planned as the job entity plans it), " +
                         (evaluators[0].Pipelined ? "next batch written while one runs" : "no pipelining"));
         }

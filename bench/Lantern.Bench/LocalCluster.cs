@@ -102,15 +102,17 @@ public sealed class LocalCluster : IAsyncDisposable
         rss.Restart();
         var busy = _worker.BusySeconds;
         var moved = _coordinator.Moved;
+        var inItems = WorkerTimeSoFar();
         var cpu = ThreadCpu.Now();
         var clock = Stopwatch.StartNew();
         var (jobId, progress) = await RunThroughActorsAsync(job);
         clock.Stop();
         cpu = ThreadCpu.Now() - cpu;
+        var time = WorkerTimeSince(inItems, clock.Elapsed);
         moved = _coordinator.Moved - moved;
         var planned = ((JobResultReply)await Ask(new GetJobResult { JobId = jobId }, TimeSpan.FromMinutes(1))).Spec;
         return new Measurement(job.ModelName, "cluster", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
-            Method: job.Method.Name, ComputeSeconds: (_worker.BusySeconds - busy) / _workers, JobBatch: planned.EvalBatch, Cpu: cpu,
+            Method: job.Method.Name, ComputeSeconds: (_worker.BusySeconds - busy) / _workers, JobBatch: planned.EvalBatch, Cpu: cpu, WorkerTime: time,
             Detail: $"job region + dispatcher + worker actor + SQLite journal + assembly, no gRPC; {MovedNote(moved)}{warmUps} warm-up run(s)");
     }
 
@@ -124,11 +126,13 @@ public sealed class LocalCluster : IAsyncDisposable
         rss.Restart();
         var busy = _worker.BusySeconds;
         var moved = _coordinator.Moved;
+        var inItems = WorkerTimeSoFar();
         var cpu = ThreadCpu.Now();
         var clock = Stopwatch.StartNew();
         var (result, phases) = await RunThroughGrpcAsync(job);
         clock.Stop();
         cpu = ThreadCpu.Now() - cpu;
+        var time = WorkerTimeSince(inItems, clock.Elapsed);
         moved = _coordinator.Moved - moved;
         var compute = (_worker.BusySeconds - busy) / _workers; // the average worker's time inside work items
         // The same request again without no_cache: answered from the finished job's result (nothing computed twice).
@@ -150,11 +154,18 @@ public sealed class LocalCluster : IAsyncDisposable
         var toBaseline = (timings.GetProperty("started_utc").GetDateTimeOffset() - timings.GetProperty("submitted_utc").GetDateTimeOffset()).TotalMilliseconds;
         return new Measurement(job.ModelName, "grpc", progress.Evaluations, clock.Elapsed.TotalSeconds, rss.PeakMb,
             Method: job.Method.Name, ComputeSeconds: compute, ReusedSeconds: again.Elapsed.TotalSeconds, JobBatch: batch, Cpu: cpu,
+            WorkerTime: time,
             Detail: $"put (hashed here, uploaded if missing) + submit{gradient} + watch + result with overlays{segmentation}; job entity's own submit-to-finish " +
                     $"{jobSeconds:F2} s (its baseline scored after {toBaseline:F0} ms); put {phases.Uploads.TotalMilliseconds:F0} ms, submit call {phases.Submit.TotalMilliseconds:F0} ms, " +
                     $"watch and result {phases.Finish.TotalMilliseconds:F0} ms (of which the job's own {jobSeconds * 1000:F0}); {MovedNote(moved)}{warmUps} warm-up run(s); " +
                     $"the same request without no_cache, answered from the finished job's result: {again.Elapsed.TotalMilliseconds:F0} ms");
     }
+
+    /// <summary>The node's workers' seconds in session runs and getting inputs ready so far (see <see cref="WorkerTime"/>).</summary>
+    private (double Run, double Input) WorkerTimeSoFar() => (_worker.RunSeconds, _worker.InputSeconds);
+
+    private WorkerTime WorkerTimeSince((double Run, double Input) before, TimeSpan wall) =>
+        new(_worker.RunSeconds - before.Run, _worker.InputSeconds - before.Input, wall.TotalSeconds * _workers);
 
     /// <summary>Queued items the dispatcher moved to an idle worker at the end of the measured job.</summary>
     private static string MovedNote(double moved) => $"{moved:F0} item(s) moved to an idle worker; ";

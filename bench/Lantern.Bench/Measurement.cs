@@ -22,11 +22,14 @@ namespace Lantern.Bench;
 /// (the pair's raw figure when it is the best batch), so that the gap to the best raw batch splits into what the batch
 /// choice costs and what the path costs at that batch.</para>
 /// <para><paramref name="Cpu"/>: in-process, cluster and gRPC rows, the CPU the process used during the timed part, in all
-/// and in the workers' inference threads (summed over the interleaved repeats).</para>
+/// and in the workers' inference threads (summed over the interleaved repeats). <paramref name="WorkerTime"/>: the same rows,
+/// the workers' seconds in session runs and getting inputs ready out of their wall time (<see cref="Bench.WorkerTime"/>;
+/// summed over the repeats).</para>
 public sealed record Measurement(string Model, string Path, long Evaluations, double Seconds, double PeakRssMb, int? Batch = null,
     string Detail = "", string? Method = null, MapError? Error = null, double? RawNearby = null, IReadOnlyList<double>? NearbyRatios = null,
     double? ComputeSeconds = null, IReadOnlyList<double>? FixedRepeats = null, double? ReusedSeconds = null,
-    int? JobBatch = null, IReadOnlyList<double>? JobBatchRatios = null, ThreadCpu? Cpu = null, IReadOnlyList<double>? RawBeforeRatios = null)
+    int? JobBatch = null, IReadOnlyList<double>? JobBatchRatios = null, ThreadCpu? Cpu = null, IReadOnlyList<double>? RawBeforeRatios = null,
+    WorkerTime? WorkerTime = null)
 {
     /// <summary>The inference threads' share of the process's CPU during the row (see <see cref="ThreadCpu"/>).</summary>
     public double? InferenceCpuShare => Cpu?.InferenceShare;

@@ -33,7 +33,7 @@ public sealed record RunDescription(IReadOnlyList<string> Args, IReadOnlyList<st
 public static class Report
 {
     private static readonly string[] Header =
-        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "spread", "job batch", "ratio @job batch", "s/job", "× fwd", "compute ms", "fixed ms", "infer CPU", "peak RSS MB"];
+        ["model", "method", "path", "evaluations", "seconds", "evals/s", "raw evals/s", "ratio", "raw nearby", "ratio nearby", "spread", "job batch", "ratio @job batch", "s/job", "× fwd", "compute ms", "fixed ms", "infer CPU", "run %", "input %", "peak RSS MB"];
 
     private const int TextColumns = 3;
 
@@ -145,7 +145,11 @@ public static class Report
                       "the batch choice costs, ratio @job batch below 1 what the path costs at that batch. peak RSS MB = the bench process's peak " +
                       "resident set during that row, sampled every 10 ms; cluster and gRPC rows include the whole one-node cluster. " +
                       "infer CPU = the workers' inference threads' share of the process's CPU during the row's timed jobs " +
-                      "(`/proc/self/task`); the rest went to the node's control plane, the runtime and, on gRPC rows, the bench's own client.");
+                      "(`/proc/self/task`); the rest went to the node's control plane, the runtime and, on gRPC rows, the bench's own client. " +
+                      "run % = the share of the workers' wall time (the row's wall time × workers, over its timed jobs) inside the model's " +
+                      "session runs; input % = the share spent before each batch getting its inputs ready (writing them, or waiting for " +
+                      "the write ahead). The rest of the workers' time: idle (the baseline and the job's preparation before the items, the " +
+                      "last item running alone, messages between items, the job's fixed costs) or reading scores.");
         var forwardPasses = results.Where(r => r.ForwardPassSeconds is not null)
             .Select(r => $"{r.Model} {F(r.ForwardPassSeconds!.Value * 1000, 2)} ms").ToList();
         if (methods.Any(BenchMethod.IsGradientName) && forwardPasses.Count > 0)
@@ -198,6 +202,8 @@ public static class Report
             gradient ? F(m.Seconds, 3) : "-", gradient && forwardPass is { } f ? F(m.Seconds / f, 1) : "-",
             m.ComputeSeconds is { } compute ? F(compute * 1000, 0) : "-", m.FixedSeconds is { } fixedCost ? F(fixedCost * 1000, 0) : "-",
             m.InferenceCpuShare is { } share ? $"{share * 100:F1} %" : "-",
+            m.WorkerTime?.RunShare is { } run ? $"{run * 100:F1} %" : "-",
+            m.WorkerTime?.InputShare is { } input ? $"{input * 100:F1} %" : "-",
             F(m.PeakRssMb, 0),
         ];
     }
@@ -216,6 +222,8 @@ public static class Report
             m.ComputeSeconds is { } compute ? Math.Round(compute, 4) : null, m.FixedSeconds is { } fixedCost ? Math.Round(fixedCost, 4) : null,
             m.JobBatch, m.RatioAtJobBatch is { } atJobBatch ? Math.Round(atJobBatch, 4) : null,
             m.InferenceCpuShare is { } share ? Math.Round(share, 4) : null,
+            m.WorkerTime?.RunShare is { } run ? Math.Round(run, 4) : null,
+            m.WorkerTime?.InputShare is { } input ? Math.Round(input, 4) : null,
             m.NearbyRatios is { Count: > 1 } pairs ? [.. pairs.Select(p => Math.Round(p, 4))] : null,
             m.RawBeforeRatios is { Count: > 0 } before ? Math.Round(Measurement.Median(before), 4) : null,
             m.RawBeforeRatios is { Count: > 1 } befores ? [.. befores.Select(p => Math.Round(p, 4))] : null);
@@ -333,6 +341,8 @@ public static class Report
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? JobBatch,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioAtJobBatch,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? InferenceCpuShare,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ModelRunShare,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? InputShare,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? RatiosNearby,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RatioToRawBefore,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? RatiosToRawBefore);
