@@ -5,9 +5,9 @@ namespace Lantern.Bench;
 /// before each batch getting its inputs ready (writing the perturbed inputs, or waiting for the write ahead), out of the
 /// row's wall time times the number of workers. In-process from each <c>WorkEvaluator</c>'s RunSeconds and InputSeconds;
 /// on cluster and gRPC rows from the node's <c>lantern_worker_batch_seconds</c> sum and
-/// <c>lantern_worker_input_seconds_total</c>. What neither covers is the rest of the gap to raw: the workers idle (the
-/// baseline and the job's preparation before the items, the last item running alone, messages between items, the job's
-/// fixed costs) or slowed by other threads on the cores, and reading the scores.
+/// <c>lantern_worker_input_seconds_total</c>. What neither covers is the workers idle (the baseline and the job's
+/// preparation before the items, the last item running alone, messages between items, the job's fixed costs) and reading
+/// the scores; runs slowed by other threads on the cores show as a ratio to raw below the run share.
 /// </summary>
 public readonly record struct WorkerTime(double RunSeconds, double InputSeconds, double WorkerSeconds)
 {
